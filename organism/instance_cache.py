@@ -1,0 +1,63 @@
+"""Server-side cache of active-instance lookups, one per OrganismManager replica.
+
+Keyed `logical_id:epoch` with a short TTL (3 s by default), bounded, and
+single-flight per key: N concurrent misses of one key make one registry
+lookup. Absent instances are cached too, so a dead organ does not turn every
+request into a registry round trip. A new epoch is a new key, so rotation
+never serves a previous epoch's answer.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from cachetools import TTLCache
+
+from service_common.clock import Clock
+from service_common.singleflight import SingleFlight
+
+Lookup = Callable[[str], Awaitable[str | None]]  # logical id -> active instance id
+
+
+@dataclass(frozen=True, slots=True)
+class CachedLookup:
+    instance_id: str | None
+    cache_hit: bool
+    cache_age_ms: float
+
+
+class ActiveInstanceCache:
+    def __init__(
+        self,
+        lookup: Lookup,
+        ttl_s: float = 3.0,
+        maxsize: int = 10_000,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        self._entries: TTLCache[str, tuple[str | None, float]] = TTLCache(maxsize, ttl_s, timer=clock)
+        self._flight: SingleFlight[str, str | None] = SingleFlight()
+        self.hits = 0
+        self.lookups = 0
+
+    async def get(self, logical_id: str, epoch: str) -> CachedLookup:
+        key = f"{logical_id}:{epoch}"
+        entry = self._entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            instance_id, stored_at = entry
+            return CachedLookup(instance_id, True, (self._clock() - stored_at) * 1000.0)
+        instance_id = await self._flight.do(key, lambda: self._fill(key, logical_id))
+        return CachedLookup(instance_id, False, 0.0)
+
+    async def _fill(self, key: str, logical_id: str) -> str | None:
+        self.lookups += 1
+        instance_id = await self._lookup(logical_id)
+        self._entries[key] = (instance_id, self._clock())
+        return instance_id
+
+    def clear(self) -> int:
+        cleared = len(self._entries)
+        self._entries.clear()
+        return cleared

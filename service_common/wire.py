@@ -1,0 +1,149 @@
+"""Wire models of task routing: the bodies every service sends and receives.
+
+The same models serve the HTTP API and DeploymentHandle calls, so a handle
+caller and an HTTP caller are validated identically.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from service_common.routing_table import ResolvedFrom
+
+MAX_BULK_ITEMS = 1000
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class RouteStatus(StrEnum):
+    OK = "ok"
+    NO_ACTIVE_INSTANCE = "no_active_instance"
+    UNKNOWN_TYPE = "unknown_type"
+    ERROR = "error"
+
+
+class TaskSpec(BaseModel):
+    type: NonBlank
+    domain: ShortText | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResolveRouteRequest(BaseModel):
+    task: TaskSpec
+    preferred_logical_id: ShortText | None = None
+
+
+class RouteResult(BaseModel):
+    logical_id: str | None
+    resolved_from: ResolvedFrom | None
+    status: RouteStatus
+    epoch: str
+    instance_id: str | None = None
+    cache_hit: bool = False
+    cache_age_ms: float = 0.0
+    error: str | None = None
+
+
+class BulkRouteItem(BaseModel):
+    """One item of a bulk request; a blank type is that item's error, not a 422."""
+
+    key: ShortText | None = None
+    type: ShortText = ""
+    domain: ShortText | None = None
+    preferred_logical_id: ShortText | None = None
+
+
+class ResolveRoutesRequest(BaseModel):
+    tasks: list[BulkRouteItem] = Field(max_length=MAX_BULK_ITEMS)
+
+
+class BulkRouteResult(RouteResult):
+    key: str | None = None
+
+
+class ResolveRoutesResponse(BaseModel):
+    epoch: str
+    results: list[BulkRouteResult]
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_type: NonBlank
+    domain: ShortText | None = None
+    logical_id: NonBlank
+
+
+class RuleRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_type: NonBlank
+    domain: ShortText | None = None
+
+
+class RulesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[RuleIn] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
+    remove: list[RuleRef] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
+
+
+class RuleOut(BaseModel):
+    task_type: str
+    domain: str | None
+    logical_id: str
+
+
+class CategoryOut(BaseModel):
+    pattern: str
+    logical_id: str
+
+
+class RulesView(BaseModel):
+    rules: list[RuleOut]
+    categories: list[CategoryOut]
+    fallback: str
+
+
+class InstanceOut(BaseModel):
+    instance_id: str
+    logical_id: str
+    epoch: str
+    status: str
+    actor_name: str
+    node_id: str | None
+    started_at: float
+    last_heartbeat: float
+    active: bool
+
+
+class RegistryView(BaseModel):
+    epoch: str
+    heartbeat_timeout_s: float
+    instances: list[InstanceOut]
+
+
+class EpochRotated(BaseModel):
+    previous_epoch: str
+    epoch: str
+
+
+class ExecuteRequest(BaseModel):
+    logical_id: NonBlank
+    task: TaskSpec
+
+
+class ExecuteResponse(BaseModel):
+    logical_id: str
+    instance_id: str
+    epoch: str
+    result: dict[str, Any]
+
+
+class RefreshResponse(BaseModel):
+    cleared_entries: int
+
+
+class Health(BaseModel):
+    status: str
+    epoch: str | None = None
+    detail: str | None = None
