@@ -16,14 +16,26 @@ from cachetools import TTLCache
 from service_common.clock import Clock
 from service_common.singleflight import SingleFlight
 
-Lookup = Callable[[str], Awaitable[str | None]]  # logical id -> active instance id
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveInstance:
+    instance_id: str
+    actor_name: str
+
+
+Lookup = Callable[[str], Awaitable[ActiveInstance | None]]  # logical id -> chosen instance
 
 
 @dataclass(frozen=True, slots=True)
 class CachedLookup:
-    instance_id: str | None
+    instance: ActiveInstance | None
     cache_hit: bool
     cache_age_ms: float
+
+    @property
+    def instance_id(self) -> str | None:
+        return self.instance.instance_id if self.instance else None
 
 
 class ActiveInstanceCache:
@@ -36,26 +48,22 @@ class ActiveInstanceCache:
     ) -> None:
         self._lookup = lookup
         self._clock = clock
-        self._entries: TTLCache[str, tuple[str | None, float]] = TTLCache(maxsize, ttl_s, timer=clock)
-        self._flight: SingleFlight[str, str | None] = SingleFlight()
-        self.hits = 0
-        self.lookups = 0
+        self._entries: TTLCache[str, tuple[ActiveInstance | None, float]] = TTLCache(maxsize, ttl_s, timer=clock)
+        self._flight: SingleFlight[str, ActiveInstance | None] = SingleFlight()
 
     async def get(self, logical_id: str, epoch: str) -> CachedLookup:
         key = f"{logical_id}:{epoch}"
         entry = self._entries.get(key)
         if entry is not None:
-            self.hits += 1
-            instance_id, stored_at = entry
-            return CachedLookup(instance_id, True, (self._clock() - stored_at) * 1000.0)
-        instance_id = await self._flight.do(key, lambda: self._fill(key, logical_id))
-        return CachedLookup(instance_id, False, 0.0)
+            instance, stored_at = entry
+            return CachedLookup(instance, True, (self._clock() - stored_at) * 1000.0)
+        instance = await self._flight.do(key, lambda: self._fill(key, logical_id))
+        return CachedLookup(instance, False, 0.0)
 
-    async def _fill(self, key: str, logical_id: str) -> str | None:
-        self.lookups += 1
-        instance_id = await self._lookup(logical_id)
-        self._entries[key] = (instance_id, self._clock())
-        return instance_id
+    async def _fill(self, key: str, logical_id: str) -> ActiveInstance | None:
+        instance = await self._lookup(logical_id)
+        self._entries[key] = (instance, self._clock())
+        return instance
 
     def clear(self) -> int:
         cleared = len(self._entries)

@@ -1,6 +1,6 @@
 import asyncio
 
-from organism.instance_cache import ActiveInstanceCache
+from organism.instance_cache import ActiveInstance, ActiveInstanceCache
 from service_common.clock import FakeClock
 
 
@@ -11,10 +11,11 @@ class CountingLookup:
         self.release = asyncio.Event()
         self.release.set()
 
-    async def __call__(self, logical_id: str) -> str | None:
+    async def __call__(self, logical_id: str) -> ActiveInstance | None:
         self.calls.append(logical_id)
         await self.release.wait()
-        return self.answers.get(logical_id)
+        instance_id = self.answers.get(logical_id)
+        return ActiveInstance(instance_id, f"actor-{instance_id}") if instance_id else None
 
 
 async def test_hit_within_ttl_reports_age_and_miss_after():
@@ -23,6 +24,7 @@ async def test_hit_within_ttl_reports_age_and_miss_after():
     cache = ActiveInstanceCache(lookup, ttl_s=3.0, clock=clock)
     first = await cache.get("organ", "e1")
     assert (first.instance_id, first.cache_hit, first.cache_age_ms) == ("i1", False, 0.0)
+    assert first.instance.actor_name == "actor-i1"
     clock.advance(1.5)
     second = await cache.get("organ", "e1")
     assert second.cache_hit and second.cache_age_ms == 1500.0

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from organism.instance_cache import CachedLookup
+from organism.instance_cache import ActiveInstance, CachedLookup
 from organism.resolution import RouteQuery, resolve, resolve_many
 from service_common.normalize import route_key
 from service_common.routing_table import ResolvedFrom, RuleTable
@@ -19,7 +19,8 @@ class FakeLookup:
         self.calls.append(logical_id)
         if logical_id in self.failing:
             raise ConnectionError(f"registry unreachable for {logical_id}")
-        return CachedLookup(self.alive.get(logical_id), False, 0.0)
+        instance_id = self.alive.get(logical_id)
+        return CachedLookup(ActiveInstance(instance_id, "actor") if instance_id else None, False, 0.0)
 
 
 ALL_ALIVE = {"graph_dispatcher": "g-1", "utility_organ_1": "u-1", "actuator_organ_1": "a-1"}
@@ -99,7 +100,7 @@ async def test_bulk_resolves_distinct_items_concurrently():
     async def slow_lookup(logical_id: str) -> CachedLookup:
         started.append(logical_id)
         await release.wait()
-        return CachedLookup("i", False, 0.0)
+        return CachedLookup(ActiveInstance("i", "actor"), False, 0.0)
 
     task = asyncio.create_task(
         resolve_many([query("graph_embed"), query("fact_search")], RuleTable(), slow_lookup)

@@ -1,0 +1,27 @@
+# `make run` serves the stack on embedded defaults; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STATE_DIR ?= $(CURDIR)/.state
+
+.PHONY: install run test unit clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	ORGANISM_STATE_DIR=$(STATE_DIR) $(PY) -m service_common run --config serve_config.yaml
+
+test: install
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+clean:
+	rm -rf $(VENV) .state .pytest_cache

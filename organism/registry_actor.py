@@ -1,0 +1,165 @@
+"""RuntimeRegistry: the detached named actor that owns epoch, rules and instances.
+
+It adapts `RegistryState` and `RuleTable` to Ray: durable state (the epoch
+counter and the editable rules) is written to the store *before* memory
+changes, so a restarted actor (`max_restarts=-1`) comes back with both;
+instances are soft state that organs rebuild with their next heartbeat.
+
+OrganismManager replicas long-poll `watch` for a new *view* (epoch, rules,
+refresh generation), so an epoch rotation, a rule change or a cache refresh
+made through one replica reaches every replica within milliseconds without a
+registry round trip per request.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from organism.instance_cache import ActiveInstance
+from organism.registry_state import InstanceStatus, RegistryState
+from organism.store import SqliteStore
+from service_common.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
+
+logger = logging.getLogger(__name__)
+
+META = "meta"
+
+
+def rule_to_doc(rule: Rule) -> dict[str, Any]:
+    return {"task_type": rule.task_type, "domain": rule.domain, "logical_id": rule.logical_id}
+
+
+class RuntimeRegistry:
+    def __init__(self, state_db: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
+        self._store = SqliteStore(Path(state_db))
+        meta = self._store.load(META)
+        if "epoch_counter" not in meta or "rules" not in meta:
+            meta.setdefault("epoch_counter", 1)
+            meta.setdefault("rules", [rule_to_doc(r) for r in DEFAULT_RULES])
+            self._store.write(puts=[(META, key, value) for key, value in meta.items()])
+        self._state = RegistryState(meta["epoch_counter"], heartbeat_timeout_s, time.time)
+        self._rules = RuleTable(Rule(**doc) for doc in meta["rules"])
+        self._known_logical_ids = set(known_logical_ids)
+        self._boot = uuid.uuid4().hex[:8]
+        self._generation = 0
+        self._refresh_generation = 0
+        self._changed = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._pruner = asyncio.get_event_loop().create_task(self._prune_forever())
+
+    # --- views for OrganismManager replicas -------------------------------------------
+    def view(self) -> dict[str, Any]:
+        return {
+            "version": f"{self._boot}:{self._generation}",
+            "epoch": self._state.epoch,
+            "rules": [rule_to_doc(r) for r in self._rules.rules()],
+            "refresh_generation": f"{self._boot}:{self._refresh_generation}",
+        }
+
+    async def watch(self, known_version: str | None, timeout_s: float) -> dict[str, Any]:
+        """Answer the view as soon as it differs from `known_version`, or at timeout."""
+        if known_version == self.view()["version"]:
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), timeout_s)
+            except asyncio.TimeoutError:
+                pass
+        return self.view()
+
+    def _publish(self) -> None:
+        self._generation += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- organs ---------------------------------------------------------------------
+    def register(
+        self, instance_id: str, logical_id: str, actor_name: str, node_id: str | None, status: str
+    ) -> str:
+        return self._state.register(
+            instance_id, logical_id, actor_name, node_id, InstanceStatus(status)
+        ).epoch
+
+    def set_status(self, instance_id: str, status: str) -> bool:
+        return self._state.set_status(instance_id, InstanceStatus(status))
+
+    def heartbeat(self, instance_id: str) -> dict[str, Any]:
+        reply = self._state.heartbeat(instance_id)
+        return {"epoch": reply.epoch, "registered": reply.registered}
+
+    # --- lookups --------------------------------------------------------------------
+    def active_instance(self, logical_id: str) -> ActiveInstance | None:
+        instance = self._state.active_instance(logical_id)
+        return ActiveInstance(instance.instance_id, instance.actor_name) if instance else None
+
+    def snapshot(self) -> dict[str, Any]:
+        now = time.time()
+        return {
+            "epoch": self._state.epoch,
+            "heartbeat_timeout_s": self._state.heartbeat_timeout_s,
+            "instances": [
+                {**i.as_dict(), "active": self._state.is_active(i, now)}
+                for i in self._state.instances()
+            ],
+        }
+
+    # --- admin ----------------------------------------------------------------------
+    async def rotate_epoch(self) -> dict[str, str]:
+        async with self._write_lock:
+            previous = self._state.epoch
+            counter = self._state.epoch_counter + 1
+            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", counter)])
+            self._state.epoch_counter = counter
+            self._publish()
+            logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
+            return {"previous_epoch": previous, "epoch": self._state.epoch}
+
+    async def change_rules(
+        self, add: list[dict[str, Any]], remove: list[tuple[str, str | None]]
+    ) -> dict[str, Any]:
+        """Apply a rule change all or nothing; a rejection is returned, not raised."""
+        async with self._write_lock:
+            try:
+                table = self._rules.with_change(
+                    [Rule(**doc) for doc in add], remove, self._known_logical_ids
+                )
+            except RuleChangeError as error:
+                return {"problems": [(p.field, p.problem) for p in error.problems]}
+            docs = [rule_to_doc(r) for r in table.rules()]
+            await asyncio.to_thread(self._store.write, puts=[(META, "rules", docs)])
+            self._rules = table
+            self._publish()
+            return {"problems": [], "view": self.view()}
+
+    def request_refresh(self) -> dict[str, Any]:
+        self._refresh_generation += 1
+        self._publish()
+        return self.view()
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._state.heartbeat_timeout_s)
+            expired = self._state.prune()
+            if expired:
+                logger.info("forgot silent instances %s", expired)
+
+
+def get_or_create_registry(
+    name: str, namespace: str, state_db: Path, heartbeat_timeout_s: float, known_logical_ids: list[str]
+) -> ray.actor.ActorHandle:
+    return (
+        ray.remote(RuntimeRegistry)
+        .options(
+            name=name,
+            namespace=namespace,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            num_cpus=0,
+        )
+        .remote(str(state_db), heartbeat_timeout_s, known_logical_ids)
+    )

@@ -1,0 +1,38 @@
+"""Settings of the organism: from application args in serve_config.yaml,
+then `ORGANISM_*` environment variables, then these defaults."""
+
+from pathlib import Path
+
+from pydantic import Field, PositiveFloat
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service_common.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
+
+
+class OrganismSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORGANISM_", extra="forbid")
+
+    namespace: str = Field("routing", min_length=1)
+    state_dir: Path = Path.home() / ".routing-control-plane"
+    registry_actor_name: str = "runtime_registry"
+    organs: dict[str, int] = Field(
+        default_factory=lambda: {UTILITY_ORGAN: 1, ACTUATOR_ORGAN: 1, GRAPH_DISPATCHER: 1}
+    )
+    heartbeat_interval_s: PositiveFloat = 3.0
+    heartbeat_jitter_s: float = Field(2.0, ge=0)
+    heartbeat_timeout_s: PositiveFloat = 15.0
+    instance_cache_ttl_s: PositiveFloat = 3.0
+    registry_call_timeout_s: PositiveFloat = 2.0
+    organ_call_timeout_s: PositiveFloat = 10.0
+
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir.expanduser().resolve() / "organism.db"
+
+    def organ_actor_names(self) -> dict[str, str]:
+        """Actor name -> logical id, one per configured organ instance."""
+        return {
+            f"organ:{logical_id}:{index}": logical_id
+            for logical_id, count in self.organs.items()
+            for index in range(count)
+        }

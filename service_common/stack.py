@@ -1,0 +1,85 @@
+"""Run the whole stack locally: `make run` (python -m service_common run).
+
+Starts `serve run serve_config.yaml` (a local Ray cluster with the dashboard,
+all three applications), waits until every application answers its health
+route, prints where everything is, and stays in the foreground until Ctrl-C,
+which shuts Serve and the local cluster down.
+
+`serve run` runs in its own session with SIGINT restored, so exactly one
+SIGINT reaches it: the one this launcher forwards on Ctrl-C or SIGTERM (a
+background job of a non-interactive shell would otherwise ignore SIGINT).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+HEALTH_ROUTES = ("/organism/health", "/pipeline/health", "/cognitive/health")
+DASHBOARD_URL = "http://127.0.0.1:8265"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_until_healthy(base_url: str, child: subprocess.Popen, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and child.poll() is None:
+        if all(_healthy(base_url + route) for route in HEALTH_ROUTES):
+            return True
+        time.sleep(1)
+    return False
+
+
+def _banner(base_url: str, state_dir: str) -> str:
+    example = json.dumps({"task": {"type": "graph_embed", "domain": "facts"}})
+    return f"""
+================ routing control plane is up ================
+  Serve HTTP     {base_url}  (organism: /organism, coordinator: /pipeline, cognitive: /cognitive)
+  API docs       {base_url}/organism/docs
+  Ray dashboard  {DASHBOARD_URL}
+  State dir      {state_dir}
+  Try:           curl -X POST {base_url}/organism/resolve-route -d '{example}'
+  Stop:          Ctrl-C
+==============================================================
+""".rstrip()
+
+
+def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
+    config = yaml.safe_load(config_path.read_text())
+    http = config.get("http_options", {})
+    base_url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8000)}"
+    state_dir = os.environ.setdefault("ORGANISM_STATE_DIR", str(Path(".state").resolve()))
+    serve_cli = Path(sys.executable).with_name("serve")
+    child = subprocess.Popen(
+        [str(serve_cli), "run", str(config_path)],
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+    def stop(signum: int, frame: object) -> None:
+        if child.poll() is None:
+            print("\nstopping the stack...", flush=True)
+            child.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if not _wait_until_healthy(base_url, child, startup_timeout_s):
+        print("the stack did not become healthy; see the log above", file=sys.stderr)
+        stop(signal.SIGINT, None)
+        child.wait(timeout=60)
+        return 1
+    print(_banner(base_url, state_dir), flush=True)
+    return child.wait()
