@@ -6,9 +6,11 @@ unexpected exceptions are logged with their trace and answered `500` with no
 trace. The API speaks JSON only: a body sent as a form (what `curl -d` does
 by default) is read as JSON. `X-Correlation-ID` is taken from the request (or generated), echoed on
 the response, and available to handlers and log lines through a contextvar.
+`X-Replica-ID` names the Serve replica that answered.
 """
 
 import contextvars
+import functools
 import logging
 import re
 import uuid
@@ -17,6 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from ray import serve
+from ray.serve.exceptions import RayServeException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -97,6 +101,14 @@ def install_http_conventions(app: FastAPI) -> None:
     app.add_middleware(JsonBodyMiddleware)
 
 
+@functools.cache
+def _replica_id() -> bytes:
+    try:
+        return serve.get_replica_context().replica_id.unique_id.encode()
+    except RayServeException:  # not inside a replica (e.g. a test client of the bare app)
+        return b"none"
+
+
 class CorrelationIdMiddleware:
     """Pure ASGI middleware: cheaper than BaseHTTPMiddleware on the hot path."""
 
@@ -115,7 +127,11 @@ class CorrelationIdMiddleware:
 
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", value.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-correlation-id", value.encode()),
+                    (b"x-replica-id", _replica_id()),
+                ]
             await send(message)
 
         try:

@@ -1,0 +1,123 @@
+"""One local Ray cluster and Serve instance for the whole test session.
+
+Applications are deployed per test module and deleted afterwards; detached
+actors of a module live in their own namespace and are killed with it.
+"""
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+import ray
+from ray import serve
+
+from organism.app import build_app as build_organism
+from organism.settings import OrganismSettings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serve_url() -> str:
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="routing-tests",
+        log_to_driver=bool(os.environ.get("TEST_RAY_LOGS")),
+    )
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    yield f"http://127.0.0.1:{port}"
+    serve.shutdown()
+    ray.shutdown()
+
+
+def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval_s: float = 0.1) -> Any:
+    """Poll until `check` returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
+
+
+@dataclass
+class OrganismStack:
+    base_url: str
+    settings: OrganismSettings
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.base_url + "/organism", timeout=30)
+
+    def registry_actor(self) -> ray.actor.ActorHandle:
+        return ray.get_actor(self.settings.registry_actor_name, namespace=self.settings.namespace)
+
+    def organ_actor(self, actor_name: str) -> ray.actor.ActorHandle:
+        return ray.get_actor(actor_name, namespace=self.settings.namespace)
+
+    def active_instances(self) -> dict[str, str]:
+        body = self.client.get("/registry").json()
+        return {i["logical_id"]: i["instance_id"] for i in body["instances"] if i["active"]}
+
+    def all_organs_active(self) -> bool:
+        return set(self.active_instances()) == set(self.settings.organs)
+
+    def resolve(self, task_type: str, domain: str | None = None, **extra: Any) -> dict[str, Any]:
+        response = self.client.post(
+            "/resolve-route", json={"task": {"type": task_type, "domain": domain}, **extra}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+FAST_HEARTBEATS = {
+    "heartbeat_interval_s": 0.3,
+    "heartbeat_jitter_s": 0.1,
+    "heartbeat_timeout_s": 2.0,
+    "instance_cache_ttl_s": 0.5,
+}
+
+
+def deploy_organism(serve_url: str, state_dir: Path, **overrides: Any) -> OrganismStack:
+    args = {
+        "namespace": f"it-{uuid.uuid4().hex[:8]}",
+        "state_dir": str(state_dir),
+        **FAST_HEARTBEATS,
+        **overrides,
+    }
+    serve.run(build_organism(args), name="organism", route_prefix="/organism")
+    stack = OrganismStack(serve_url, OrganismSettings(**args))
+    eventually(stack.all_organs_active)
+    return stack
+
+
+def tear_down_organism(stack: OrganismStack) -> None:
+    stack.client.close()
+    serve.delete("organism")
+    names = [stack.settings.registry_actor_name, *stack.settings.organ_actor_names()]
+    for name in names:
+        try:
+            ray.kill(ray.get_actor(name, namespace=stack.settings.namespace))
+        except ValueError:
+            pass  # already gone
+
+
+@pytest.fixture(scope="module")
+def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory) -> OrganismStack:
+    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"))
+    yield stack
+    tear_down_organism(stack)

@@ -1,0 +1,35 @@
+"""The registry actor's class restores epoch and rules from its store (no cluster needed)."""
+
+import asyncio
+
+from organism.registry_actor import RuntimeRegistry
+
+
+async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
+    db = str(tmp_path / "organism.db")
+    organs = ["utility_organ_1", "graph_dispatcher"]
+    first = RuntimeRegistry(db, 15.0, organs)
+    start_epoch = first.view()["epoch"]
+    rotated = await first.rotate_epoch()
+    outcome = await first.change_rules([{"task_type": "kept", "domain": "d", "logical_id": "graph_dispatcher"}], [])
+    assert outcome["problems"] == []
+    rejected = await first.change_rules([{"task_type": "x", "domain": None, "logical_id": "nobody"}], [])
+    assert rejected["problems"] == [("add.0.logical_id", "no organ is configured for logical id 'nobody'")]
+
+    second = RuntimeRegistry(db, 15.0, organs)
+    view = second.view()
+    assert view["epoch"] == rotated["epoch"] != start_epoch
+    assert {"task_type": "kept", "domain": "d", "logical_id": "graph_dispatcher"} in view["rules"]
+    assert not any(r["task_type"] == "x" for r in view["rules"])
+    assert view["version"] != first.view()["version"]  # a restart is a new view for followers
+
+
+async def test_watch_answers_at_once_for_a_stale_version_and_waits_for_a_change(tmp_path):
+    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    current = registry.view()["version"]
+    assert (await registry.watch("stale", 5.0))["version"] == current
+    waiter = asyncio.create_task(registry.watch(current, 5.0))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await registry.rotate_epoch()
+    assert (await asyncio.wait_for(waiter, 1.0))["version"] != current
