@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import Field, PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service_common.actor_names import organ_actor_name
 from service_common.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
 
 
@@ -32,7 +33,7 @@ class OrganismSettings(BaseSettings):
     def organ_actor_names(self) -> dict[str, str]:
         """Actor name -> logical id, one per configured organ instance."""
         return {
-            f"organ:{logical_id}:{index}": logical_id
+            organ_actor_name(logical_id, index): logical_id
             for logical_id, count in self.organs.items()
             for index in range(count)
         }
