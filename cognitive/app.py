@@ -1,25 +1,40 @@
-"""Cognitive deployment (`/cognitive`)."""
+"""Cognitive deployment (`/cognitive`): plans escalated tasks; no routing."""
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict
 from ray import serve
 from ray.serve import Application
 
+from cognitive.planner import DEFAULT_TEMPLATES, Planner
 from service_common.http import install_http_conventions
-from service_common.wire import Health
+from service_common.wire import Health, Plan, PlanRequest
 
-app = FastAPI(title="Cognitive")
+app = FastAPI(title="Cognitive", summary="Plans escalated tasks into abstract steps")
 install_http_conventions(app)
 
 
-@serve.deployment(name="Cognitive", max_ongoing_requests=200, ray_actor_options={"num_cpus": 0.1})
+class CognitiveSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    templates_path: Path = DEFAULT_TEMPLATES
+
+
+@serve.deployment(name="Cognitive", max_ongoing_requests=100, ray_actor_options={"num_cpus": 0.1})
 @serve.ingress(app)
 class Cognitive:
+    def __init__(self, settings: CognitiveSettings) -> None:
+        self._planner = Planner.from_file(settings.templates_path)
+
+    @app.post("/plan-task")
+    async def plan_task(self, request: PlanRequest) -> Plan:
+        return self._planner.plan(request.task)
+
     @app.get("/health")
     async def health(self) -> Health:
         return Health(status="ok")
 
 
 def build_app(args: dict[str, Any]) -> Application:
-    return Cognitive.bind()
+    return Cognitive.bind(CognitiveSettings(**args))

@@ -1,25 +1,117 @@
-"""Coordinator deployment (`/pipeline`)."""
+"""Coordinator deployment (`/pipeline`): the governor.
 
+It decides fast path or escalation, routes through the `Router` (cache,
+single-flight, breaker, static fallback) and executes each step on the chosen
+organ. `POST /tasks` routes and executes; `POST /route` only routes.
+"""
+
+import uuid
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
-from service_common.http import install_http_conventions
-from service_common.wire import Health
+from coordinator.breaker import BreakerState
+from coordinator.clients import CognitiveClient, OrganismClient
+from coordinator.drift import DriftValve
+from coordinator.governor import Decision, Governor
+from coordinator.models import RouteRequest, RouteResponse, StepOutcome, TaskRequest, TaskResponse
+from coordinator.router import Router, StepRoute
+from coordinator.settings import CoordinatorSettings
+from service_common.http import ApiError, current_correlation_id, install_http_conventions
+from service_common.normalize import normalize_domain, normalize_type
+from service_common.wire import Health, TaskSpec
 
-app = FastAPI(title="Coordinator")
+app = FastAPI(title="Coordinator", summary="Fast path or escalation; cached remote routing with static fallback")
 install_http_conventions(app)
 
 
-@serve.deployment(name="Coordinator", max_ongoing_requests=200, ray_actor_options={"num_cpus": 0.1})
+@serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
 @serve.ingress(app)
 class Coordinator:
+    def __init__(self, settings: CoordinatorSettings) -> None:
+        self._organism = OrganismClient(settings.organism_app, settings.organ_namespace, settings.execute_timeout_s)
+        self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
+        self._router = Router(settings, self._organism)
+        self._governor = Governor(
+            settings.multi_step_types,
+            DriftValve(settings.drift_allowance, settings.drift_threshold),
+            settings.max_inflight_escalations,
+        )
+
+    @app.post("/route")
+    async def route(self, request: RouteRequest) -> RouteResponse:
+        step = await self._router.route(request.type, request.domain, request.preferred_logical_id)
+        return RouteResponse(type=normalize_type(request.type), domain=normalize_domain(request.domain), **asdict(step))
+
+    @app.post("/tasks")
+    async def submit_task(self, request: TaskRequest) -> TaskResponse:
+        task = TaskSpec(type=request.type, domain=request.domain, params=request.params)
+        decision = self._governor.decide(request.type, request.escalate, request.drift_score)
+        plan_meta = None
+        if decision is Decision.FAST:
+            route = await self._router.route(request.type, request.domain, request.preferred_logical_id)
+            outcomes = [await self._execute(task, route)]
+        else:
+            if not self._governor.try_begin_escalation():
+                raise ApiError(
+                    429,
+                    "TooManyEscalations",
+                    "too many escalated tasks in flight; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            try:
+                steps, plan_meta = await self._plan(task)
+                routes = await self._router.route_many([(s.type, s.domain) for s in steps])
+                outcomes = [await self._execute(step, route) for step, route in zip(steps, routes)]
+            finally:
+                self._governor.end_escalation()
+        return TaskResponse(
+            task_id=uuid.uuid4().hex,
+            decision=decision.value,
+            steps=outcomes,
+            correlation_id=current_correlation_id() or uuid.uuid4().hex,
+            plan=plan_meta,
+        )
+
+    async def _plan(self, task: TaskSpec) -> tuple[list[TaskSpec], dict[str, Any]]:
+        try:
+            plan = await self._cognitive.plan(task)
+        except Exception as error:  # no planner: the task itself is the one step
+            return [task], {"planner": "unavailable", "error": type(error).__name__}
+        return [TaskSpec(**step.task.model_dump()) for step in plan.solution_steps], plan.meta
+
+    async def _execute(self, task: TaskSpec, route: StepRoute) -> StepOutcome:
+        outcome = StepOutcome(
+            type=normalize_type(task.type),
+            domain=normalize_domain(task.domain),
+            logical_id=route.logical_id,
+            route_source=route.route_source.value,
+            resolved_from=route.resolved_from,
+            status=route.status,
+        )
+        organism_available = self._router.breaker.state is not BreakerState.OPEN
+        try:
+            result, via = await self._organism.execute(route.logical_id, task, organism_available)
+        except Exception as error:
+            return outcome.model_copy(update={"error": f"{type(error).__name__}: {error}"})
+        return outcome.model_copy(update={"result": result, "executed_via": via})
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of this replica (DeploymentHandle only)."""
+        return {
+            "remote_calls": self._router.remote_calls,
+            "breaker": self._router.breaker.state.value,
+            "cache_entries": len(self._router.cache),
+            "escalations_in_flight": self._governor.inflight,
+        }
+
     @app.get("/health")
     async def health(self) -> Health:
-        return Health(status="ok")
+        return Health(status="ok", detail=f"breaker {self._router.breaker.state.value}")
 
 
 def build_app(args: dict[str, Any]) -> Application:
-    return Coordinator.bind()
+    return Coordinator.bind(CoordinatorSettings(**args))

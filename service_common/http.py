@@ -27,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+
+def current_correlation_id() -> str:
+    """The request's correlation id. Handlers call this rather than touching the
+    ContextVar: Serve pickles ingress methods by value, and a ContextVar cannot be pickled."""
+    return correlation_id.get()
+
+
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 

@@ -147,3 +147,30 @@ class Health(BaseModel):
     status: str
     epoch: str | None = None
     detail: str | None = None
+
+
+MAX_PLAN_STEPS = 16
+
+
+class PlanRequest(BaseModel):
+    task: TaskSpec
+
+
+class StepTask(BaseModel):
+    """An abstract step: what to do, never who does it."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: NonBlank
+    domain: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: StepTask
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    solution_steps: list[PlanStep] = Field(min_length=1, max_length=MAX_PLAN_STEPS)
+    meta: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,79 @@
+"""The coordinator's one seam to the rest of the cluster.
+
+`OrganismClient` reaches the OrganismManager through its DeploymentHandle
+(never HTTP) and, when the organism cannot execute a step (deleted, down,
+timing out), runs it on the organ actor directly. `CognitiveClient` asks the
+planner for a plan. Handles are looked up lazily, so either application may
+be deployed after the coordinator, or be missing, without breaking it.
+"""
+
+import asyncio
+from typing import Any
+
+import ray
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from service_common.actor_names import organ_actor_name
+from service_common.wire import (
+    ExecuteRequest,
+    Plan,
+    PlanRequest,
+    ResolveRouteRequest,
+    ResolveRoutesRequest,
+    ResolveRoutesResponse,
+    RouteResult,
+    TaskSpec,
+)
+
+
+class AppHandle:
+    """A DeploymentHandle to an application, found on first use."""
+
+    def __init__(self, app_name: str) -> None:
+        self._app_name = app_name
+        self._handle: DeploymentHandle | None = None
+
+    async def get(self) -> DeploymentHandle:
+        if self._handle is None:
+            # A blocking controller round trip: keep it off the event loop.
+            self._handle = await asyncio.to_thread(serve.get_app_handle, self._app_name)
+        return self._handle
+
+
+class OrganismClient:
+    def __init__(self, app_name: str, organ_namespace: str, execute_timeout_s: float) -> None:
+        self._app = AppHandle(app_name)
+        self._namespace = organ_namespace
+        self._execute_timeout_s = execute_timeout_s
+
+    async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult:
+        return await (await self._app.get()).resolve_route.remote(request)
+
+    async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse:
+        return await (await self._app.get()).resolve_routes.remote(request)
+
+    async def execute(self, logical_id: str, task: TaskSpec, organism_available: bool) -> tuple[dict[str, Any], str]:
+        """Run a step; answer its result and how it ran (`organism` or `organ`)."""
+        if organism_available:
+            try:
+                handle = await self._app.get()
+                response = await asyncio.wait_for(
+                    handle.execute.remote(ExecuteRequest(logical_id=logical_id, task=task)), self._execute_timeout_s
+                )
+                return response.result, "organism"
+            except Exception:
+                pass  # the organism could not run it: try the organ itself
+        organ = await asyncio.to_thread(ray.get_actor, organ_actor_name(logical_id, 0), self._namespace)
+        result = await asyncio.wait_for(organ.execute.remote(task.model_dump()), self._execute_timeout_s)
+        return result, "organ"
+
+
+class CognitiveClient:
+    def __init__(self, app_name: str, timeout_s: float) -> None:
+        self._app = AppHandle(app_name)
+        self._timeout_s = timeout_s
+
+    async def plan(self, task: TaskSpec) -> Plan:
+        handle = await self._app.get()
+        return await asyncio.wait_for(handle.plan_task.remote(PlanRequest(task=task)), self._timeout_s)

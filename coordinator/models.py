@@ -1,0 +1,52 @@
+"""Wire models of the coordinator's own routes (`/pipeline`)."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from service_common.wire import NonBlank, ShortText
+
+
+class TaskRequest(BaseModel):
+    type: NonBlank
+    domain: ShortText | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    preferred_logical_id: ShortText | None = None
+    drift_score: float | None = Field(None, ge=0, le=1e6)
+    escalate: bool = False
+
+
+class StepOutcome(BaseModel):
+    type: str
+    domain: str | None
+    logical_id: str
+    route_source: str
+    resolved_from: str
+    status: str
+    result: dict[str, Any] | None = None
+    executed_via: str | None = None
+    error: str | None = None
+
+
+class TaskResponse(BaseModel):
+    task_id: str
+    decision: str
+    steps: list[StepOutcome]
+    correlation_id: str
+    plan: dict[str, Any] | None = None
+
+
+class RouteRequest(BaseModel):
+    type: NonBlank
+    domain: ShortText | None = None
+    preferred_logical_id: ShortText | None = None
+
+
+class RouteResponse(BaseModel):
+    type: str
+    domain: str | None
+    logical_id: str
+    route_source: str
+    resolved_from: str
+    status: str
+    epoch: str | None = None
