@@ -21,6 +21,9 @@ from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -34,6 +37,8 @@ def serve_url() -> str:
         include_dashboard=False,
         namespace="routing-tests",
         log_to_driver=bool(os.environ.get("TEST_RAY_LOGS")),
+        # workers import test-only deployments (tests.integration.*) from the repository root
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
     )
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
@@ -107,7 +112,7 @@ def deploy_organism(serve_url: str, state_dir: Path, **overrides: Any) -> Organi
 
 def tear_down_organism(stack: OrganismStack) -> None:
     stack.client.close()
-    serve.delete("organism")
+    serve.delete("organism")  # a no-op when a test deleted it already
     names = [stack.settings.registry_actor_name, *stack.settings.organ_actor_names()]
     for name in names:
         try:
