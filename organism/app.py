@@ -4,6 +4,7 @@ A thin shell: it follows the registry's view (epoch and rules) by long-poll,
 answers lookups from the per-replica `ActiveInstanceCache`, and delegates
 every decision to the pure core (`resolution`, `RuleTable`). Every route is
 also a method callable through a DeploymentHandle with the same models.
+Job routing (miners) comes from the `JobRoutes` mixin.
 """
 
 import asyncio
@@ -12,17 +13,19 @@ from dataclasses import asdict
 from typing import Any
 
 import ray
-from fastapi import FastAPI
 from ray import serve
 from ray.exceptions import RayError
 from ray.serve import Application
 
+from organism.ingress import app
 from organism.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
+from organism.job_routes import JobRoutes
+from organism.jobs.picker_actor import get_or_create_picker
 from organism.organ import get_or_create_organ
 from organism.registry_actor import get_or_create_registry
 from organism.resolution import InstanceLookup, RouteQuery, resolve, resolve_many
 from organism.settings import OrganismSettings
-from service_common.http import ApiError, install_http_conventions, validation_error
+from service_common.http import ApiError, validation_error
 from service_common.normalize import route_key
 from service_common.routing_table import Rule, RuleTable
 from service_common.wire import (
@@ -47,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 WATCH_TIMEOUT_S = 30.0
 
-app = FastAPI(title="OrganismManager", summary="Task routing: rules, registry, organs")
-install_http_conventions(app)
 
 
 def _preferred(logical_id: str | None) -> str | None:
@@ -62,9 +63,12 @@ def _preferred(logical_id: str | None) -> str | None:
     ray_actor_options={"num_cpus": 0.1},
 )
 @serve.ingress(app)
-class OrganismManager:
+class OrganismManager(JobRoutes):
     async def __init__(self, settings: OrganismSettings) -> None:
         self._settings = settings
+        self._picker = get_or_create_picker(
+            settings.picker_actor_name, settings.namespace, settings.jobs_db, settings.netuid
+        )
         self._registry = get_or_create_registry(
             settings.registry_actor_name,
             settings.namespace,

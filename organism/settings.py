@@ -25,10 +25,17 @@ class OrganismSettings(BaseSettings):
     instance_cache_ttl_s: PositiveFloat = 3.0
     registry_call_timeout_s: PositiveFloat = 2.0
     organ_call_timeout_s: PositiveFloat = 10.0
+    picker_actor_name: str = "miner_picker"
+    picker_call_timeout_s: PositiveFloat = 10.0
+    netuid: int = Field(12, ge=0)
 
     @property
     def state_db(self) -> Path:
         return self.state_dir.expanduser().resolve() / "organism.db"
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.state_dir.expanduser().resolve() / "jobs.db"
 
     def organ_actor_names(self) -> dict[str, str]:
         """Actor name -> logical id, one per configured organ instance."""

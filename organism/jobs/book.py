@@ -1,0 +1,253 @@
+"""Everything job routing knows about miners, in memory, indexed. Pure.
+
+Records: miners, the latest manifest per (miner, executor class), blacklist
+entries, allowance rows per (miner, cycle), started and finished receipts,
+preliminary reservations and routed jobs. Indexes keep a pick proportional
+to the miners that have a manifest for the requested class, not to every row.
+
+Every mutation returns the documents to write (`Put`s and `Delete`s) so the
+picker actor can persist them before it answers; `MinerBook.load` rebuilds the
+same book from those documents after a restart.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from organism.jobs.chain import ChainReport
+from organism.jobs.dynamic_config import DynamicConfig
+from organism.store import Delete, DocumentStore, Put
+
+COLLECTIONS = ("miners", "manifests", "blacklist", "allowances", "receipts", "reservations", "jobs", "meta")
+
+
+@dataclass(slots=True)
+class Miner:
+    hotkey: str
+    address: str
+    port: int
+    ip_version: int
+    collateral_wei: int
+
+
+@dataclass(slots=True)
+class Manifest:
+    hotkey: str
+    executor_class: str
+    online_executor_count: int
+    executor_count: int
+    observed_at: float
+    arrival: int  # breaks ties between equal observed_at: later arrival is newer
+
+    @property
+    def recency(self) -> tuple[float, int]:
+        return self.observed_at, self.arrival
+
+
+@dataclass(slots=True)
+class BlacklistEntry:
+    hotkey: str
+    reason: str
+    created_at: float
+    expires_at: float | None  # None: permanent
+
+    def active(self, now: float) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(slots=True)
+class Allowance:
+    hotkey: str
+    cycle_start: int
+    cycle_stop: int
+    initial: float
+    remaining: float
+
+    @property
+    def ratio(self) -> float:
+        return self.remaining / self.initial if self.initial else 0.0
+
+
+@dataclass(slots=True)
+class Receipt:
+    kind: str  # started | finished
+    job_uuid: str
+    hotkey: str
+    executor_class: str
+    timestamp: float
+    ttl_s: float
+
+    def counts_at(self, now: float) -> bool:
+        return now < self.timestamp + self.ttl_s
+
+
+@dataclass(slots=True)
+class Reservation:
+    job_uuid: str
+    hotkey: str
+    executor_class: str
+    created_at: float
+    expires_at: float
+
+    def active(self, now: float) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(slots=True)
+class RoutedJob:
+    job_uuid: str
+    hotkey: str
+    executor_class: str
+    executor_seconds: int
+    required_seconds: int
+    reason: str
+    allowance_deducted: bool = False
+
+
+@dataclass
+class MinerBook:
+    miners: dict[str, Miner] = field(default_factory=dict)
+    manifests: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # class -> hotkey -> latest
+    blacklist: dict[str, BlacklistEntry] = field(default_factory=dict)
+    allowances: dict[tuple[int, int], dict[str, Allowance]] = field(default_factory=dict)  # cycle -> hotkey
+    started: dict[str, Receipt] = field(default_factory=dict)
+    finished: dict[str, Receipt] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    jobs: dict[str, RoutedJob] = field(default_factory=dict)
+    jobs_by_slot: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (hotkey, class) -> job uuids
+    config: DynamicConfig = field(default_factory=DynamicConfig)
+    chain: ChainReport | None = None
+    arrivals: int = 0
+
+    # --- reading --------------------------------------------------------------------
+    def allowance_rows(self, block: int) -> dict[str, Allowance]:
+        """Allowance rows of the cycle that contains `block` (the newest cycle wins on overlap)."""
+        rows: dict[str, Allowance] = {}
+        for (start, stop), by_hotkey in sorted(self.allowances.items()):
+            if start <= block < stop:
+                rows.update(by_hotkey)
+        return rows
+
+    def ongoing_jobs(self, hotkey: str, executor_class: str, now: float) -> int:
+        """Active reservations plus unexpired started receipts, minus finished jobs."""
+        count = 0
+        for job_uuid in self.jobs_by_slot.get((hotkey, executor_class), ()):
+            if job_uuid in self.finished:
+                continue
+            reservation = self.reservations.get(job_uuid)
+            started = self.started.get(job_uuid)
+            if (reservation and reservation.active(now)) or (started and started.counts_at(now)):
+                count += 1
+        return count
+
+    def active_booking(self, job_uuid: str, now: float) -> RoutedJob | None:
+        """The job's booking if it still holds a slot (reserved or started, not finished)."""
+        job = self.jobs.get(job_uuid)
+        if job is None or job_uuid in self.finished:
+            return None
+        reservation = self.reservations.get(job_uuid)
+        started = self.started.get(job_uuid)
+        if (reservation and reservation.active(now)) or (started and started.counts_at(now)):
+            return job
+        return None
+
+    # --- writing (each returns what to persist) -----------------------------------------
+    def upsert_miner(self, miner: Miner) -> list[Put]:
+        self.miners[miner.hotkey] = miner
+        return [("miners", miner.hotkey, asdict(miner))]
+
+    def add_manifests(self, manifests: Iterable[Manifest]) -> list[Put]:
+        puts: list[Put] = []
+        for manifest in manifests:
+            self.arrivals += 1
+            manifest.arrival = self.arrivals
+            by_hotkey = self.manifests.setdefault(manifest.executor_class, {})
+            current = by_hotkey.get(manifest.hotkey)
+            if current is None or manifest.recency >= current.recency:
+                by_hotkey[manifest.hotkey] = manifest
+                puts.append(("manifests", f"{manifest.hotkey}|{manifest.executor_class}", asdict(manifest)))
+        return [*puts, ("meta", "arrivals", self.arrivals)]
+
+    def set_blacklist(self, entry: BlacklistEntry) -> list[Put]:
+        self.blacklist[entry.hotkey] = entry
+        return [("blacklist", entry.hotkey, asdict(entry))]
+
+    def lift_blacklist(self, hotkey: str) -> list[Delete]:
+        self.blacklist.pop(hotkey, None)
+        return [("blacklist", hotkey)]
+
+    def upsert_allowances(self, rows: Iterable[Allowance]) -> list[Put]:
+        puts: list[Put] = []
+        for row in rows:
+            self.allowances.setdefault((row.cycle_start, row.cycle_stop), {})[row.hotkey] = row
+            puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
+        return puts
+
+    def reserve(self, reservation: Reservation, job: RoutedJob) -> list[Put]:
+        self.reservations[reservation.job_uuid] = reservation
+        self._book_job(job)
+        return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]
+
+    def record_receipt(self, receipt: Receipt, current_block: int | None) -> tuple[list[Put], list[Delete]]:
+        """Record a receipt. A start releases the job's reservation (the receipt now
+        holds the slot) and deducts a job routed here from the miner's allowance once."""
+        puts: list[Put] = [("receipts", f"{receipt.kind}|{receipt.job_uuid}", asdict(receipt))]
+        deletes: list[Delete] = []
+        if receipt.kind == "finished":
+            self.finished[receipt.job_uuid] = receipt
+            self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
+            return puts, deletes
+        self.started[receipt.job_uuid] = receipt
+        self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
+        if self.reservations.pop(receipt.job_uuid, None) is not None:
+            deletes.append(("reservations", receipt.job_uuid))
+        job = self.jobs.get(receipt.job_uuid)
+        if job is not None and not job.allowance_deducted and current_block is not None:
+            row = self.allowance_rows(current_block).get(job.hotkey)
+            if row is not None:
+                row.remaining -= job.executor_seconds
+                puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
+            job.allowance_deducted = True
+            puts.append(("jobs", job.job_uuid, asdict(job)))
+        return puts, deletes
+
+    def set_config(self, config: DynamicConfig) -> list[Put]:
+        self.config = config
+        return [("meta", "config", config.model_dump())]
+
+    def set_chain(self, report: ChainReport) -> list[Put]:
+        self.chain = report
+        return [("meta", "chain", asdict(report))]
+
+    def _book_job(self, job: RoutedJob) -> None:
+        self.jobs[job.job_uuid] = job
+        self.jobs_by_slot.setdefault((job.hotkey, job.executor_class), set()).add(job.job_uuid)
+
+    # --- persistence ----------------------------------------------------------------------
+    @classmethod
+    def load(cls, store: DocumentStore) -> "MinerBook":
+        docs: dict[str, dict[str, Any]] = {name: store.load(name) for name in COLLECTIONS}
+        book = cls()
+        for doc in docs["miners"].values():
+            book.miners[doc["hotkey"]] = Miner(**doc)
+        for doc in docs["manifests"].values():
+            book.manifests.setdefault(doc["executor_class"], {})[doc["hotkey"]] = Manifest(**doc)
+        for doc in docs["blacklist"].values():
+            book.blacklist[doc["hotkey"]] = BlacklistEntry(**doc)
+        book.upsert_allowances(Allowance(**doc) for doc in docs["allowances"].values())
+        for doc in docs["jobs"].values():
+            book._book_job(RoutedJob(**doc))
+        for doc in docs["reservations"].values():
+            book.reservations[doc["job_uuid"]] = Reservation(**doc)
+        for doc in docs["receipts"].values():
+            receipt = Receipt(**doc)
+            target = book.started if receipt.kind == "started" else book.finished
+            target[receipt.job_uuid] = receipt
+            book.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
+        meta = docs["meta"]
+        if "config" in meta:
+            book.config = DynamicConfig.model_validate(meta["config"])
+        if "chain" in meta:
+            book.chain = ChainReport(**meta["chain"])
+        book.arrivals = meta.get("arrivals", 0)
+        return book
+

@@ -1,0 +1,68 @@
+"""Dynamic configuration of job routing and the executor classes. Pure.
+
+The seven `DYNAMIC_*` parameters of the seed, with the original's defaults,
+plus the debug and trusted-miner overrides. Changes arrive as a strict
+partial update: unknown keys and wrong types are rejected.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EXECUTOR_CLASS_SPIN_UP_S: dict[str, int] = {
+    "spin_up-4min.gpu-24gb": 240,
+    "always_on.gpu-24gb": 3,
+    "always_on.llm.a6000": 30,
+    "always_on.test": 3,
+    "always_on.cpu.8c.16gb": 30,
+}
+DEFAULT_EXECUTOR_CLASS = "spin_up-4min.gpu-24gb"
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+def _blank_is_unset(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class DynamicConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING: bool = True
+    DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS: bool = True
+    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: NonNegativeInt = 10**16
+    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: NonNegativeInt = 10
+    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: NonNegativeInt = 5
+    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: NonNegativeInt = 7
+    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: NonNegativeInt = 5
+    DEBUG_MINER_KEY: str | None = None
+    TRUSTED_MINER_HOTKEY: str | None = None
+    TRUSTED_MINER_ADDRESS: str | None = None
+    TRUSTED_MINER_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    @field_validator("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS", mode="before")
+    @classmethod
+    def _unset_when_blank(cls, value: Any) -> Any:
+        return _blank_is_unset(value)
+
+
+class DynamicConfigPatch(BaseModel):
+    """A partial update: only the keys present change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING: bool | None = None
+    DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS: bool | None = None
+    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: NonNegativeInt | None = None
+    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: NonNegativeInt | None = None
+    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: NonNegativeInt | None = None
+    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: NonNegativeInt | None = None
+    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: NonNegativeInt | None = None
+    DEBUG_MINER_KEY: str | None = None
+    TRUSTED_MINER_HOTKEY: str | None = None
+    TRUSTED_MINER_ADDRESS: str | None = None
+    TRUSTED_MINER_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    def apply_to(self, config: DynamicConfig) -> DynamicConfig:
+        changes = self.model_dump(exclude_unset=True)
+        return DynamicConfig.model_validate({**config.model_dump(), **changes})
