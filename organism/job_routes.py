@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from fastapi import Path, Query, Response
-from ray.exceptions import RayError
+from ray.exceptions import RayError, RayTaskError
 
 from organism.ingress import app
 from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch
@@ -40,6 +40,8 @@ class JobRoutes:
             answer = await asyncio.wait_for(
                 getattr(self._picker, method).remote(*args), self._settings.picker_call_timeout_s
             )
+        except RayTaskError:
+            raise  # a bug in the picker, not an outage: logged and answered 500 without a trace
         except (asyncio.TimeoutError, RayError) as failure:
             raise ApiError(
                 503, "PickerUnavailable", f"miner picker did not answer {method}: {type(failure).__name__}",

@@ -27,7 +27,7 @@ def _known_class(value: str) -> str:
     return value
 
 
-WeiAmount = Annotated[int, BeforeValidator(_wei), Field(ge=0), PlainSerializer(str, return_type=str)]
+WeiAmount = Annotated[int, BeforeValidator(_wei), Field(ge=0), PlainSerializer(str, return_type=str, when_used="json")]
 ExecutorClass = Annotated[str, AfterValidator(_known_class)]
 
 
