@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STATE_DIR ?= $(CURDIR)/.state
 
-.PHONY: install run test unit clean
+.PHONY: install run test unit k8s clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: install
 
 unit: install
 	$(PY) -m pytest tests/unit
+
+k8s: install
+	$(PY) -m service_common k8s
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache

@@ -9,7 +9,8 @@ from ray import serve
 from ray.serve import Application
 
 from cognitive.planner import DEFAULT_TEMPLATES, Planner
-from service_common.http import install_http_conventions
+from service_common.auth import Caller
+from service_common.http import caller_of, configure_replica, install_http_conventions, require_service
 from service_common.wire import Health, Plan, PlanRequest
 
 app = FastAPI(title="Cognitive", summary="Plans escalated tasks into abstract steps")
@@ -25,10 +26,12 @@ class CognitiveSettings(BaseModel):
 @serve.ingress(app)
 class Cognitive:
     def __init__(self, settings: CognitiveSettings) -> None:
+        configure_replica()
         self._planner = Planner.from_file(settings.templates_path)
 
     @app.post("/plan-task")
-    async def plan_task(self, request: PlanRequest) -> Plan:
+    async def plan_task(self, request: PlanRequest, caller: Caller = require_service) -> Plan:
+        caller_of(caller)
         return self._planner.plan(request.task)
 
     @app.get("/health")

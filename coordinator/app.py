@@ -5,6 +5,7 @@ single-flight, breaker, static fallback) and executes each step on the chosen
 organ. `POST /tasks` routes and executes; `POST /route` only routes.
 """
 
+import asyncio
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -17,10 +18,11 @@ from coordinator.breaker import BreakerState
 from coordinator.clients import CognitiveClient, OrganismClient
 from coordinator.drift import DriftValve
 from coordinator.governor import Decision, Governor
+from coordinator.metrics import CoordinatorMetrics
 from coordinator.models import RouteRequest, RouteResponse, StepOutcome, TaskRequest, TaskResponse
 from coordinator.router import Router, StepRoute
 from coordinator.settings import CoordinatorSettings
-from service_common.http import ApiError, current_correlation_id, install_http_conventions
+from service_common.http import ApiError, configure_replica, current_correlation_id, install_http_conventions, require_service
 from service_common.normalize import normalize_domain, normalize_type
 from service_common.wire import Health, TaskSpec
 
@@ -31,22 +33,25 @@ install_http_conventions(app)
 @serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
 @serve.ingress(app)
 class Coordinator:
-    def __init__(self, settings: CoordinatorSettings) -> None:
+    async def __init__(self, settings: CoordinatorSettings) -> None:
+        configure_replica()
         self._organism = OrganismClient(settings.organism_app, settings.organ_namespace, settings.execute_timeout_s)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
-        self._router = Router(settings, self._organism)
+        self._router = Router(settings, self._organism, observer=CoordinatorMetrics())
         self._governor = Governor(
             settings.multi_step_types,
             DriftValve(settings.drift_allowance, settings.drift_threshold),
             settings.max_inflight_escalations,
         )
+        loop = asyncio.get_running_loop()
+        self._warmups = [loop.create_task(client.app.warm()) for client in (self._organism, self._cognitive)]
 
-    @app.post("/route")
+    @app.post("/route", dependencies=[require_service])
     async def route(self, request: RouteRequest) -> RouteResponse:
         step = await self._router.route(request.type, request.domain, request.preferred_logical_id)
         return RouteResponse(type=normalize_type(request.type), domain=normalize_domain(request.domain), **asdict(step))
 
-    @app.post("/tasks")
+    @app.post("/tasks", dependencies=[require_service])
     async def submit_task(self, request: TaskRequest) -> TaskResponse:
         task = TaskSpec(type=request.type, domain=request.domain, params=request.params)
         decision = self._governor.decide(request.type, request.escalate, request.drift_score)

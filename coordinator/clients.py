@@ -15,6 +15,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from service_common.actor_names import organ_actor_name
+from service_common.auth import Caller
+from service_common.http import caller_of, current_caller, current_correlation_id
 from service_common.wire import (
     ExecuteRequest,
     Plan,
@@ -27,12 +29,24 @@ from service_common.wire import (
 )
 
 
+def forwarded_caller() -> Caller:
+    """The identity of the request being served, marked as forwarded by the coordinator."""
+    return caller_of(current_caller.get()).forwarded_by("coordinator", current_correlation_id())
+
+
 class AppHandle:
     """A DeploymentHandle to an application, found on first use."""
 
     def __init__(self, app_name: str) -> None:
         self._app_name = app_name
         self._handle: DeploymentHandle | None = None
+
+    async def warm(self) -> None:
+        """Look the handle up ahead of the first request; a missing app is not an error yet."""
+        try:
+            await self.get()
+        except Exception:
+            pass
 
     async def get(self) -> DeploymentHandle:
         if self._handle is None:
@@ -43,23 +57,24 @@ class AppHandle:
 
 class OrganismClient:
     def __init__(self, app_name: str, organ_namespace: str, execute_timeout_s: float) -> None:
-        self._app = AppHandle(app_name)
+        self.app = AppHandle(app_name)
         self._namespace = organ_namespace
         self._execute_timeout_s = execute_timeout_s
 
     async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult:
-        return await (await self._app.get()).resolve_route.remote(request)
+        return await (await self.app.get()).resolve_route.remote(request, forwarded_caller())
 
     async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse:
-        return await (await self._app.get()).resolve_routes.remote(request)
+        return await (await self.app.get()).resolve_routes.remote(request, forwarded_caller())
 
     async def execute(self, logical_id: str, task: TaskSpec, organism_available: bool) -> tuple[dict[str, Any], str]:
         """Run a step; answer its result and how it ran (`organism` or `organ`)."""
         if organism_available:
             try:
-                handle = await self._app.get()
+                handle = await self.app.get()
                 response = await asyncio.wait_for(
-                    handle.execute.remote(ExecuteRequest(logical_id=logical_id, task=task)), self._execute_timeout_s
+                    handle.execute.remote(ExecuteRequest(logical_id=logical_id, task=task), forwarded_caller()),
+                    self._execute_timeout_s,
                 )
                 return response.result, "organism"
             except Exception:
@@ -71,9 +86,9 @@ class OrganismClient:
 
 class CognitiveClient:
     def __init__(self, app_name: str, timeout_s: float) -> None:
-        self._app = AppHandle(app_name)
+        self.app = AppHandle(app_name)
         self._timeout_s = timeout_s
 
     async def plan(self, task: TaskSpec) -> Plan:
-        handle = await self._app.get()
-        return await asyncio.wait_for(handle.plan_task.remote(PlanRequest(task=task)), self._timeout_s)
+        handle = await self.app.get()
+        return await asyncio.wait_for(handle.plan_task.remote(PlanRequest(task=task), forwarded_caller()), self._timeout_s)

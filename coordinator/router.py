@@ -8,6 +8,7 @@ whose status is not `ok` gives the static route, with `status` saying why.
 Bulk routing sends each distinct cache-missing key once and fans the answers
 back out; a failed item falls back alone. The remote side is any
 `OrganismResolver`: the app adapts a DeploymentHandle, tests pass fakes.
+What happens is reported to a `RouteObserver` (the app's metrics).
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Awaitable, Callable, Protocol, Sequence, TypeVar
 
-from coordinator.breaker import CircuitBreaker
+from coordinator.breaker import BreakerState, CircuitBreaker
 from coordinator.route_cache import RouteCache
 from coordinator.settings import CoordinatorSettings
 from service_common.clock import Clock
@@ -68,6 +69,35 @@ class OrganismResolver(Protocol):
     async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse: ...
 
 
+class RouteObserver(Protocol):
+    def cache_hit(self) -> None: ...
+
+    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None: ...
+
+    def bulk_items(self, items: int, failed: int) -> None: ...
+
+    def static_route(self, reason: str) -> None: ...
+
+    def breaker_state(self, state: BreakerState) -> None: ...
+
+
+class NullObserver:
+    def cache_hit(self) -> None:
+        pass
+
+    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None:
+        pass
+
+    def bulk_items(self, items: int, failed: int) -> None:
+        pass
+
+    def static_route(self, reason: str) -> None:
+        pass
+
+    def breaker_state(self, state: BreakerState) -> None:
+        pass
+
+
 def static_table(settings: CoordinatorSettings) -> RuleTable:
     configured = (Rule(r.task_type, r.domain, r.logical_id) for r in settings.static_rules)
     return RuleTable([*DEFAULT_RULES, *configured])
@@ -80,9 +110,12 @@ class Router:
         resolver: OrganismResolver,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        observer: RouteObserver | None = None,
     ) -> None:
         self._settings = settings
         self._resolver = resolver
+        self._clock = clock
+        self._observer = observer or NullObserver()
         self._static = static_table(settings)
         self.cache = RouteCache(
             settings.route_cache_ttl_s, settings.route_cache_jitter_s, settings.route_cache_max_entries, clock, rng
@@ -92,6 +125,7 @@ class Router:
         self.remote_calls = 0
 
     def static(self, key: RouteKey, reason: str) -> StepRoute:
+        self._observer.static_route(reason)
         match = self._static.match(*key)
         return StepRoute(match.logical_id, RouteSource.STATIC, match.resolved_from.value, reason)
 
@@ -99,6 +133,7 @@ class Router:
         hit = self.cache.get(key)
         if hit is None:
             return None
+        self._observer.cache_hit()
         return StepRoute(hit.logical_id, RouteSource.CACHE, hit.resolved_from, RouteStatus.OK.value, hit.epoch)
 
     async def route(self, task_type: str, domain: str | None, preferred_logical_id: str | None = None) -> StepRoute:
@@ -128,7 +163,9 @@ class Router:
         request = ResolveRouteRequest(
             task=TaskSpec(type=key[0], domain=key[1]), preferred_logical_id=preferred_logical_id
         )
-        answer = await self._call(lambda: self._resolver.resolve_route(request), self._settings.route_single_timeout_s)
+        answer = await self._call(
+            "single", lambda: self._resolver.resolve_route(request), self._settings.route_single_timeout_s
+        )
         if isinstance(answer, FallbackReason):
             return self.static(key, answer)
         return self._accept(key, answer, cache=preferred_logical_id is None)
@@ -137,29 +174,42 @@ class Router:
         request = ResolveRoutesRequest(
             tasks=[BulkRouteItem(key=f"{t}|{d or ''}", type=t, domain=d) for t, d in keys]
         )
-        answer = await self._call(lambda: self._resolver.resolve_routes(request), self._settings.route_bulk_timeout_s)
+        answer = await self._call(
+            "bulk", lambda: self._resolver.resolve_routes(request), self._settings.route_bulk_timeout_s
+        )
         if isinstance(answer, FallbackReason):
+            self._observer.bulk_items(len(keys), len(keys))
             return {key: self.static(key, answer) for key in keys}
-        return {key: self._accept(key, result, cache=True) for key, result in zip(keys, answer.results)}
+        routes = {key: self._accept(key, result, cache=True) for key, result in zip(keys, answer.results)}
+        failed = sum(route.route_source is RouteSource.STATIC for route in routes.values())
+        self._observer.bulk_items(len(keys), failed)
+        return routes
 
-    async def _call(self, remote_call: Callable[[], Awaitable[T]], timeout_s: float) -> T | FallbackReason:
+    async def _call(
+        self, kind: str, remote_call: Callable[[], Awaitable[T]], timeout_s: float
+    ) -> T | FallbackReason:
         """Make a remote call under the breaker and the budget; a FallbackReason on failure."""
         if not self.breaker.allow():
             return FallbackReason.CIRCUIT_OPEN
         self.remote_calls += 1
+        started = self._clock()
+        failure: FallbackReason | None = None
         try:
             answer = await asyncio.wait_for(remote_call(), timeout_s)
         except asyncio.TimeoutError:
-            self.breaker.record_failure()
-            return FallbackReason.TIMEOUT
+            failure = FallbackReason.TIMEOUT
         except asyncio.CancelledError:
             self.breaker.record_failure()  # a cancelled probe must not hold half-open forever
             raise
         except Exception:
+            failure = FallbackReason.REMOTE_ERROR
+        if failure is None:
+            self.breaker.record_success()
+        else:
             self.breaker.record_failure()
-            return FallbackReason.REMOTE_ERROR
-        self.breaker.record_success()
-        return answer
+        self._observer.remote_call(kind, (self._clock() - started) * 1000.0, failure)
+        self._observer.breaker_state(self.breaker.state)
+        return answer if failure is None else failure
 
     def _accept(self, key: RouteKey, answer: RouteResult, cache: bool) -> StepRoute:
         self.cache.observe_epoch(answer.epoch)  # before storing: a rotation keeps this answer

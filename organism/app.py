@@ -8,7 +8,7 @@ Job routing (miners) comes from the `JobRoutes` mixin.
 """
 
 import asyncio
-import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -20,12 +20,14 @@ from ray.serve import Application
 from organism.ingress import app
 from organism.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
 from organism.job_routes import JobRoutes
+from organism.metrics import OrganismMetrics
 from organism.jobs.picker_actor import get_or_create_picker
 from organism.organ import get_or_create_organ
 from organism.registry_actor import get_or_create_registry
 from organism.resolution import InstanceLookup, RouteQuery, resolve, resolve_many
 from organism.settings import OrganismSettings
-from service_common.http import ApiError, validation_error
+from service_common.auth import Caller
+from service_common.http import ApiError, caller_of, configure_replica, replica_logger, require_admin, require_service, validation_error
 from service_common.normalize import route_key
 from service_common.routing_table import Rule, RuleTable
 from service_common.wire import (
@@ -46,7 +48,7 @@ from service_common.wire import (
     RulesView,
 )
 
-logger = logging.getLogger(__name__)
+logger = replica_logger(__name__)
 
 WATCH_TIMEOUT_S = 30.0
 
@@ -65,9 +67,15 @@ def _preferred(logical_id: str | None) -> str | None:
 @serve.ingress(app)
 class OrganismManager(JobRoutes):
     async def __init__(self, settings: OrganismSettings) -> None:
+        configure_replica()
         self._settings = settings
+        self._metrics = OrganismMetrics()
         self._picker = get_or_create_picker(
-            settings.picker_actor_name, settings.namespace, settings.jobs_db, settings.netuid
+            settings.picker_actor_name,
+            settings.namespace,
+            settings.jobs_db,
+            settings.netuid,
+            settings.state_actor_resources(),
         )
         self._registry = get_or_create_registry(
             settings.registry_actor_name,
@@ -75,6 +83,7 @@ class OrganismManager(JobRoutes):
             settings.state_db,
             settings.heartbeat_timeout_s,
             sorted(settings.organs),
+            settings.state_actor_resources(),
         )
         self._organs = {
             actor_name: get_or_create_organ(
@@ -104,6 +113,7 @@ class OrganismManager(JobRoutes):
         self._table = RuleTable(
             (Rule(**doc) for doc in view["rules"]), self._table.categories, self._table.fallback
         )
+        self._metrics.rules.set(len(self._table))
 
     async def _follow_registry(self) -> None:
         delay = 0.1
@@ -136,22 +146,36 @@ class OrganismManager(JobRoutes):
 
     # --- resolution -------------------------------------------------------------------
     @app.post("/resolve-route")
-    async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult:
+    async def resolve_route(self, request: ResolveRouteRequest, caller: Caller = require_service) -> RouteResult:
+        caller_of(caller)
+        started = time.perf_counter()
         epoch = self._view["epoch"]
         query = RouteQuery(
             route_key(request.task.type, request.task.domain), _preferred(request.preferred_logical_id)
         )
         resolution = await resolve(query, self._table, self._lookup_in(epoch))
+        self._metrics.resolve_route.inc()
+        if resolution.cache_hit:
+            self._metrics.cache_hits.inc()
+        self._metrics.resolve_latency.observe((time.perf_counter() - started) * 1000, tags={"kind": "single"})
         return RouteResult(epoch=epoch, **asdict(resolution))
 
     @app.post("/resolve-routes")
-    async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse:
+    async def resolve_routes(self, request: ResolveRoutesRequest, caller: Caller = require_service) -> ResolveRoutesResponse:
+        caller_of(caller)
         epoch = self._view["epoch"]
         queries = [
             RouteQuery(route_key(item.type, item.domain), _preferred(item.preferred_logical_id))
             for item in request.tasks
         ]
+        started = time.perf_counter()
         resolutions = await resolve_many(queries, self._table, self._lookup_in(epoch))
+        self._metrics.resolve_routes.inc()
+        if queries:  # Ray counters refuse an increment of 0
+            self._metrics.resolve_routes_items.inc(len(queries))
+        if hits := sum(r.cache_hit for r in resolutions):
+            self._metrics.cache_hits.inc(hits)
+        self._metrics.resolve_latency.observe((time.perf_counter() - started) * 1000, tags={"kind": "bulk"})
         return ResolveRoutesResponse(
             epoch=epoch,
             results=[
@@ -161,7 +185,7 @@ class OrganismManager(JobRoutes):
         )
 
     # --- rules ------------------------------------------------------------------------
-    @app.get("/routing/rules")
+    @app.get("/routing/rules", dependencies=[require_service])
     async def get_rules(self) -> RulesView:
         table = self._table
         return RulesView(
@@ -170,7 +194,7 @@ class OrganismManager(JobRoutes):
             fallback=table.fallback,
         )
 
-    @app.put("/routing/rules")
+    @app.put("/routing/rules", dependencies=[require_admin])
     async def update_rules(self, update: RulesUpdate) -> RulesView:
         outcome = await self._ask_registry(
             "change_rules",
@@ -182,26 +206,28 @@ class OrganismManager(JobRoutes):
         self._apply_view(outcome["view"])
         return await self.get_rules()
 
-    @app.post("/routing/refresh")
+    @app.post("/routing/refresh", dependencies=[require_admin])
     async def refresh(self) -> RefreshResponse:
         cleared = self._cache.clear()
         self._apply_view(await self._ask_registry("request_refresh"))
         return RefreshResponse(cleared_entries=cleared)
 
     # --- registry ---------------------------------------------------------------------
-    @app.get("/registry")
+    @app.get("/registry", dependencies=[require_service])
     async def registry(self) -> RegistryView:
         return RegistryView(**await self._ask_registry("snapshot"))
 
-    @app.post("/registry/epoch")
+    @app.post("/registry/epoch", dependencies=[require_admin])
     async def rotate_epoch(self) -> EpochRotated:
         rotated = await self._ask_registry("rotate_epoch")
+        self._metrics.epoch_rotations.inc()
         self._apply_view(await self._ask_registry("view"))
         return EpochRotated(**rotated)
 
     # --- execution --------------------------------------------------------------------
     @app.post("/execute")
-    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
+    async def execute(self, request: ExecuteRequest, caller: Caller = require_service) -> ExecuteResponse:
+        caller_of(caller)
         if request.logical_id not in self._settings.organs:
             raise validation_error([("logical_id", f"no organ is configured for {request.logical_id!r}")])
         epoch = self._view["epoch"]

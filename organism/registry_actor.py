@@ -149,7 +149,12 @@ class RuntimeRegistry:
 
 
 def get_or_create_registry(
-    name: str, namespace: str, state_db: Path, heartbeat_timeout_s: float, known_logical_ids: list[str]
+    name: str,
+    namespace: str,
+    state_db: Path,
+    heartbeat_timeout_s: float,
+    known_logical_ids: list[str],
+    resources: dict[str, float],
 ) -> ray.actor.ActorHandle:
     return (
         ray.remote(RuntimeRegistry)
@@ -160,6 +165,7 @@ def get_or_create_registry(
             get_if_exists=True,
             max_restarts=-1,
             num_cpus=0,
+            resources=resources,
         )
         .remote(str(state_db), heartbeat_timeout_s, known_logical_ids)
     )

@@ -28,6 +28,12 @@ class OrganismSettings(BaseSettings):
     picker_actor_name: str = "miner_picker"
     picker_call_timeout_s: PositiveFloat = 10.0
     netuid: int = Field(12, ge=0)
+    # On a multi-node cluster, a custom resource only the node with the state volume
+    # advertises (KubeRay: the head); the registry and picker actors require it.
+    state_resource: str | None = None
+
+    def state_actor_resources(self) -> dict[str, float]:
+        return {self.state_resource: 0.001} if self.state_resource else {}
 
     @property
     def state_db(self) -> Path:

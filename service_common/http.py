@@ -7,6 +7,13 @@ trace. The API speaks JSON only: a body sent as a form (what `curl -d` does
 by default) is read as JSON. `X-Correlation-ID` is taken from the request (or generated), echoed on
 the response, and available to handlers and log lines through a contextvar.
 `X-Replica-ID` names the Serve replica that answered.
+
+Authentication: `require_service` and `require_admin` are FastAPI
+dependencies that turn the bearer token into a `Caller` (401 when missing,
+invalid or expired, 403 when the role is not enough). Every deployment calls
+`configure_auth()` when it starts, which fails (and so stops the deployment)
+when no secret is configured outside development mode. The caller and the
+correlation id are attached to every log record of the request.
 """
 
 import contextvars
@@ -16,17 +23,29 @@ import re
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.exceptions import RayServeException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-logger = logging.getLogger(__name__)
+from service_common.auth import AuthSettings, Caller, Role, TokenAuthority, TokenError, authority_from_settings
+
+SERVE_LOGGER = "ray.serve"
+
+
+def replica_logger(name: str) -> logging.Logger:
+    """A logger whose records reach Serve's (JSON) replica log handlers."""
+    return logging.getLogger(f"{SERVE_LOGGER}.{name}")
+
+
+logger = replica_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("current_caller", default=None)
+DEV_CALLER = Caller("local-dev", Role.ADMIN)
 
 
 def current_correlation_id() -> str:
@@ -97,6 +116,80 @@ async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
     return error_response(
         500, "InternalError", "internal error; see the service log", {"correlation_id": correlation_id.get()}
     )
+
+
+class _Auth:
+    """The token authority of this process, set once by `configure_auth`."""
+
+    authority: TokenAuthority | None = None
+    configured = False
+
+
+def configure_replica(settings: AuthSettings | None = None) -> None:
+    """Call from every deployment's constructor: authentication and log context.
+    Raises, so the deployment does not start, when no token secret is configured."""
+    _Auth.authority = authority_from_settings(settings or AuthSettings())
+    _Auth.configured = True
+    if _Auth.authority is None:
+        logger.warning("ROUTING_DEV_MODE without a token secret: requests are NOT authenticated")
+    for handler in logging.getLogger(SERVE_LOGGER).handlers:
+        if not any(isinstance(f, RequestContextFilter) for f in handler.filters):
+            handler.addFilter(RequestContextFilter())
+
+
+def _authenticate(request: Request, needed: Role) -> Caller:
+    if not _Auth.configured:
+        raise ApiError(503, "NotReady", "authentication is not configured yet")
+    header = request.headers.get("authorization", "")
+    declared = request.headers.get("x-service")
+    if _Auth.authority is None:
+        caller = DEV_CALLER
+    else:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "Unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            caller = _Auth.authority.verify(token.strip())
+        except TokenError as error:
+            raise ApiError(401, "Unauthorized", str(error), headers={"WWW-Authenticate": "Bearer"}) from error
+    if not caller.may(needed):
+        raise ApiError(403, "Forbidden", f"this route needs the {needed.value} role")
+    caller = Caller(caller.service, caller.role, correlation_id.get(), declared)
+    current_caller.set(caller)
+    return caller
+
+
+async def _require_service(request: Request) -> Caller:
+    return _authenticate(request, Role.SERVICE)
+
+
+async def _require_admin(request: Request) -> Caller:
+    return _authenticate(request, Role.ADMIN)
+
+
+require_service = Depends(_require_service)
+require_admin = Depends(_require_admin)
+
+
+def caller_of(value: object) -> Caller:
+    """The caller of a route method: the authenticated one over HTTP, the one passed
+    along on a DeploymentHandle call, or an in-cluster caller when none was passed."""
+    if isinstance(value, Caller):
+        current_caller.set(value)
+        if value.correlation_id:
+            correlation_id.set(value.correlation_id)
+        return value
+    return Caller("in-cluster", Role.ADMIN, correlation_id.get())
+
+
+class RequestContextFilter(logging.Filter):
+    """Stamp every log record with the request's correlation id and caller."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        caller = current_caller.get()
+        record.correlation_id = correlation_id.get()
+        record.caller = f"{caller.service}/{caller.role.value}" if caller else ""
+        return True
 
 
 def install_http_conventions(app: FastAPI) -> None:

@@ -5,6 +5,10 @@ all three applications), waits until every application answers its health
 route, prints where everything is, and stays in the foreground until Ctrl-C,
 which shuts Serve and the local cluster down.
 
+Development mode: unless a token secret is configured already, a fresh one is
+generated for this run (`ROUTING_TOKEN_SECRET`, with `ROUTING_DEV_MODE=true`),
+and ready-to-use service and admin tokens are printed with the banner.
+
 `serve run` runs in its own session with SIGINT restored, so exactly one
 SIGINT reaches it: the one this launcher forwards on Ctrl-C or SIGTERM (a
 background job of a non-interactive shell would otherwise ignore SIGINT).
@@ -12,6 +16,7 @@ background job of a non-interactive shell would otherwise ignore SIGINT).
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,11 +27,15 @@ from pathlib import Path
 
 import yaml
 
+from service_common.auth import AuthSettings, Role, TokenAuthority
+
 HEALTH_ROUTES = ("/organism/health", "/pipeline/health", "/cognitive/health")
 DASHBOARD_URL = "http://127.0.0.1:8265"
+DEV_TOKEN_TTL_S = 24 * 3600
 
 
 def _healthy(url: str) -> bool:
+    """Health routes need no token."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -43,7 +52,7 @@ def _wait_until_healthy(base_url: str, child: subprocess.Popen, timeout_s: float
     return False
 
 
-def _banner(base_url: str, state_dir: str) -> str:
+def _banner(base_url: str, state_dir: str, service_token: str, admin_token: str) -> str:
     example = json.dumps({"task": {"type": "graph_embed", "domain": "facts"}})
     return f"""
 ================ routing control plane is up ================
@@ -51,7 +60,10 @@ def _banner(base_url: str, state_dir: str) -> str:
   API docs       {base_url}/organism/docs
   Ray dashboard  {DASHBOARD_URL}
   State dir      {state_dir}
-  Try:           curl -X POST {base_url}/organism/resolve-route -d '{example}'
+  Tokens (valid 24 h; mint more: python -m service_common token --role admin --service ops)
+    export SERVICE_TOKEN={service_token}
+    export ADMIN_TOKEN={admin_token}
+  Try:           curl -X POST -H "Authorization: Bearer $SERVICE_TOKEN" {base_url}/organism/resolve-route -d '{example}'
   Stop:          Ctrl-C
 ==============================================================
 """.rstrip()
@@ -62,6 +74,12 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
     http = config.get("http_options", {})
     base_url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8000)}"
     state_dir = os.environ.setdefault("ORGANISM_STATE_DIR", str(Path(".state").resolve()))
+    os.environ.setdefault("ROUTING_DEV_MODE", "true")
+    secret = AuthSettings().secret()
+    if not secret:
+        secret = os.environ["ROUTING_TOKEN_SECRET"] = secrets.token_urlsafe(48)
+    authority = TokenAuthority(secret)
+    tokens = (authority.mint("local-service", Role.SERVICE, DEV_TOKEN_TTL_S), authority.mint("local-admin", Role.ADMIN, DEV_TOKEN_TTL_S))
     serve_cli = Path(sys.executable).with_name("serve")
     child = subprocess.Popen(
         [str(serve_cli), "run", str(config_path)],
@@ -81,5 +99,5 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
         stop(signal.SIGINT, None)
         child.wait(timeout=60)
         return 1
-    print(_banner(base_url, state_dir), flush=True)
+    print(_banner(base_url, state_dir, *tokens), flush=True)
     return child.wait()

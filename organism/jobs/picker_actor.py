@@ -234,7 +234,9 @@ class MinerPicker:
         return statuses
 
 
-def get_or_create_picker(name: str, namespace: str, state_db: Path, netuid: int) -> ray.actor.ActorHandle:
+def get_or_create_picker(
+    name: str, namespace: str, state_db: Path, netuid: int, resources: dict[str, float]
+) -> ray.actor.ActorHandle:
     return (
         ray.remote(MinerPicker)
         .options(
@@ -247,6 +249,7 @@ def get_or_create_picker(name: str, namespace: str, state_db: Path, netuid: int)
             max_task_retries=3,
             max_concurrency=1,
             num_cpus=0,
+            resources=resources,
         )
         .remote(str(state_db), netuid)
     )

@@ -19,6 +19,18 @@ from ray import serve
 
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
+from service_common.auth import Role, TokenAuthority
+
+TEST_SECRET = "integration-tests-secret-" + "x" * 16
+AUTHORITY = TokenAuthority(TEST_SECRET)
+ADMIN_TOKEN = AUTHORITY.mint("tests", Role.ADMIN)
+SERVICE_TOKEN = AUTHORITY.mint("tests", Role.SERVICE)
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def http_client(base_url: str, **options: Any) -> httpx.Client:
+    """A client that authenticates as an admin unless the test overrides the header."""
+    return httpx.Client(base_url=base_url, headers=ADMIN_HEADERS, timeout=30, **options)
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +50,7 @@ def serve_url() -> str:
         namespace="routing-tests",
         log_to_driver=bool(os.environ.get("TEST_RAY_LOGS")),
         # workers import test-only deployments (tests.integration.*) from the repository root
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "ROUTING_TOKEN_SECRET": TEST_SECRET}},
     )
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
@@ -66,7 +78,7 @@ class OrganismStack:
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.base_url + "/organism", timeout=30)
+        self.client = http_client(self.base_url + "/organism")
 
     def registry_actor(self) -> ray.actor.ActorHandle:
         return ray.get_actor(self.settings.registry_actor_name, namespace=self.settings.namespace)

@@ -34,9 +34,14 @@ class ScriptedOrganism:
         self._status = status or {}
         self._execute_delay_s = execute_delay_s
         self._calls = {"single": 0, "bulk": 0, "bulk_items": 0, "execute": 0}
+        self._callers: list[str | None] = []
 
     def calls(self) -> dict[str, int]:
         return dict(self._calls)
+
+    def forwarding_services(self) -> list[str | None]:
+        """Who forwarded each execute call (the `via` of the caller passed along)."""
+        return list(self._callers)
 
     def _answer(self, task_type: str) -> dict[str, Any]:
         status = self._status.get(task_type, "ok")
@@ -54,19 +59,20 @@ class ScriptedOrganism:
         if self._fail:
             raise ConnectionError("scripted organism failure")
 
-    async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult:
+    async def resolve_route(self, request: ResolveRouteRequest, caller: object = None) -> RouteResult:
         self._calls["single"] += 1
         await self._behave()
         return RouteResult(**self._answer(request.task.type))
 
-    async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse:
+    async def resolve_routes(self, request: ResolveRoutesRequest, caller: object = None) -> ResolveRoutesResponse:
         self._calls["bulk"] += 1
         self._calls["bulk_items"] += len(request.tasks)
         await self._behave()
         results = [BulkRouteResult(key=t.key, **self._answer(t.type)) for t in request.tasks]
         return ResolveRoutesResponse(epoch=self._epoch, results=results)
 
-    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
+    async def execute(self, request: ExecuteRequest, caller: object = None) -> ExecuteResponse:
+        self._callers.append(getattr(caller, "via", None))
         self._calls["execute"] += 1
         await asyncio.sleep(self._execute_delay_s)
         return ExecuteResponse(

@@ -13,6 +13,7 @@ from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
+from tests.integration.conftest import ADMIN_HEADERS, http_client
 from tests.integration.scripted_organism import ScriptedOrganism
 
 REMOTE_TYPES = "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2,graph_fact_query,fact_search,mystery"
@@ -36,12 +37,15 @@ def pipeline(serve_url: str, scripted) -> Callable[..., httpx.Client]:
         args = {
             "routing_remote": True,
             "routing_remote_types": REMOTE_TYPES,
+            # budgets generous enough for a loaded CI box; the budget test sets the contract's own
+            "route_single_timeout_s": 2.0,
+            "route_bulk_timeout_s": 2.0,
             "organism_app": "scripted-organism",
             "cognitive_app": "cognitive-under-test",
             **settings,
         }
         serve.run(build_coordinator(args), name="pipeline-under-test", route_prefix="/pipeline-test")
-        clients.append(httpx.Client(base_url=serve_url + "/pipeline-test", timeout=30))
+        clients.append(http_client(serve_url + "/pipeline-test"))
         return clients[-1]
 
     yield deploy
@@ -79,7 +83,7 @@ def test_flag_off_routes_statically_without_calling_the_organism(pipeline, scrip
 
 
 def test_organism_timeout_uses_static_routing(pipeline, scripted):
-    client = pipeline(organism={"delay_s": 0.5})
+    client = pipeline(organism={"delay_s": 0.5}, route_single_timeout_s=0.05, route_bulk_timeout_s=0.1)
     answer = route(client, "graph_embed")
     assert (answer["route_source"], answer["logical_id"], answer["status"]) == ("static", "graph_dispatcher", "timeout")
 
@@ -174,7 +178,7 @@ def test_drift_scores_escalate_once_the_valve_fires(pipeline, scripted):
 
 async def post_concurrently(base_url: str, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits, headers=ADMIN_HEADERS) as client:
         return await asyncio.gather(*(client.post(path, json=body) for body in bodies))
 
 

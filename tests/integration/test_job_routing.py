@@ -9,7 +9,7 @@ import httpx
 import pytest
 import ray
 
-from tests.integration.conftest import OrganismStack, deploy_organism, eventually, tear_down_organism
+from tests.integration.conftest import ADMIN_HEADERS, OrganismStack, deploy_organism, eventually, tear_down_organism
 
 CLASS = "always_on.test"
 
@@ -157,7 +157,7 @@ def test_blacklist_then_lift(ready: httpx.Client):
 
 async def _route_many(base_url: str, jobs: list[dict[str, Any]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=32)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits, headers=ADMIN_HEADERS) as client:
         return await asyncio.gather(*(client.post("/jobs/route", json=j) for j in jobs))
 
 

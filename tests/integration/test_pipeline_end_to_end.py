@@ -6,7 +6,7 @@ from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from tests.integration.conftest import OrganismStack, deploy_organism, tear_down_organism
+from tests.integration.conftest import OrganismStack, deploy_organism, http_client, tear_down_organism
 
 TASK = {"type": "graph_rag_query_v2", "domain": "facts", "params": {"q": "who"}}
 
@@ -23,7 +23,7 @@ def stack(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
         "route_bulk_timeout_s": 2.0,
     }
     serve.run(build_coordinator(coordinator_args), name="coordinator", route_prefix="/pipeline")
-    client = httpx.Client(base_url=serve_url, timeout=30)
+    client = http_client(serve_url)
     yield organism, client
     client.close()
     serve.delete("coordinator")

@@ -210,3 +210,49 @@ async def test_bulk_timeout_routes_every_item_statically():
     organism.hang = True
     routes = await make_router(organism).route_many([("graph_embed", None), ("fact_search", None)])
     assert [(r.route_source, r.status) for r in routes] == [(RouteSource.STATIC, "timeout")] * 2
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def cache_hit(self) -> None:
+        self.events.append(("hit",))
+
+    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None:
+        self.events.append(("remote", kind, failure))
+
+    def bulk_items(self, items: int, failed: int) -> None:
+        self.events.append(("bulk", items, failed))
+
+    def static_route(self, reason: str) -> None:
+        self.events.append(("static", reason))
+
+    def breaker_state(self, state) -> None:
+        self.events.append(("breaker", state.value))
+
+
+async def test_router_reports_hits_remote_calls_bulk_items_statics_and_breaker():
+    organism = ScriptedOrganism()
+    observer = RecordingObserver()
+    settings = CoordinatorSettings(routing_remote=True, routing_remote_types=["graph_embed", "fact_search"], breaker_failure_threshold=1)
+    router = Router(settings, organism, FakeClock(), random.Random(1), observer)
+    await router.route("graph_embed", None)
+    await router.route("graph_embed", None)
+    organism.status["fact_search"] = "no_active_instance"
+    await router.route_many([("fact_search", None), ("graph_rag_query", None)])
+    organism.fail = True
+    await router.route("fact_search", "x")
+    assert observer.events == [
+        ("remote", "single", None),
+        ("breaker", "closed"),
+        ("hit",),
+        ("static", "remote_disabled"),
+        ("remote", "bulk", None),
+        ("breaker", "closed"),
+        ("static", "no_active_instance"),
+        ("bulk", 1, 1),
+        ("remote", "single", "remote_error"),
+        ("breaker", "open"),
+        ("static", "remote_error"),
+    ]

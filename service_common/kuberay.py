@@ -1,0 +1,41 @@
+"""Render the KubeRay RayService from its template and serve_config.yaml.
+
+serveConfigV2 is serve_config.yaml with the two changes a cluster needs: the
+Serve proxy listens on all interfaces, and the organism keeps its state on the
+head's volume (`/state`) with its state actors pinned there (`routing_state`).
+`make k8s` writes k8s/rayservice.yaml; a test checks the committed file is current.
+"""
+
+import copy
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLACEHOLDER = "    __SERVE_CONFIG_V2__\n"
+STATE_MOUNT = "/state"
+STATE_RESOURCE = "routing_state"
+
+
+def cluster_serve_config(config: dict[str, Any]) -> dict[str, Any]:
+    cluster = copy.deepcopy(config)
+    cluster.setdefault("http_options", {})["host"] = "0.0.0.0"
+    for app in cluster["applications"]:
+        if app["name"] == "organism":
+            app.setdefault("args", {}).update(state_dir=STATE_MOUNT, state_resource=STATE_RESOURCE)
+    return cluster
+
+
+def render(template: str, serve_config: str) -> str:
+    cluster = cluster_serve_config(yaml.safe_load(serve_config))
+    block = textwrap.indent(yaml.safe_dump(cluster, sort_keys=False), "    ")
+    if PLACEHOLDER not in template:
+        raise ValueError("the template has no serveConfigV2 placeholder")
+    return template.replace(PLACEHOLDER, block)
+
+
+def render_files(root: Path) -> str:
+    return render(
+        (root / "k8s" / "rayservice.template.yaml").read_text(), (root / "serve_config.yaml").read_text()
+    )

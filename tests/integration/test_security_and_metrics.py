@@ -1,0 +1,181 @@
+"""Tokens on every route, roles, correlation ids, and the contract's metrics on Ray's metrics port."""
+
+import re
+import time
+
+import httpx
+import jwt
+import pytest
+import ray
+from ray import serve
+
+from cognitive.app import build_app as build_cognitive
+from coordinator.app import build_app as build_coordinator
+from service_common.auth import ISSUER, Role, TokenAuthority
+from tests.integration.conftest import (
+    AUTHORITY,
+    SERVICE_TOKEN,
+    TEST_SECRET,
+    OrganismStack,
+    deploy_organism,
+    http_client,
+    tear_down_organism,
+)
+
+CONTRACT_METRICS = [
+    "route_cache_hit_total",
+    "route_remote_total",
+    "route_remote_latency_ms",
+    "route_remote_fail_total",
+    "bulk_resolve_items",
+    "bulk_resolve_failed_items",
+    "resolve_route_total",
+    "resolve_routes_total",
+    "resolve_routes_items",
+    "routing_cache_hit_total",
+    "routing_rules_total",
+    "job_picks_total",
+    "job_pick_latency_ms",
+    "route_breaker_state",
+    "routing_epoch_rotations_total",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
+    organism = deploy_organism(serve_url, tmp_path_factory.mktemp("security-state"))
+    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
+    args = {"routing_remote": True, "organ_namespace": organism.settings.namespace, "route_single_timeout_s": 2.0, "route_bulk_timeout_s": 2.0}
+    serve.run(build_coordinator(args), name="coordinator", route_prefix="/pipeline")
+    bare = httpx.Client(base_url=serve_url, timeout=30)
+    yield organism, bare
+    bare.close()
+    serve.delete("coordinator")
+    serve.delete("cognitive")
+    tear_down_organism(organism)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ROUTES = [
+    ("post", "/organism/resolve-route", {"task": {"type": "graph_embed"}}),
+    ("post", "/organism/resolve-routes", {"tasks": [{"type": "graph_embed"}]}),
+    ("get", "/organism/routing/rules", None),
+    ("get", "/organism/registry", None),
+    ("post", "/organism/execute", {"logical_id": "utility_organ_1", "task": {"type": "x"}}),
+    ("get", "/organism/miners", None),
+    ("get", "/organism/config", None),
+    ("post", "/pipeline/route", {"type": "graph_embed"}),
+    ("post", "/pipeline/tasks", {"type": "graph_embed"}),
+    ("post", "/cognitive/plan-task", {"task": {"type": "graph_embed"}}),
+]
+ADMIN_ROUTES = [
+    ("put", "/organism/routing/rules", {"add": []}),
+    ("post", "/organism/routing/refresh", None),
+    ("post", "/organism/registry/epoch", None),
+    ("patch", "/organism/config", {}),
+]
+
+
+def call(client: httpx.Client, method: str, path: str, body, headers=None) -> httpx.Response:
+    return client.request(method.upper(), path, json=body, headers=headers or {})
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES + ADMIN_ROUTES)
+def test_every_route_needs_a_token(stack, method, path, body):
+    _, client = stack
+    expired = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 1}, TEST_SECRET, "HS256")
+    forged = TokenAuthority("another-secret-of-enough-length-000").mint("x", Role.ADMIN)
+    for headers in [None, {"Authorization": "Basic abc"}, bearer("garbage"), bearer(expired), bearer(forged)]:
+        response = call(client, method, path, body, headers)
+        assert response.status_code == 401, (path, headers, response.text)
+        assert response.json()["error"]["type"] == "Unauthorized"
+        assert TEST_SECRET not in response.text
+
+
+@pytest.mark.parametrize("method, path, body", ROUTES)
+def test_service_token_is_enough_for_service_routes(stack, method, path, body):
+    _, client = stack
+    response = call(client, method, path, body, bearer(SERVICE_TOKEN))
+    assert response.status_code == 200, (path, response.text)
+
+
+@pytest.mark.parametrize("method, path, body", ADMIN_ROUTES)
+def test_admin_routes_refuse_a_service_token(stack, method, path, body):
+    _, client = stack
+    response = call(client, method, path, body, bearer(SERVICE_TOKEN))
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["type"] == "Forbidden"
+
+
+def test_admin_token_changes_rules(stack):
+    _, client = stack
+    admin = bearer(AUTHORITY.mint("ops", Role.ADMIN))
+    rule = {"task_type": "audited", "domain": None, "logical_id": "utility_organ_1"}
+    response = client.put("/organism/routing/rules", json={"add": [rule]}, headers=admin)
+    assert response.status_code == 200 and rule in response.json()["rules"]
+
+
+@pytest.mark.parametrize("path", ["/organism/health", "/pipeline/health", "/cognitive/health"])
+def test_health_needs_no_token(stack, path):
+    assert stack[1].get(path).status_code == 200
+
+
+def test_correlation_id_round_trips_through_the_pipeline(stack):
+    _, client = stack
+    response = client.post(
+        "/pipeline/tasks", json={"type": "graph_embed"}, headers={**bearer(SERVICE_TOKEN), "X-Correlation-ID": "trace-abc", "X-Service": "tests"}
+    )
+    assert response.headers["x-correlation-id"] == "trace-abc"
+    assert response.json()["correlation_id"] == "trace-abc"
+
+
+def _metrics_text() -> str:
+    port = next(n["MetricsExportPort"] for n in ray.nodes() if n["Alive"])
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+
+def exported_name(name: str) -> str:
+    """How Ray exports a metric to Prometheus: `ray_` prefix, counters end in `_total`."""
+    return f"ray_{name}"
+
+
+def _value(text: str, name: str) -> float:
+    """Sum of every sample of a metric (counters may gain `_total`; histograms: their `_count`)."""
+    pattern = re.compile(rf"^{exported_name(name)}(?:_total|_count)?(?:{{[^}}]*}})? ([0-9.e+-]+)$", re.M)
+    return sum(float(v) for v in pattern.findall(text))
+
+
+def wait_until_moving(names: list[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s  # Ray exports metrics every few seconds
+    while True:
+        text = _metrics_text()
+        stalled = [m for m in names if _value(text, m) <= 0 and not (m == "route_breaker_state" and f"ray_{m}" in text)]
+        if not stalled:
+            return
+        assert time.monotonic() < deadline, f"not moving on the metrics port: {stalled}"
+        time.sleep(2)
+
+
+FAILURE_METRICS = ["route_remote_fail_total", "bulk_resolve_failed_items"]
+
+
+def test_contract_metrics_move_on_the_metrics_port(stack):
+    organism, client = stack
+    admin = bearer(AUTHORITY.mint("ops", Role.ADMIN))
+    for _ in range(3):
+        client.post("/pipeline/tasks", json={"type": "graph_rag_query_v2", "domain": "facts"}, headers=admin)
+        client.post("/pipeline/route", json={"type": "graph_embed", "domain": "facts"}, headers=admin)
+        client.post("/organism/resolve-route", json={"task": {"type": "graph_embed"}}, headers=admin)
+        client.post("/organism/resolve-routes", json={"tasks": [{"type": "graph_embed"}, {"type": "x"}]}, headers=admin)
+    client.post("/organism/registry/epoch", headers=admin)
+    client.post("/organism/jobs/route", headers=admin, json={
+        "uuid": "00000000-0000-4000-8000-000000000001", "download_time_limit": 1, "execution_time_limit": 1, "upload_time_limit": 1})
+    wait_until_moving([m for m in CONTRACT_METRICS if m not in FAILURE_METRICS])
+    # failures: the coordinator routes remote types while the organism is away
+    serve.delete("organism")
+    client.post("/pipeline/route", json={"type": "graph_rag_query", "domain": "gone"}, headers=admin)
+    client.post("/pipeline/tasks", json={"type": "graph_rag_query_v2", "domain": "gone"}, headers=admin)
+    wait_until_moving(FAILURE_METRICS)

@@ -1,0 +1,152 @@
+"""Offline checks of what gets deployed: serve_config.yaml, the RayService, alerts, dashboard."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any, get_args
+
+import jsonschema
+import pytest
+import yaml
+from pydantic import BaseModel
+from ray.serve.schema import ServeDeploySchema
+
+from cognitive.app import CognitiveSettings
+from coordinator.settings import CoordinatorSettings
+from organism.settings import OrganismSettings
+from service_common.kuberay import render_files
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVE_CONFIG = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+RAYSERVICE = yaml.safe_load((ROOT / "k8s" / "rayservice.yaml").read_text())
+SERVE_CONFIG_V2 = yaml.safe_load(RAYSERVICE["spec"]["serveConfigV2"])
+APP_SETTINGS = {"organism": OrganismSettings, "coordinator": CoordinatorSettings, "cognitive": CognitiveSettings}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def unknown_keys(model: type[BaseModel], data: Any, path: str = "") -> list[str]:
+    """Keys the model would silently ignore, anywhere in `data` (pydantic's extra='ignore' hides typos)."""
+    if isinstance(data, list):
+        return [k for i, item in enumerate(data) for k in unknown_keys(model, item, f"{path}[{i}]")]
+    if not isinstance(data, dict):
+        return []
+    fields = {f.alias or name: f for name, f in model.model_fields.items()}
+    found = []
+    for key, value in data.items():
+        if key not in fields:
+            found.append(f"{path}.{key}".lstrip("."))
+            continue
+        for nested in _models_in(fields[key].annotation):
+            found += unknown_keys(nested, value, f"{path}.{key}")
+    return found
+
+
+@pytest.mark.parametrize("name, config", [("serve_config.yaml", SERVE_CONFIG), ("serveConfigV2", SERVE_CONFIG_V2)])
+def test_serve_configs_validate_strictly(name, config):
+    ServeDeploySchema.model_validate(config)
+    assert unknown_keys(ServeDeploySchema, config) == []
+    for app in config["applications"]:
+        APP_SETTINGS[app["name"]](**app.get("args", {}))  # extra="forbid": a misspelt arg fails
+
+
+def test_strict_check_catches_a_misspelt_key():
+    broken = json.loads(json.dumps(SERVE_CONFIG))
+    broken["applications"][0]["deployments"][0]["num_replica"] = 3
+    broken["applications"][0]["deployments"][0]["ray_actor_options"]["num_cpu"] = 1
+    ServeDeploySchema.model_validate(broken)  # Serve itself accepts it silently
+    assert unknown_keys(ServeDeploySchema, broken) == [
+        "applications[0].deployments[0].ray_actor_options.num_cpu",
+        "applications[0].deployments[0].num_replica",
+    ]
+
+
+def test_every_deployment_fits_two_cores_and_takes_concurrent_requests():
+    for app in SERVE_CONFIG["applications"]:
+        for deployment in app["deployments"]:
+            cpus = deployment["ray_actor_options"]["num_cpus"]
+            assert 0 <= cpus < 1, (app["name"], cpus)
+            assert deployment["max_ongoing_requests"] >= 100
+    assert SERVE_CONFIG["http_options"] == {"host": "127.0.0.1", "port": 8000}
+
+
+def test_rayservice_is_rendered_from_serve_config():
+    assert (ROOT / "k8s" / "rayservice.yaml").read_text() == render_files(ROOT), "run `make k8s`"
+    assert SERVE_CONFIG_V2["http_options"]["host"] == "0.0.0.0"
+    organism = next(a for a in SERVE_CONFIG_V2["applications"] if a["name"] == "organism")
+    assert organism["args"]["state_resource"] == "routing_state"
+    without_cluster_changes = json.loads(json.dumps(SERVE_CONFIG_V2))
+    without_cluster_changes["http_options"]["host"] = "127.0.0.1"
+    for key in ("state_dir", "state_resource"):
+        del next(a for a in without_cluster_changes["applications"] if a["name"] == "organism")["args"][key]
+    assert without_cluster_changes == SERVE_CONFIG
+
+
+def test_rayservice_matches_the_schema_and_wires_state_secret_and_redis():
+    schema = json.loads((ROOT / "k8s" / "schema" / "rayservice.schema.json").read_text())
+    jsonschema.validate(RAYSERVICE, schema)
+    cluster = RAYSERVICE["spec"]["rayClusterConfig"]
+    head = cluster["headGroupSpec"]
+    # KubeRay passes the value to `ray start --resources` as a quoted JSON string
+    assert json.loads(json.loads(head["rayStartParams"]["resources"])) == {"routing_state": 1}
+    assert head["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "routing-state"
+    assert cluster["gcsFaultToleranceOptions"]["redisPassword"]["valueFrom"]["secretKeyRef"]["name"] == "routing-redis"
+    pods = [head["template"]] + [g["template"] for g in cluster["workerGroupSpecs"]]
+    for pod in pods:
+        env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+        assert env["ROUTING_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "routing-token"
+
+
+def test_schema_rejects_a_misspelt_or_mistyped_field():
+    schema = json.loads((ROOT / "k8s" / "schema" / "rayservice.schema.json").read_text())
+    broken = json.loads(json.dumps(RAYSERVICE))
+    broken["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]["replica"] = 2
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+    broken = json.loads(json.dumps(RAYSERVICE))
+    broken["spec"]["rayClusterConfig"]["headGroupSpec"]["rayStartParams"]["num-cpus"] = 2
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def defined_metrics() -> set[str]:
+    """Every name Ray exports for the metrics our code defines."""
+    exported: set[str] = set()
+    for module in ("coordinator/metrics.py", "organism/metrics.py"):
+        for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"([a-z_]+)"', (ROOT / module).read_text()):
+            base = f"ray_{name}"
+            if kind == "Counter":
+                exported.add(base if base.endswith("_total") else f"{base}_total")
+            elif kind == "Histogram":
+                exported |= {f"{base}_bucket", f"{base}_count", f"{base}_sum"}
+            else:
+                exported.add(base)
+    return exported
+
+
+def test_alerts_are_the_contracts_four_on_exported_metrics():
+    rules = yaml.safe_load((ROOT / "k8s" / "monitoring" / "prometheus-rules.yaml").read_text())["groups"][0]["rules"]
+    assert [r["alert"] for r in rules] == ["RoutingHighLatency", "RoutingHighErrorRate", "RoutingCacheMissRate", "RoutingEpochRotated"]
+    assert [r.get("for") for r in rules] == ["5m", "2m", "5m", None]
+    assert "> 100" in rules[0]["expr"] and "> 0.05" in rules[1]["expr"] and "> 0.5" in rules[2]["expr"]
+    exported = defined_metrics()
+    for rule in rules:
+        names = set(re.findall(r"\bray_[a-z_]+", rule["expr"]))
+        assert names and names <= exported, (rule["alert"], names - exported)
+        assert rule["labels"]["severity"] and rule["annotations"]["summary"]
+
+
+def test_dashboard_queries_exported_metrics_only():
+    dashboard = json.loads((ROOT / "k8s" / "monitoring" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = {n for e in exprs for n in re.findall(r"\bray_[a-z_]+", e)}
+    assert names <= defined_metrics(), names - defined_metrics()
+    contract = {"ray_route_cache_hit_total", "ray_route_remote_total", "ray_route_remote_latency_ms_bucket",
+                "ray_route_remote_fail_total", "ray_bulk_resolve_items_total", "ray_bulk_resolve_failed_items_total",
+                "ray_resolve_route_total", "ray_resolve_routes_total", "ray_resolve_routes_items_total",
+                "ray_routing_cache_hit_total", "ray_routing_rules_total"}
+    assert contract <= names
