@@ -165,6 +165,7 @@ def test_fast_path_routes_once_and_executes(pipeline, scripted):
     (step,) = body["steps"]
     assert (step["logical_id"], step["route_source"], step["executed_via"]) == ("organ_for_graph_embed", "remote", "organism")
     assert step["result"] == {"executed_by": "organ_for_graph_embed", "task_type": "graph_embed"}
+    assert scripted.forwarding_services.remote().result() == ["coordinator"]  # identity passed along
 
 
 def test_drift_scores_escalate_once_the_valve_fires(pipeline, scripted):

@@ -9,6 +9,7 @@ import pytest
 import ray
 from ray import serve
 
+from cognitive.app import Cognitive, CognitiveSettings
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from service_common.auth import ISSUER, Role, TokenAuthority
@@ -116,6 +117,16 @@ def test_admin_token_changes_rules(stack):
     rule = {"task_type": "audited", "domain": None, "logical_id": "utility_organ_1"}
     response = client.put("/organism/routing/rules", json={"add": [rule]}, headers=admin)
     assert response.status_code == 200 and rule in response.json()["rules"]
+
+
+def test_a_deployment_without_a_token_secret_refuses_to_start(stack):
+    no_secret = Cognitive.options(
+        name="CognitiveWithoutSecret",
+        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": {"ROUTING_TOKEN_SECRET": "", "ROUTING_DEV_MODE": "false"}}},
+    )
+    with pytest.raises(RuntimeError):
+        serve.run(no_secret.bind(CognitiveSettings()), name="no-secret", route_prefix=None)
+    serve.delete("no-secret")
 
 
 @pytest.mark.parametrize("path", ["/organism/health", "/pipeline/health", "/cognitive/health"])
