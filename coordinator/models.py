@@ -16,13 +16,18 @@ class TaskRequest(BaseModel):
     escalate: bool = False
 
 
-class StepOutcome(BaseModel):
+class RoutedStep(BaseModel):
+    """Where a step goes and how that was decided."""
+
     type: str
     domain: str | None
     logical_id: str
     route_source: str
     resolved_from: str
     status: str
+
+
+class StepOutcome(RoutedStep):
     result: dict[str, Any] | None = None
     executed_via: str | None = None
     error: str | None = None
@@ -42,11 +47,5 @@ class RouteRequest(BaseModel):
     preferred_logical_id: ShortText | None = None
 
 
-class RouteResponse(BaseModel):
-    type: str
-    domain: str | None
-    logical_id: str
-    route_source: str
-    resolved_from: str
-    status: str
+class RouteResponse(RoutedStep):
     epoch: str | None = None

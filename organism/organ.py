@@ -15,6 +15,7 @@ from typing import Any
 
 import ray
 
+from organism.detached import get_or_create_detached
 from organism.organ_handlers import OrganContext, handler_for
 from organism.registry_state import InstanceStatus
 
@@ -101,15 +102,6 @@ def get_or_create_organ(
     heartbeat_interval_s: float,
     heartbeat_jitter_s: float,
 ) -> ray.actor.ActorHandle:
-    return (
-        ray.remote(Organ)
-        .options(
-            name=actor_name,
-            namespace=namespace,
-            lifetime="detached",
-            get_if_exists=True,
-            max_restarts=-1,
-            num_cpus=0,
-        )
-        .remote(logical_id, actor_name, registry, heartbeat_interval_s, heartbeat_jitter_s)
+    return get_or_create_detached(
+        Organ, actor_name, namespace, logical_id, actor_name, registry, heartbeat_interval_s, heartbeat_jitter_s
     )

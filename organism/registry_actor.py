@@ -20,6 +20,7 @@ from typing import Any
 
 import ray
 
+from organism.detached import get_or_create_detached
 from organism.instance_cache import ActiveInstance
 from organism.registry_state import InstanceStatus, RegistryState
 from organism.store import SqliteStore
@@ -156,16 +157,6 @@ def get_or_create_registry(
     known_logical_ids: list[str],
     resources: dict[str, float],
 ) -> ray.actor.ActorHandle:
-    return (
-        ray.remote(RuntimeRegistry)
-        .options(
-            name=name,
-            namespace=namespace,
-            lifetime="detached",
-            get_if_exists=True,
-            max_restarts=-1,
-            num_cpus=0,
-            resources=resources,
-        )
-        .remote(str(state_db), heartbeat_timeout_s, known_logical_ids)
+    return get_or_create_detached(
+        RuntimeRegistry, name, namespace, str(state_db), heartbeat_timeout_s, known_logical_ids, resources=resources
     )

@@ -23,7 +23,7 @@ import re
 import uuid
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
@@ -108,7 +108,8 @@ async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    return error_response(error.status_code, "HTTPError", str(error.detail), headers=error.headers)
+    error_type = "PayloadTooLarge" if error.status_code == 413 else "HTTPError"
+    return error_response(error.status_code, error_type, str(error.detail), headers=error.headers)
 
 
 async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -200,6 +201,7 @@ def install_http_conventions(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
 
 
 @functools.cache
@@ -255,3 +257,39 @@ class JsonBodyMiddleware:
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)
+
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # the largest legitimate body, 10,000 manifests, is ~1.5 MiB
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over MAX_BODY_BYTES with 413: by Content-Length before reading,
+    and while reading for bodies that do not declare their length."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            response = error_response(413, "PayloadTooLarge", _TOO_LARGE)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                # FastAPI re-raises HTTPException from body reading; anything else becomes a 400
+                raise HTTPException(status_code=413, detail=_TOO_LARGE)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+_TOO_LARGE = f"the body exceeds {MAX_BODY_BYTES} bytes"

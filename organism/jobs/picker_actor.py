@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import ray
 from pydantic import ValidationError
 
+from organism.detached import get_or_create_detached
 from organism.jobs.book import (
     Allowance,
     BlacklistEntry,
@@ -237,19 +238,8 @@ class MinerPicker:
 def get_or_create_picker(
     name: str, namespace: str, state_db: Path, netuid: int, resources: dict[str, float]
 ) -> ray.actor.ActorHandle:
-    return (
-        ray.remote(MinerPicker)
-        .options(
-            name=name,
-            namespace=namespace,
-            lifetime="detached",
-            get_if_exists=True,
-            max_restarts=-1,
-            # Safe to retry: every call is idempotent (a routed uuid replays its booking).
-            max_task_retries=3,
-            max_concurrency=1,
-            num_cpus=0,
-            resources=resources,
-        )
-        .remote(str(state_db), netuid)
+    # One call at a time is the point; retries are safe because every call is idempotent
+    # (a routed uuid replays its booking).
+    return get_or_create_detached(
+        MinerPicker, name, namespace, str(state_db), netuid, resources=resources, max_concurrency=1, max_task_retries=3
     )
