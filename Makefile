@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STATE_DIR ?= $(CURDIR)/.state
 
-.PHONY: install run test unit k8s clean
+.PHONY: install run test unit k8s bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -22,6 +22,12 @@ test: install
 
 unit: install
 	$(PY) -m pytest tests/unit
+
+bench: install
+	$(PY) -m bench.run
+
+bench-quick: install
+	$(PY) -m bench.run --quick
 
 k8s: install
 	$(PY) -m service_common k8s

@@ -218,6 +218,22 @@ class MinerBook:
         self.chain = report
         return [("meta", "chain", asdict(report))]
 
+    def prune(self, now: float) -> list[Delete]:
+        """Forget what can no longer hold a slot: expired reservations leave the store, and
+        jobs that hold no slot leave the per-slot index (a later receipt puts them back)."""
+        deletes: list[Delete] = []
+        for job_uuid in [u for u, r in self.reservations.items() if not r.active(now)]:
+            del self.reservations[job_uuid]
+            deletes.append(("reservations", job_uuid))
+        for slot, job_uuids in self.jobs_by_slot.items():
+            holding = {u for u in job_uuids if self.active_booking(u, now) or self._started_counts(u, now)}
+            job_uuids.intersection_update(holding)
+        return deletes
+
+    def _started_counts(self, job_uuid: str, now: float) -> bool:
+        started = self.started.get(job_uuid)
+        return started is not None and job_uuid not in self.finished and started.counts_at(now)
+
     def _book_job(self, job: RoutedJob) -> None:
         self.jobs[job.job_uuid] = job
         self.jobs_by_slot.setdefault((job.hotkey, job.executor_class), set()).add(job.job_uuid)

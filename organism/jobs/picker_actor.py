@@ -37,6 +37,7 @@ from organism.jobs.policy import JobSpec, Refusal, pick, required_seconds
 from organism.store import Delete, Put, SqliteStore
 
 UNROUTED_RECEIPT_TTL_S = 600.0
+PRUNE_EVERY_S = 30.0
 BUSY_STATUS = {"AllMinersBusy": 503, "CurrentBlockUnknown": 503}
 
 
@@ -54,6 +55,7 @@ class MinerPicker:
         self._store = SqliteStore(Path(state_db))
         self._book = MinerBook.load(self._store)
         self._netuid = netuid
+        self._pruned_at = 0.0
 
     def _commit(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         try:
@@ -71,6 +73,9 @@ class MinerPicker:
     # --- picking --------------------------------------------------------------------
     def route_job(self, job: dict[str, Any], dry_run: bool) -> dict[str, Any]:
         now = time.time()
+        if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
+            self._commit(deletes=self._book.prune(now))
+            self._pruned_at = now
         spec = JobSpec(**job)
         outcome = pick(self._book, spec, self._current_block(now), self._netuid, now)
         if isinstance(outcome, Refusal):

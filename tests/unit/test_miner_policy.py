@@ -297,3 +297,17 @@ def test_book_reloads_from_its_documents():
     assert reloaded.reservations == book.reservations and reloaded.jobs == book.jobs
     assert set(reloaded.finished) == {"k"} and reloaded.arrivals == book.arrivals
     assert reloaded.ongoing_jobs("a", CLASS, NOW) == 1
+
+
+def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
+    book = make_book({"hotkey": "a", "online": 100})
+    for n in range(5):
+        reserve(book, run(book, job(f"old-{n}")), f"old-{n}")
+    later = NOW + 60
+    reserve(book, run(book, job("live"), now=later), "live", now=later)
+    book.record_receipt(Receipt("started", "running", "a", CLASS, later, 1000.0), BLOCK)
+    deletes = book.prune(later)
+    assert sorted(deletes) == [("reservations", f"old-{n}") for n in range(5)]
+    assert book.jobs_by_slot[("a", CLASS)] == {"live", "running"}
+    assert book.ongoing_jobs("a", CLASS, later) == 2
+    assert set(book.reservations) == {"live"}

@@ -1,0 +1,79 @@
+"""The benchmarked cluster: the three applications plus a no-op Serve baseline."""
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+import ray
+from fastapi import FastAPI
+from ray import serve
+
+from cognitive.app import build_app as build_cognitive
+from coordinator.app import build_app as build_coordinator
+from organism.app import build_app as build_organism
+from service_common.auth import Role, TokenAuthority
+
+SECRET = "benchmark-secret-" + "b" * 24
+noop_app = FastAPI()
+
+
+@serve.deployment(name="Noop", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
+@serve.ingress(noop_app)
+class Noop:
+    """What Ray Serve itself costs: an HTTP route and a handle method that do nothing."""
+
+    @noop_app.post("/")
+    async def noop_http(self, body: dict[str, Any]) -> dict[str, bool]:
+        return {"ok": True}
+
+    async def noop_handle(self) -> bool:
+        return True
+
+
+@dataclass
+class Stack:
+    base_url: str
+    headers: dict[str, str]
+    noop_handle: Any
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(throughput_optimized: bool) -> Stack:
+    env = {"ROUTING_TOKEN_SECRET": SECRET}
+    if throughput_optimized:
+        os.environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"  # read by Serve's processes at start
+        env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    state_dir = tempfile.mkdtemp(prefix="bench-state-")
+    serve.run(build_organism({"namespace": "bench", "state_dir": state_dir}), name="organism", route_prefix="/organism")
+    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
+    serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator", route_prefix="/pipeline")
+    noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
+    token = TokenAuthority(SECRET).mint("bench", Role.ADMIN)
+    return Stack(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}, noop)
+
+
+def stop() -> None:
+    serve.shutdown()
+    ray.shutdown()
+
+
+def ray_resident_memory_mb() -> float:
+    """Summed RSS of the Ray processes on this machine (raylet, GCS, workers, agents)."""
+    total = 0
+    for process in psutil.process_iter(["name", "cmdline", "memory_info"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        name = process.info["name"] or ""
+        if "ray::" in name or "ray/" in cmdline or "raylet" in name or "gcs_server" in name or name.startswith("ray::"):
+            total += process.info["memory_info"].rss if process.info["memory_info"] else 0
+    return round(total / 2**20, 1)
