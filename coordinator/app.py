@@ -22,9 +22,18 @@ from coordinator.metrics import CoordinatorMetrics
 from coordinator.models import RouteRequest, RouteResponse, StepOutcome, TaskRequest, TaskResponse
 from coordinator.router import Router, StepRoute
 from coordinator.settings import CoordinatorSettings
-from service_common.http import ApiError, configure_replica, current_correlation_id, install_http_conventions, require_service
+from service_common.http import (
+    ApiError,
+    configure_replica,
+    current_correlation_id,
+    install_http_conventions,
+    replica_logger,
+    require_service,
+)
 from service_common.normalize import normalize_domain, normalize_type
 from service_common.wire import Health, TaskSpec
+
+logger = replica_logger(__name__)
 
 app = FastAPI(title="Coordinator", summary="Fast path or escalation; cached remote routing with static fallback")
 install_http_conventions(app)
@@ -100,8 +109,9 @@ class Coordinator:
         organism_available = self._router.breaker.state is not BreakerState.OPEN
         try:
             result, via = await self._organism.execute(route.logical_id, task, organism_available)
-        except Exception as error:
-            return outcome.model_copy(update={"error": f"{type(error).__name__}: {error}"})
+        except Exception as error:  # the type only: a Ray error's text carries remote tracebacks
+            logger.warning("step %s on %s failed: %r", task.type, route.logical_id, error)
+            return outcome.model_copy(update={"error": f"step could not run: {type(error).__name__}"})
         return outcome.model_copy(update={"result": result, "executed_via": via})
 
     def stats(self) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class AppHandle:
 
     def __init__(self, app_name: str) -> None:
         self._app_name = app_name
-        self._handle: DeploymentHandle | None = None
+        self._lookup: asyncio.Future[DeploymentHandle] | None = None
 
     async def warm(self) -> None:
         """Look the handle up ahead of the first request; a missing app is not an error yet."""
@@ -49,10 +49,11 @@ class AppHandle:
             pass
 
     async def get(self) -> DeploymentHandle:
-        if self._handle is None:
-            # A blocking controller round trip: keep it off the event loop.
-            self._handle = await asyncio.to_thread(serve.get_app_handle, self._app_name)
-        return self._handle
+        if self._lookup is None or (self._lookup.done() and self._lookup.exception() is not None):
+            # A blocking controller round trip, off the event loop; shielded below so a
+            # caller's time budget running out does not throw the answer away.
+            self._lookup = asyncio.ensure_future(asyncio.to_thread(serve.get_app_handle, self._app_name))
+        return await asyncio.shield(self._lookup)
 
 
 class OrganismClient:
@@ -68,7 +69,11 @@ class OrganismClient:
         return await (await self.app.get()).resolve_routes.remote(request, forwarded_caller())
 
     async def execute(self, logical_id: str, task: TaskSpec, organism_available: bool) -> tuple[dict[str, Any], str]:
-        """Run a step; answer its result and how it ran (`organism` or `organ`)."""
+        """Run a step; answer its result and how it ran (`organism` or `organ`).
+
+        The organ runs it directly only when the organism could not take it (gone,
+        failing, no active instance). A timeout is not retried elsewhere: the
+        organism may have run the step already, and running it twice is worse."""
         if organism_available:
             try:
                 handle = await self.app.get()
@@ -77,6 +82,8 @@ class OrganismClient:
                     self._execute_timeout_s,
                 )
                 return response.result, "organism"
+            except asyncio.TimeoutError:
+                raise
             except Exception:
                 pass  # the organism could not run it: try the organ itself
         organ = await asyncio.to_thread(ray.get_actor, organ_actor_name(logical_id, 0), self._namespace)

@@ -3,9 +3,12 @@
 Keyed by the normalized `(type, domain)`; each entry lives `ttl` plus a
 jitter drawn uniformly in `[-jitter, +jitter]`, so entries stored together
 do not expire together; bounded, least recently used evicted first. The
-cache remembers the last epoch it saw: an answer carrying another epoch
+cache remembers the newest epoch it saw: an answer carrying a newer epoch
 clears everything first and is then stored, so the answer that revealed the
-rotation is not lost. Only remote `ok` answers are stored; static fallbacks
+rotation is not lost; an answer from an older epoch (a replica that has not
+heard of the rotation yet) is neither stored nor allowed to clear anything.
+Epochs are the registry's zero-padded counters (`epoch-000042`), so newer
+means longer, then greater. Only remote `ok` answers are stored; static fallbacks
 never are.
 """
 
@@ -26,6 +29,10 @@ class CachedRoute:
     instance_id: str | None
     epoch: str
     stored_at: float
+
+
+def _order(epoch: str) -> tuple[int, str]:
+    return len(epoch), epoch
 
 
 class RouteCache:
@@ -54,8 +61,10 @@ class RouteCache:
         return self._entries.get(key)
 
     def observe_epoch(self, epoch: str) -> bool:
-        """Remember `epoch`; clear everything if it differs from the last one seen."""
-        rotated = self.epoch is not None and epoch != self.epoch
+        """Remember `epoch` if it is the newest seen; a newer one clears everything first."""
+        if self.epoch is not None and _order(epoch) <= _order(self.epoch):
+            return False
+        rotated = self.epoch is not None
         if rotated:
             self._entries.clear()
         self.epoch = epoch
@@ -63,6 +72,8 @@ class RouteCache:
 
     def put(self, key: RouteKey, logical_id: str, resolved_from: str, instance_id: str | None, epoch: str) -> None:
         self.observe_epoch(epoch)
+        if epoch != self.epoch:
+            return  # an answer from before the rotation
         self._entries[key] = CachedRoute(logical_id, resolved_from, instance_id, epoch, self._clock())
 
     def __len__(self) -> int:

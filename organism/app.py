@@ -54,6 +54,13 @@ WATCH_TIMEOUT_S = 30.0
 
 
 
+def _is_older(version: str, than: str) -> bool:
+    """Views are `boot:generation`; only a view of the same registry boot can be older."""
+    boot, generation = version.split(":")
+    current_boot, current_generation = than.split(":")
+    return boot == current_boot and int(generation) < int(current_generation)
+
+
 def _preferred(logical_id: str | None) -> str | None:
     return (logical_id or "").strip() or None
 
@@ -107,6 +114,8 @@ class OrganismManager(JobRoutes):
 
     # --- registry view ----------------------------------------------------------------
     def _apply_view(self, view: dict[str, Any]) -> None:
+        if self._view and _is_older(view["version"], self._view["version"]):
+            return  # a reply that crossed a newer one: never roll rules or epoch back
         if self._view and view["refresh_generation"] != self._view["refresh_generation"]:
             self._cache.clear()
         self._view = view
@@ -234,16 +243,16 @@ class OrganismManager(JobRoutes):
         found = await self._cache.get(request.logical_id, epoch)
         if found.instance is None:
             raise ApiError(503, "NoActiveInstance", f"{request.logical_id} has no active instance in {epoch}")
-        organ = self._organs.get(found.instance.actor_name) or await asyncio.to_thread(
-            ray.get_actor, found.instance.actor_name, self._settings.namespace
-        )
         try:
+            organ = self._organs.get(found.instance.actor_name) or await asyncio.to_thread(
+                ray.get_actor, found.instance.actor_name, self._settings.namespace
+            )
             result = await asyncio.wait_for(
                 organ.execute.remote(request.task.model_dump()), self._settings.organ_call_timeout_s
             )
         except asyncio.TimeoutError as error:
             raise ApiError(504, "OrganTimeout", f"{found.instance.instance_id} did not answer in time") from error
-        except RayError as error:
+        except (RayError, ValueError) as error:  # ValueError: no actor of that name
             raise ApiError(503, "OrganUnavailable", f"{found.instance.instance_id} failed: {type(error).__name__}") from error
         return ExecuteResponse(
             logical_id=request.logical_id, instance_id=found.instance.instance_id, epoch=epoch, result=result

@@ -112,9 +112,8 @@ class RuntimeRegistry:
     async def rotate_epoch(self) -> dict[str, str]:
         async with self._write_lock:
             previous = self._state.epoch
-            counter = self._state.epoch_counter + 1
-            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", counter)])
-            self._state.epoch_counter = counter
+            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", self._state.epoch_counter + 1)])
+            self._state.rotate_epoch()  # only once the new counter is durable
             self._publish()
             logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
             return {"previous_epoch": previous, "epoch": self._state.epoch}

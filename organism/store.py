@@ -3,7 +3,9 @@
 A store holds JSON documents in named collections. `write` applies a batch of
 puts and deletes atomically. `SqliteStore` (WAL) is the default, one file in
 the state directory; `InMemoryStore` is the test double and behaves the same.
-Calls are blocking: actors run them through `asyncio.to_thread`.
+Calls are blocking: the async registry actor runs them through
+`asyncio.to_thread`; the picker actor, which runs one call at a time anyway,
+calls them directly.
 """
 
 import json

@@ -113,9 +113,14 @@ async def on_http_error(request: Request, error: StarletteHTTPException) -> JSON
 
 
 async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    # Starlette runs this outside every middleware, after the contextvar was reset:
+    # the correlation id travels in the request's state instead.
+    request_id = getattr(request.state, "correlation_id", "")
+    correlation_id.set(request_id)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
-        500, "InternalError", "internal error; see the service log", {"correlation_id": correlation_id.get()}
+        500, "InternalError", "internal error; see the service log", {"correlation_id": request_id},
+        headers={CORRELATION_HEADER: request_id} if request_id else None,
     )
 
 
@@ -226,6 +231,7 @@ class CorrelationIdMiddleware:
             (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), ""
         )
         value = incoming if _ACCEPTABLE_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = value
         token = correlation_id.set(value)
 
         async def send_with_id(message: dict) -> None:

@@ -183,6 +183,9 @@ class MinerBook:
         return puts
 
     def reserve(self, reservation: Reservation, job: RoutedJob) -> list[Put]:
+        earlier = self.jobs.get(job.job_uuid)
+        if earlier is not None:  # re-routed after its booking lapsed: deduct at most once, ever
+            job.allowance_deducted = earlier.allowance_deducted
         self.reservations[reservation.job_uuid] = reservation
         self._book_job(job)
         return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]

@@ -89,7 +89,7 @@ class ManifestIn(BaseModel):
     executor_class: ExecutorClass
     online_executor_count: NonNegativeInt
     executor_count: NonNegativeInt
-    observed_at: float | None = Field(None, description="Unix seconds; default: arrival time")
+    observed_at: float | None = Field(None, allow_inf_nan=False, description="Unix seconds; default: arrival time")
 
     @model_validator(mode="after")
     def _online_within_total(self) -> "ManifestIn":
@@ -103,14 +103,10 @@ class ManifestsIn(BaseModel):
     manifests: list[ManifestIn] = Field(min_length=1, max_length=10_000)
 
 
-class Accepted(BaseModel):
-    accepted: int
-
-
 class BlacklistIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field("", max_length=500)
-    duration_s: float | None = Field(None, gt=0, description="null: permanent")
+    duration_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="null: permanent")
 
 
 class BlacklistOut(BaseModel):
@@ -135,8 +131,8 @@ class CycleIn(BaseModel):
 class AllowanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hotkey: Hotkey
-    initial: float = Field(ge=0)
-    remaining: float
+    initial: float = Field(ge=0, allow_inf_nan=False)
+    remaining: float = Field(allow_inf_nan=False)
 
 
 class AllowancesIn(BaseModel):
@@ -151,8 +147,8 @@ class ReceiptIn(BaseModel):
     job_uuid: UUID
     hotkey: Hotkey
     executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
-    timestamp: float | None = Field(None, description="Unix seconds; default: arrival time")
-    ttl_s: float | None = Field(None, gt=0)
+    timestamp: float | None = Field(None, allow_inf_nan=False, description="Unix seconds; default: arrival time")
+    ttl_s: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 class ChainIn(BaseModel):

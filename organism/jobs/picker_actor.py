@@ -87,7 +87,7 @@ class MinerPicker:
             return refusal
         address = self._address_of(outcome.hotkey)
         if address is None:
-            return error(409, "NoTrustedMiner", "the trusted miner has no address: set TRUSTED_MINER_ADDRESS and TRUSTED_MINER_PORT")
+            return error(409, "NoTrustedMiner", f"{outcome.hotkey} is neither registered nor the configured trusted miner with an address")
         expires_at = None
         if outcome.reserve and not dry_run:
             config = self._book.config
@@ -133,7 +133,8 @@ class MinerPicker:
         if missing := self._missing(m["hotkey"] for m in manifests):
             return unknown_miners(missing)
         now = time.time()
-        records = [Manifest(**{**m, "observed_at": m["observed_at"] or now}, arrival=0) for m in manifests]
+        # a manifest from the future would never go stale and would shadow every newer one
+        records = [Manifest(**{**m, "observed_at": min(m["observed_at"] or now, now)}, arrival=0) for m in manifests]
         self._commit(self._book.add_manifests(records))
         return {"manifests": [{k: v for k, v in asdict(r).items() if k != "arrival"} for r in records]}
 
@@ -163,13 +164,19 @@ class MinerPicker:
             return unknown_miners([receipt["hotkey"]])
         now = time.time()
         routed = self._book.jobs.get(receipt["job_uuid"])
+        if routed is not None and (routed.hotkey, routed.executor_class) != (receipt["hotkey"], receipt["executor_class"]):
+            return error(
+                409, "ReceiptMismatch",
+                f"job {routed.job_uuid} was routed to {routed.hotkey} for {routed.executor_class}",
+                {"hotkey": routed.hotkey, "executor_class": routed.executor_class},
+            )
         default_ttl = routed.required_seconds if routed else UNROUTED_RECEIPT_TTL_S
         record = Receipt(
             kind=receipt["kind"],
             job_uuid=receipt["job_uuid"],
             hotkey=receipt["hotkey"],
             executor_class=receipt["executor_class"],
-            timestamp=receipt["timestamp"] or now,
+            timestamp=min(receipt["timestamp"] or now, now),  # a receipt from the future would hold a slot forever
             ttl_s=receipt["ttl_s"] or default_ttl,
         )
         puts, deletes = self._book.record_receipt(record, self._current_block(now))

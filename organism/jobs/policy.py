@@ -1,6 +1,7 @@
 """Miner selection for a job: the seed's steps over a book snapshot. Pure.
 
-In order: a job whose booking still holds a slot is replayed; the debug
+In order: a job whose booking still holds a slot is replayed, a finished one
+refused; the debug
 miner, then the trusted miner, bypass every check; the time left in the
 cycle (only when cross-cycle jobs are not allowed; equal passes); candidates
 by named filters (`not_blacklisted`, `fresh_manifest` of at most 4 h for the
@@ -104,6 +105,8 @@ def pick(book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: flo
     config = book.config
     if (booked := book.active_booking(job.job_uuid, now)) is not None:
         return Selection(booked.hotkey, booked.reason, False, explain, replayed=True)
+    if job.job_uuid in book.finished:  # routing it again would book a slot nothing ever frees
+        return Refusal("JobAlreadyFinished", "this job uuid already has a finished receipt", {}, explain)
     if config.DEBUG_MINER_KEY:
         return Selection(config.DEBUG_MINER_KEY, "debug_miner", False, explain)
     if job.on_trusted_miner:

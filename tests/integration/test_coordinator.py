@@ -217,3 +217,11 @@ def test_hundreds_of_concurrent_cold_routes_make_one_remote_call_per_key(pipelin
     assert calls(scripted)["single"] == len(keys)
     handle = serve.get_app_handle("pipeline-under-test")
     assert handle.stats.remote().result()["remote_calls"] == len(keys)
+
+
+def test_a_step_that_times_out_is_not_run_again_on_the_organ(pipeline, scripted):
+    client = pipeline(organism={"execute_delay_s": 1.0}, execute_timeout_s=0.3)
+    step = client.post("/tasks", json={"type": "graph_embed"}).json()["steps"][0]
+    # the organism may have run it: no second run on the organ (which would fail differently here)
+    assert step["error"] == "step could not run: TimeoutError" and step["result"] is None
+    assert "Traceback" not in step["error"]

@@ -29,3 +29,50 @@ def test_caller_passed_on_a_handle_call_becomes_the_request_context():
 
 def test_handle_call_without_a_caller_is_in_cluster():
     assert caller_of(object()).service == "in-cluster"
+
+
+async def test_an_unexpected_error_is_a_500_without_trace_but_with_the_correlation_id():
+    import httpx
+    from fastapi import FastAPI
+
+    from service_common.http import install_http_conventions
+
+    app = FastAPI()
+    install_http_conventions(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom", headers={"X-Correlation-ID": "corr-500"})
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "type": "InternalError",
+        "message": "internal error; see the service log",
+        "details": {"correlation_id": "corr-500"},
+    }
+    assert response.headers["x-correlation-id"] == "corr-500"
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+async def test_oversized_declared_body_is_413_before_reading():
+    import httpx
+    from fastapi import FastAPI
+
+    from service_common.http import MAX_BODY_BYTES, install_http_conventions
+
+    app = FastAPI()
+    install_http_conventions(app)
+
+    @app.post("/echo")
+    async def echo(body: dict) -> dict:
+        return body
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/echo", content=b"x" * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
+        ok = await client.post("/echo", json={"a": 1})
+    assert response.status_code == 413 and response.json()["error"]["type"] == "PayloadTooLarge"
+    assert ok.status_code == 200

@@ -52,3 +52,11 @@ def test_defaults_are_the_originals():
         config.DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT,
         config.DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT,
     ) == (True, True, 10**16, 10, 5, 7, 5)
+
+
+@pytest.mark.parametrize("field", ["observed_at"])
+def test_manifest_times_must_be_finite(field):
+    from organism.jobs.models import ManifestIn
+
+    with pytest.raises(ValidationError):
+        ManifestIn(hotkey="a", executor_class="always_on.test", online_executor_count=1, executor_count=1, **{field: float("inf")})

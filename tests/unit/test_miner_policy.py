@@ -311,3 +311,21 @@ def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
     assert book.jobs_by_slot[("a", CLASS)] == {"live", "running"}
     assert book.ongoing_jobs("a", CLASS, later) == 2
     assert set(book.reservations) == {"live"}
+
+
+def test_a_finished_job_is_not_routed_again():
+    book = make_book({"hotkey": "a", "online": 1})
+    reserve(book, run(book), "job-1")
+    book.record_receipt(Receipt("finished", "job-1", "a", CLASS, NOW, 100.0), BLOCK)
+    assert refused(run(book, job("job-1"))) == "JobAlreadyFinished"
+    assert selected(run(book, job("job-2"))) == "a"  # the slot is free for others
+
+
+def test_rerouting_after_a_lapse_never_deducts_twice():
+    book = make_book({"hotkey": "a", "online": 2, "remaining": 1000.0})
+    reserve(book, run(book), "job-1")
+    book.record_receipt(Receipt("started", "job-1", "a", CLASS, NOW, 1.0), BLOCK)
+    later = NOW + 5  # the started receipt lapsed; the caller routes the same uuid again
+    reserve(book, run(book, job("job-1"), now=later), "job-1", now=later)
+    book.record_receipt(Receipt("started", "job-1", "a", CLASS, later, 100.0), BLOCK)
+    assert book.allowance_rows(BLOCK)["a"].remaining == 960.0

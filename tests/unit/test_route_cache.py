@@ -53,3 +53,13 @@ def test_observing_the_same_epoch_keeps_entries():
     assert cache.get(("a", None)) is not None
     assert cache.observe_epoch("e2")
     assert cache.get(("a", None)) is None
+
+
+def test_an_older_epoch_neither_clears_nor_is_cached():
+    cache = make_cache(FakeClock())
+    cache.put(("a", None), "o", "task", None, "epoch-000002")
+    cache.put(("b", None), "o", "task", None, "epoch-000001")  # a replica that has not heard yet
+    assert cache.get(("a", None)) is not None and cache.get(("b", None)) is None
+    assert cache.epoch == "epoch-000002"
+    cache.put(("c", None), "o", "task", None, "epoch-000010")
+    assert cache.get(("a", None)) is None and cache.get(("c", None)) is not None

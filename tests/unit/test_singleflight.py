@@ -78,3 +78,26 @@ async def test_cancelled_follower_does_not_cancel_the_leader():
     follower.cancel()
     release.set()
     assert await leader == 1
+
+
+async def test_followers_survive_a_cancelled_leader_and_one_of_them_leads():
+    flight: SingleFlight[str, int] = SingleFlight()
+    calls = 0
+    release = asyncio.Event()
+
+    async def call() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return calls
+
+    leader = asyncio.create_task(flight.do("k", call))
+    await asyncio.sleep(0)
+    followers = [asyncio.create_task(flight.do("k", call)) for _ in range(5)]
+    await asyncio.sleep(0)
+    leader.cancel()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*followers) == [2] * 5  # one new leader, shared by all
+    assert leader.cancelled()
