@@ -17,6 +17,7 @@ from organism.jobs.chain import ChainReport
 from organism.jobs.dynamic_config import DynamicConfig
 from organism.store import Delete, DocumentStore, Put
 
+RETENTION_S = 24 * 3600.0  # how long lapsed jobs and receipts are remembered
 COLLECTIONS = ("miners", "manifests", "blacklist", "allowances", "receipts", "reservations", "jobs", "meta")
 
 
@@ -101,6 +102,7 @@ class RoutedJob:
     required_seconds: int
     reason: str
     allowance_deducted: bool = False
+    routed_at: float = 0.0
 
 
 @dataclass
@@ -221,9 +223,10 @@ class MinerBook:
         self.chain = report
         return [("meta", "chain", asdict(report))]
 
-    def prune(self, now: float) -> list[Delete]:
-        """Forget what can no longer hold a slot: expired reservations leave the store, and
-        jobs that hold no slot leave the per-slot index (a later receipt puts them back)."""
+    def prune(self, now: float, retention_s: float = RETENTION_S) -> list[Delete]:
+        """Forget what can no longer hold a slot: expired reservations leave the store;
+        jobs that hold no slot leave the per-slot index (a later receipt puts them back);
+        jobs and receipts idle for `retention_s` leave memory and the store."""
         deletes: list[Delete] = []
         for job_uuid in [u for u, r in self.reservations.items() if not r.active(now)]:
             del self.reservations[job_uuid]
@@ -231,6 +234,16 @@ class MinerBook:
         for slot, job_uuids in self.jobs_by_slot.items():
             holding = {u for u in job_uuids if self.active_booking(u, now) or self._started_counts(u, now)}
             job_uuids.intersection_update(holding)
+        horizon = now - retention_s
+        for kind, receipts in (("started", self.started), ("finished", self.finished)):
+            for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:
+                del receipts[job_uuid]
+                deletes.append(("receipts", f"{kind}|{job_uuid}"))
+        idle = [u for u, j in self.jobs.items()
+                if j.routed_at < horizon and u not in self.reservations and u not in self.started and u not in self.finished]
+        for job_uuid in idle:
+            del self.jobs[job_uuid]
+            deletes.append(("jobs", job_uuid))
         return deletes
 
     def _started_counts(self, job_uuid: str, now: float) -> bool:

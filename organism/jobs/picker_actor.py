@@ -100,6 +100,7 @@ class MinerPicker:
                 spec.executor_seconds,
                 required_seconds(spec, self._book),
                 outcome.reason,
+                routed_at=now,
             )
             self._commit(self._book.reserve(reservation, routed))
         elif outcome.replayed and (held := self._book.reservations.get(spec.job_uuid)) and held.active(now):

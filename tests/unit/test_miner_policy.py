@@ -329,3 +329,14 @@ def test_rerouting_after_a_lapse_never_deducts_twice():
     reserve(book, run(book, job("job-1"), now=later), "job-1", now=later)
     book.record_receipt(Receipt("started", "job-1", "a", CLASS, later, 100.0), BLOCK)
     assert book.allowance_rows(BLOCK)["a"].remaining == 960.0
+
+
+def test_prune_forgets_jobs_and_receipts_after_the_retention():
+    book = make_book({"hotkey": "a", "online": 10})
+    book.reserve(Reservation("old", "a", CLASS, NOW, NOW + 10), RoutedJob("old", "a", CLASS, 40, 94, "selected", routed_at=NOW))
+    book.record_receipt(Receipt("finished", "ext", "a", CLASS, NOW, 5.0), BLOCK)
+    later = NOW + 101
+    book.reserve(Reservation("new", "a", CLASS, later, later + 10), RoutedJob("new", "a", CLASS, 40, 94, "selected", routed_at=later))
+    deletes = book.prune(later, retention_s=100)
+    assert ("jobs", "old") in deletes and ("receipts", "finished|ext") in deletes
+    assert set(book.jobs) == {"new"} and not book.finished
