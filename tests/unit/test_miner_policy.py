@@ -49,7 +49,8 @@ def selected(outcome) -> str:
 
 def reserve(book: MinerBook, outcome: Selection, uuid: str, now: float = NOW) -> None:
     expires = now + book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-    book.reserve(Reservation(uuid, outcome.hotkey, CLASS, now, expires), RoutedJob(uuid, outcome.hotkey, CLASS, 40, 94, "selected"))
+    routed = RoutedJob(uuid, outcome.hotkey, CLASS, 40, 94, "selected", routed_at=now)
+    book.reserve(Reservation(uuid, outcome.hotkey, CLASS, now, expires), routed)
 
 
 # --- cycle arithmetic against the reference values ---------------------------------------
@@ -335,7 +336,7 @@ def test_prune_forgets_jobs_and_receipts_after_the_retention():
     book = make_book({"hotkey": "a", "online": 10})
     book.reserve(Reservation("old", "a", CLASS, NOW, NOW + 10), RoutedJob("old", "a", CLASS, 40, 94, "selected", routed_at=NOW))
     book.record_receipt(Receipt("finished", "ext", "a", CLASS, NOW, 5.0), BLOCK)
-    later = NOW + 101
+    later = NOW + 200  # retention 100 s: "old" (routed at NOW) and "ext" (done at NOW + 5) are past it
     book.reserve(Reservation("new", "a", CLASS, later, later + 10), RoutedJob("new", "a", CLASS, 40, 94, "selected", routed_at=later))
     deletes = book.prune(later, retention_s=100)
     assert ("jobs", "old") in deletes and ("receipts", "finished|ext") in deletes
