@@ -270,7 +270,8 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # the largest legitimate body, 10,000 manifest
 
 class BodyLimitMiddleware:
     """Refuse bodies over MAX_BODY_BYTES with 413: by Content-Length before reading,
-    and while reading for bodies that do not declare their length."""
+    and while reading for bodies that do not declare their length. (FastAPI's own
+    `max_body_size` answers Starlette's plain-text 413, not this project's JSON error.)"""
 
     def __init__(self, app: Any) -> None:
         self.app = app
