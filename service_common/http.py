@@ -217,16 +217,25 @@ def _replica_id() -> bytes:
         return b"none"
 
 
-class CorrelationIdMiddleware:
-    """Pure ASGI middleware: cheaper than BaseHTTPMiddleware on the hot path."""
+class HttpMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path) that
+    concerns HTTP requests only; everything else passes straight through."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
+        raise NotImplementedError
+
+
+class CorrelationIdMiddleware(HttpMiddleware):
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
         incoming = next(
             (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), ""
         )
@@ -249,14 +258,11 @@ class CorrelationIdMiddleware:
             correlation_id.reset(token)
 
 
-class JsonBodyMiddleware:
+class JsonBodyMiddleware(HttpMiddleware):
     """Relabel form-encoded bodies as JSON: no route of ours takes a form."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and any(
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
+        if any(
             k == b"content-type" and v.startswith(b"application/x-www-form-urlencoded")
             for k, v in scope["headers"]
         ):
@@ -268,18 +274,12 @@ class JsonBodyMiddleware:
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the largest legitimate body, 10,000 manifests, is ~1.5 MiB
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuse bodies over MAX_BODY_BYTES with 413: by Content-Length before reading,
     and while reading for bodies that do not declare their length. (FastAPI's own
     `max_body_size` answers Starlette's plain-text 413, not this project's JSON error.)"""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             response = error_response(413, "PayloadTooLarge", _TOO_LARGE)

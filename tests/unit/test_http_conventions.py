@@ -1,8 +1,18 @@
 import contextvars
 import logging
 
+import httpx
+from fastapi import FastAPI
+
 from service_common.auth import Caller, Role
-from service_common.http import RequestContextFilter, caller_of, correlation_id, current_caller
+from service_common.http import (
+    MAX_BODY_BYTES,
+    RequestContextFilter,
+    caller_of,
+    correlation_id,
+    current_caller,
+    install_http_conventions,
+)
 
 
 def test_log_records_carry_correlation_id_and_caller():
@@ -31,12 +41,8 @@ def test_handle_call_without_a_caller_is_in_cluster():
     assert caller_of(object()).service == "in-cluster"
 
 
-async def test_an_unexpected_error_is_a_500_without_trace_but_with_the_correlation_id():
-    import httpx
-    from fastapi import FastAPI
-
-    from service_common.http import install_http_conventions
-
+def bare_client() -> httpx.AsyncClient:
+    """An app with the project's conventions and two routes, served in process."""
     app = FastAPI()
     install_http_conventions(app)
 
@@ -44,8 +50,16 @@ async def test_an_unexpected_error_is_a_500_without_trace_but_with_the_correlati
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
+    @app.post("/echo")
+    async def echo(body: dict) -> dict:
+        return body
+
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def test_an_unexpected_error_is_a_500_without_trace_but_with_the_correlation_id():
+    async with bare_client() as client:
         response = await client.get("/boom", headers={"X-Correlation-ID": "corr-500"})
     assert response.status_code == 500
     assert response.json()["error"] == {
@@ -58,21 +72,17 @@ async def test_an_unexpected_error_is_a_500_without_trace_but_with_the_correlati
 
 
 async def test_oversized_declared_body_is_413_before_reading():
-    import httpx
-    from fastapi import FastAPI
-
-    from service_common.http import MAX_BODY_BYTES, install_http_conventions
-
-    app = FastAPI()
-    install_http_conventions(app)
-
-    @app.post("/echo")
-    async def echo(body: dict) -> dict:
-        return body
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with bare_client() as client:
         response = await client.post("/echo", content=b"x" * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
         ok = await client.post("/echo", json={"a": 1})
     assert response.status_code == 413 and response.json()["error"]["type"] == "PayloadTooLarge"
     assert ok.status_code == 200
+
+
+async def test_form_encoded_body_is_read_as_json_and_correlation_id_is_echoed():
+    async with bare_client() as client:
+        response = await client.post(  # what `curl -d` sends
+            "/echo", content=b'{"a": 1}', headers={"content-type": "application/x-www-form-urlencoded", "X-Correlation-ID": "c-1"}
+        )
+    assert response.json() == {"a": 1}
+    assert response.headers["x-correlation-id"] == "c-1" and response.headers["x-replica-id"] == "none"
