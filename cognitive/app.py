@@ -4,13 +4,19 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from ray import serve
 from ray.serve import Application
 
-from cognitive.planner import DEFAULT_TEMPLATES, Planner
+from cognitive.planner import DEFAULT_TEMPLATES, PlanGuardError, Planner
 from service_common.auth import Caller
-from service_common.http import caller_of, configure_replica, install_http_conventions, require_service
+from service_common.http import (
+    caller_of,
+    configure_replica,
+    install_http_conventions,
+    require_service,
+    validation_error,
+)
 from service_common.wire import Health, Plan, PlanRequest
 
 app = FastAPI(title="Cognitive", summary="Plans escalated tasks into abstract steps")
@@ -32,7 +38,10 @@ class Cognitive:
     @app.post("/plan-task")
     async def plan_task(self, request: PlanRequest, caller: Caller = require_service) -> Plan:
         caller_of(caller)
-        return self._planner.plan(request.task)
+        try:
+            return self._planner.plan(request.task)
+        except (PlanGuardError, ValidationError) as refused:  # the task cannot make a valid plan
+            raise validation_error([("task", str(refused).splitlines()[0])]) from refused
 
     @app.get("/health")
     async def health(self) -> Health:

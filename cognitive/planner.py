@@ -3,8 +3,8 @@
 The planner knows nothing of routing. Its guard checks the plan's structure:
 steps are `{"task": {"type", "domain", "params"}}` and nothing else, and no
 mapping anywhere in the params has a key that names a routing decision (a
-logical id, an instance, an organ). Routing keys in the incoming task's
-params are not carried into the steps.
+logical id, an instance, an organ). Routing keys anywhere in the incoming
+task's params are not carried into the steps.
 """
 
 from fnmatch import fnmatchcase
@@ -47,6 +47,14 @@ def _routing_keys_in(value: Any, path: str) -> list[str]:
     return []
 
 
+def without_routing_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_routing_keys(v) for k, v in value.items() if k not in ROUTING_KEYS}
+    if isinstance(value, list):
+        return [without_routing_keys(v) for v in value]
+    return value
+
+
 def guard(plan: dict[str, Any]) -> Plan:
     """Validate a plan's structure; raise PlanGuardError if it carries routing."""
     checked = Plan.model_validate(plan)
@@ -72,7 +80,7 @@ class Planner:
         task_type = normalize_type(task.type)
         template = next((t for t in self._templates if fnmatchcase(task_type, t.match)), None)
         step_types = [s.replace("{type}", task_type) for s in template.steps] if template else [task_type]
-        params = {k: v for k, v in task.params.items() if k not in ROUTING_KEYS}
+        params = without_routing_keys(task.params)
         domain = normalize_domain(task.domain)
         return guard(
             {

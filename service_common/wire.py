@@ -7,13 +7,21 @@ caller and an HTTP caller are validated identically.
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from service_common.routing_table import ResolvedFrom
 
 MAX_BULK_ITEMS = 1000
 
-NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+def _not_blank(value: str) -> str:
+    # Python's notion of whitespace, the one normalization uses (pydantic's strip
+    # keeps control characters such as "\x1f" that str.strip() removes).
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+NonBlank = Annotated[str, StringConstraints(max_length=200), AfterValidator(_not_blank)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 

@@ -15,7 +15,7 @@ from coordinator.app import build_app as build_coordinator
 from tests.integration.conftest import ADMIN_HEADERS, deploy_organism, http_client, tear_down_organism
 
 PREFIXES = ["/organism", "/pipeline", "/cognitive"]
-EXAMPLES_PER_ROUTE = 16  # valid and invalid inputs alike
+EXAMPLES_PER_ROUTE = 25  # valid and invalid inputs alike
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,9 @@ def test_no_route_answers_a_server_error(stack, prefix):
     with httpx.Client(timeout=30) as session:
         for operation in operations:
 
-            @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
+            # derandomize: the same inputs on every run, so CI is reproducible; raise
+            # EXAMPLES_PER_ROUTE (or drop derandomize) locally to explore further
+            @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             @given(case=st.one_of(
                 operation.as_strategy(schemathesis.GenerationMode.POSITIVE),

@@ -64,3 +64,14 @@ def test_guard_checks_keys_not_substrings():
 def test_templates_longer_than_sixteen_steps_are_refused():
     with pytest.raises(ValidationError):
         Template(match="x", steps=["a"] * 17)
+
+
+def test_routing_keys_nested_in_params_are_not_carried_either():
+    plan = PLANNER.plan(TaskSpec(type="fact_search", params={"deep": [{"organ_id": "x", "keep": 1}], "k": {"instance_id": 2}}))
+    assert plan.solution_steps[0].task.params == {"deep": [{"keep": 1}], "k": {}}
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\x1f", "\t\n", "\x1c\x1d"])
+def test_a_type_blank_by_pythons_rules_is_rejected_up_front(blank):
+    with pytest.raises(ValidationError):
+        TaskSpec(type=blank)
