@@ -6,8 +6,9 @@ is in flight at a time (single-flight), within a time budget and only while
 the breaker allows it. A timeout, an exception, an open breaker or an answer
 whose status is not `ok` gives the static route, with `status` saying why.
 Bulk routing sends each distinct cache-missing key once and fans the answers
-back out; a failed item falls back alone. The remote side is any
-`OrganismResolver`: the app adapts a DeploymentHandle, tests pass fakes.
+back out; keys another request is already fetching are joined, not resent
+(single and bulk share one single-flight); a failed item falls back alone.
+The remote side is any `OrganismResolver`: the app adapts a DeploymentHandle, tests pass fakes.
 What happens is reported to a `RouteObserver` (the app's metrics).
 """
 
@@ -155,8 +156,10 @@ class Router:
                 decided[key] = cached
             else:
                 missing.append(key)
-        if missing:
-            decided.update(await self._remote_many(missing))
+        if missing:  # one bulk call for the keys nobody else is already fetching
+            decided.update(
+                await self._flight.do_many(missing, self._remote_many, lambda key: self._remote_one(key, None))
+            )
         return [decided[key] for key in keys]
 
     async def _remote_one(self, key: RouteKey, preferred_logical_id: str | None) -> StepRoute:

@@ -256,3 +256,23 @@ async def test_router_reports_hits_remote_calls_bulk_items_statics_and_breaker()
         ("breaker", "open"),
         ("static", "remote_error"),
     ]
+
+
+async def test_concurrent_bulk_routes_share_keys_with_each_other_and_with_singles():
+    organism = ScriptedOrganism()
+    organism.release.clear()
+    router = make_router(organism, route_single_timeout_s=5, route_bulk_timeout_s=5)
+    single = asyncio.create_task(router.route("graph_embed", None))
+    await asyncio.sleep(0)
+    bulks = [
+        asyncio.create_task(router.route_many([("graph_embed", None), ("fact_search", None), ("graph_rag_query", None)]))
+        for _ in range(5)
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    organism.release.set()
+    answers = await asyncio.gather(*bulks)
+    await single
+    assert organism.single_calls == ["graph_embed"]
+    assert organism.bulk_calls == [["fact_search", "graph_rag_query"]]  # one bulk for all five requests
+    assert all([r.logical_id for r in a] == ["remote_organ"] * 3 for a in answers)

@@ -101,3 +101,55 @@ async def test_followers_survive_a_cancelled_leader_and_one_of_them_leads():
     release.set()
     assert await asyncio.gather(*followers) == [2] * 5  # one new leader, shared by all
     assert leader.cancelled()
+
+
+async def test_do_many_joins_keys_in_flight_and_fetches_the_rest_in_one_call():
+    flight: SingleFlight[str, str] = SingleFlight()
+    release = asyncio.Event()
+    batches: list[list[str]] = []
+    singles: list[str] = []
+
+    async def one(key: str) -> str:
+        singles.append(key)
+        await release.wait()
+        return f"single:{key}"
+
+    async def many(keys: list[str]) -> dict[str, str]:
+        batches.append(sorted(keys))
+        await release.wait()
+        return {key: f"batch:{key}" for key in keys}
+
+    single_a = asyncio.create_task(flight.do("a", lambda: one("a")))
+    await asyncio.sleep(0)
+    first = asyncio.create_task(flight.do_many(["a", "b", "c"], many, one))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(flight.do_many(["b", "c", "d"], many, one))  # b, c joined; d fetched
+    late_single = asyncio.create_task(flight.do("c", lambda: one("c")))  # joins the first batch
+    await asyncio.sleep(0)
+    release.set()
+    assert await first == {"a": "single:a", "b": "batch:b", "c": "batch:c"}
+    assert await second == {"b": "batch:b", "c": "batch:c", "d": "batch:d"}
+    assert await single_a == "single:a" and await late_single == "batch:c"
+    assert batches == [["b", "c"], ["d"]] and singles == ["a"]
+    assert flight.in_flight() == 0
+
+
+async def test_do_many_error_reaches_joiners_and_is_not_remembered():
+    flight: SingleFlight[str, str] = SingleFlight()
+    release = asyncio.Event()
+
+    async def failing(keys: list[str]) -> dict[str, str]:
+        await release.wait()
+        raise RuntimeError("bulk failed")
+
+    async def one(key: str) -> str:
+        return "ok"
+
+    batch = asyncio.create_task(flight.do_many(["a"], failing, one))
+    await asyncio.sleep(0)
+    joiner = asyncio.create_task(flight.do("a", lambda: one("a")))
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(batch, joiner, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert await flight.do("a", lambda: one("a")) == "ok"
