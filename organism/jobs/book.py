@@ -129,28 +129,22 @@ class MinerBook:
                 rows.update(by_hotkey)
         return rows
 
-    def ongoing_jobs(self, hotkey: str, executor_class: str, now: float) -> int:
-        """Active reservations plus unexpired started receipts, minus finished jobs."""
-        count = 0
-        for job_uuid in self.jobs_by_slot.get((hotkey, executor_class), ()):
-            if job_uuid in self.finished:
-                continue
-            reservation = self.reservations.get(job_uuid)
-            started = self.started.get(job_uuid)
-            if (reservation and reservation.active(now)) or (started and started.counts_at(now)):
-                count += 1
-        return count
-
-    def active_booking(self, job_uuid: str, now: float) -> RoutedJob | None:
-        """The job's booking if it still holds a slot (reserved or started, not finished)."""
-        job = self.jobs.get(job_uuid)
-        if job is None or job_uuid in self.finished:
-            return None
+    def holds_slot(self, job_uuid: str, now: float) -> bool:
+        """Reserved (unexpired) or started (within its ttl), and not finished."""
+        if job_uuid in self.finished:
+            return False
         reservation = self.reservations.get(job_uuid)
         started = self.started.get(job_uuid)
-        if (reservation and reservation.active(now)) or (started and started.counts_at(now)):
-            return job
-        return None
+        return bool((reservation and reservation.active(now)) or (started and started.counts_at(now)))
+
+    def ongoing_jobs(self, hotkey: str, executor_class: str, now: float) -> int:
+        """Active reservations plus unexpired started receipts, minus finished jobs."""
+        return sum(self.holds_slot(u, now) for u in self.jobs_by_slot.get((hotkey, executor_class), ()))
+
+    def active_booking(self, job_uuid: str, now: float) -> RoutedJob | None:
+        """The booking of a job routed here, if it still holds a slot."""
+        job = self.jobs.get(job_uuid)
+        return job if job is not None and self.holds_slot(job_uuid, now) else None
 
     # --- writing (each returns what to persist) -----------------------------------------
     def upsert_miner(self, miner: Miner) -> list[Put]:
@@ -231,9 +225,8 @@ class MinerBook:
         for job_uuid in [u for u, r in self.reservations.items() if not r.active(now)]:
             del self.reservations[job_uuid]
             deletes.append(("reservations", job_uuid))
-        for slot, job_uuids in self.jobs_by_slot.items():
-            holding = {u for u in job_uuids if self.active_booking(u, now) or self._started_counts(u, now)}
-            job_uuids.intersection_update(holding)
+        for job_uuids in self.jobs_by_slot.values():
+            job_uuids.intersection_update({u for u in job_uuids if self.holds_slot(u, now)})
         horizon = now - retention_s
         for kind, receipts in (("started", self.started), ("finished", self.finished)):
             for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:
@@ -245,10 +238,6 @@ class MinerBook:
             del self.jobs[job_uuid]
             deletes.append(("jobs", job_uuid))
         return deletes
-
-    def _started_counts(self, job_uuid: str, now: float) -> bool:
-        started = self.started.get(job_uuid)
-        return started is not None and job_uuid not in self.finished and started.counts_at(now)
 
     def _book_job(self, job: RoutedJob) -> None:
         self.jobs[job.job_uuid] = job
