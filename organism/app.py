@@ -230,8 +230,8 @@ class OrganismManager(JobRoutes):
     async def rotate_epoch(self) -> EpochRotated:
         rotated = await self._ask_registry("rotate_epoch")
         self._metrics.epoch_rotations.inc()
-        self._apply_view(await self._ask_registry("view"))
-        return EpochRotated(**rotated)
+        self._apply_view(rotated["view"])
+        return EpochRotated(previous_epoch=rotated["previous_epoch"], epoch=rotated["epoch"])
 
     # --- execution --------------------------------------------------------------------
     @app.post("/execute")

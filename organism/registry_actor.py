@@ -109,14 +109,14 @@ class RuntimeRegistry:
         }
 
     # --- admin ----------------------------------------------------------------------
-    async def rotate_epoch(self) -> dict[str, str]:
+    async def rotate_epoch(self) -> dict[str, Any]:
         async with self._write_lock:
             previous = self._state.epoch
             await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", self._state.epoch_counter + 1)])
             self._state.rotate_epoch()  # only once the new counter is durable
             self._publish()
             logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
-            return {"previous_epoch": previous, "epoch": self._state.epoch}
+            return {"previous_epoch": previous, "epoch": self._state.epoch, "view": self.view()}
 
     async def change_rules(
         self, add: list[dict[str, Any]], remove: list[tuple[str, str | None]]

@@ -33,3 +33,9 @@ async def test_watch_answers_at_once_for_a_stale_version_and_waits_for_a_change(
     assert not waiter.done()
     await registry.rotate_epoch()
     assert (await asyncio.wait_for(waiter, 1.0))["version"] != current
+
+
+async def test_rotation_answers_the_new_view_with_it(tmp_path):
+    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    rotated = await registry.rotate_epoch()
+    assert rotated["view"] == registry.view() and rotated["view"]["epoch"] == rotated["epoch"]
