@@ -135,6 +135,7 @@ def tear_down_organism(stack: OrganismStack) -> None:
 
 @pytest.fixture(scope="module")
 def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory) -> OrganismStack:
-    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"))
+    # a cache TTL long enough that a replica missed by a refresh would still answer from cache
+    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"), instance_cache_ttl_s=5.0)
     yield stack
     tear_down_organism(stack)

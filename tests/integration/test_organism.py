@@ -30,17 +30,34 @@ def test_statuses_for_default_and_unknown_types(organism: OrganismStack):
     )
 
 
-def test_second_resolve_is_a_server_side_cache_hit_until_refresh(organism: OrganismStack):
+def _resolve_with_replica(organism: OrganismStack, task_type: str) -> tuple[str, dict]:
+    response = organism.client.post("/resolve-route", json={"task": {"type": task_type}})
+    assert response.status_code == 200, response.text
+    return response.headers["x-replica-id"], response.json()
+
+
+def test_resolves_hit_the_server_side_cache_until_a_refresh_clears_every_replica(organism: OrganismStack):
     organism.client.post("/routing/refresh")
-    first = organism.resolve("graph_sync_nodes")
-    second = organism.resolve("graph_sync_nodes")
-    # two replicas: the second call may land on the other, cold replica; a third on either is warm
-    third = organism.resolve("graph_sync_nodes")
-    assert not first["cache_hit"]
-    assert second["cache_hit"] or third["cache_hit"]
-    cleared = organism.client.post("/routing/refresh").json()["cleared_entries"]
-    assert cleared >= 1
-    assert not organism.resolve("graph_sync_nodes")["cache_hit"]
+    warm: set[str] = set()
+
+    def both_replicas_warm() -> bool:
+        replica, answer = _resolve_with_replica(organism, "graph_sync_nodes")
+        if answer["cache_hit"]:
+            assert answer["cache_age_ms"] >= 0
+            warm.add(replica)
+        return len(warm) == 2
+
+    eventually(both_replicas_warm)
+    assert organism.client.post("/routing/refresh").status_code == 200
+    first_answer: dict[str, bool] = {}
+
+    def each_replica_answered() -> bool:
+        replica, answer = _resolve_with_replica(organism, "graph_sync_nodes")
+        first_answer.setdefault(replica, answer["cache_hit"])
+        return len(first_answer) == 2
+
+    eventually(each_replica_answered)
+    assert first_answer == {replica: False for replica in warm}  # the refresh reached both
 
 
 def test_bulk_keeps_order_and_reports_each_item(organism: OrganismStack):
