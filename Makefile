@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	ORGANISM_STATE_DIR=$(STATE_DIR) $(PY) -m service_common run --config serve_config.yaml
+	ORGANISM_STATE_DIR=$(STATE_DIR) $(VENV)/bin/routing run --config serve_config.yaml
 
 test: install
 	$(PY) -m pytest
@@ -30,7 +30,7 @@ bench-quick: install
 	$(PY) -m bench.run --quick
 
 k8s: install
-	$(PY) -m service_common k8s
+	$(VENV)/bin/routing k8s
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache

@@ -7,8 +7,9 @@ cluster, as does the no-op baseline measured the same way, so ratios are fair.
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 

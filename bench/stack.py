@@ -14,7 +14,7 @@ from ray import serve
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
-from service_common.auth import Role, TokenAuthority
+from servekit.identity import Role, TokenAuthority
 
 SECRET = "benchmark-secret-" + "b" * 24
 noop_app = FastAPI()

@@ -3,24 +3,18 @@
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, ValidationError
 from ray import serve
 from ray.serve import Application
 
 from cognitive.planner import DEFAULT_TEMPLATES, PlanGuardError, Planner
-from service_common.auth import Caller
-from service_common.http import (
-    caller_of,
-    configure_replica,
-    install_http_conventions,
-    require_service,
-    validation_error,
-)
-from service_common.wire import Health, Plan, PlanRequest
+from contracts.wire import Health, Plan, PlanRequest
+from servekit.auth import caller_of, configure_replica, require_service
+from servekit.errors import validation_error
+from servekit.identity import Caller
+from servekit.ingress import conventional_app
 
-app = FastAPI(title="Cognitive", summary="Plans escalated tasks into abstract steps")
-install_http_conventions(app)
+app = conventional_app("Cognitive", "Plans escalated tasks into abstract steps")
 
 
 class CognitiveSettings(BaseModel):

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from service_common.normalize import normalize_domain, normalize_type
-from service_common.wire import MAX_PLAN_STEPS, Plan, TaskSpec
+from contracts.normalize import normalize_domain, normalize_type
+from contracts.wire import MAX_PLAN_STEPS, Plan, TaskSpec
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("plan_templates.yaml")
 ROUTING_KEYS = frozenset(

@@ -1,8 +1,9 @@
 """Coordinator deployment (`/pipeline`): the governor.
 
-It decides fast path or escalation, routes through the `Router` (cache,
-single-flight, breaker, static fallback) and executes each step on the chosen
-organ. `POST /tasks` routes and executes; `POST /route` only routes.
+It decides fast path or escalation (`Governor`), routes through the `Router`
+(cache, single-flight, breaker, static fallback) and runs each step through
+the `StepExecutor` (organism, or the organ itself). `POST /tasks` routes and
+executes; `POST /route` only routes.
 """
 
 import asyncio
@@ -10,33 +11,25 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
-from coordinator.breaker import BreakerState
-from coordinator.clients import CognitiveClient, OrganismClient
+from contracts.normalize import normalize_domain, normalize_type
+from contracts.wire import Health, TaskSpec
+from coordinator.clients import CognitiveClient, OrganClient, OrganismClient
 from coordinator.drift import DriftValve
+from coordinator.execution import StepExecutor
 from coordinator.governor import Decision, Governor
 from coordinator.metrics import CoordinatorMetrics
-from coordinator.models import RouteRequest, RouteResponse, StepOutcome, TaskRequest, TaskResponse
-from coordinator.router import Router, StepRoute
+from coordinator.models import RouteRequest, RouteResponse, TaskRequest, TaskResponse
+from coordinator.router import Router
 from coordinator.settings import CoordinatorSettings
-from service_common.http import (
-    ApiError,
-    configure_replica,
-    current_correlation_id,
-    install_http_conventions,
-    replica_logger,
-    require_service,
-)
-from service_common.normalize import normalize_domain, normalize_type
-from service_common.wire import Health, TaskSpec
+from servekit.auth import configure_replica, require_service
+from servekit.context import current_correlation_id
+from servekit.errors import ApiError
+from servekit.ingress import conventional_app
 
-logger = replica_logger(__name__)
-
-app = FastAPI(title="Coordinator", summary="Fast path or escalation; cached remote routing with static fallback")
-install_http_conventions(app)
+app = conventional_app("Coordinator", "Fast path or escalation; cached remote routing with static fallback")
 
 
 @serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
@@ -44,16 +37,19 @@ install_http_conventions(app)
 class Coordinator:
     async def __init__(self, settings: CoordinatorSettings) -> None:
         configure_replica()
-        self._organism = OrganismClient(settings.organism_app, settings.organ_namespace, settings.execute_timeout_s)
+        organism = OrganismClient(settings.organism_app, settings.execute_timeout_s)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
-        self._router = Router(settings, self._organism, observer=CoordinatorMetrics())
+        self._router = Router(settings, organism, observer=CoordinatorMetrics())
+        self._executor = StepExecutor(
+            organism, OrganClient(settings.organ_namespace, settings.execute_timeout_s), self._router.organism_reachable
+        )
         self._governor = Governor(
             settings.multi_step_types,
             DriftValve(settings.drift_allowance, settings.drift_threshold),
             settings.max_inflight_escalations,
         )
         loop = asyncio.get_running_loop()
-        self._warmups = [loop.create_task(client.app.warm()) for client in (self._organism, self._cognitive)]
+        self._warmups = [loop.create_task(client.app.warm()) for client in (organism, self._cognitive)]
 
     @app.post("/route", dependencies=[require_service])
     async def route(self, request: RouteRequest) -> RouteResponse:
@@ -67,7 +63,7 @@ class Coordinator:
         plan_meta = None
         if decision is Decision.FAST:
             route = await self._router.route(request.type, request.domain, request.preferred_logical_id)
-            outcomes = [await self._execute(task, route)]
+            outcomes = [await self._executor.run(task, route)]
         else:
             if not self._governor.try_begin_escalation():
                 raise ApiError(
@@ -79,7 +75,7 @@ class Coordinator:
             try:
                 steps, plan_meta = await self._plan(task)
                 routes = await self._router.route_many([(s.type, s.domain) for s in steps])
-                outcomes = [await self._execute(step, route) for step, route in zip(steps, routes)]
+                outcomes = [await self._executor.run(step, route) for step, route in zip(steps, routes, strict=True)]
             finally:
                 self._governor.end_escalation()
         return TaskResponse(
@@ -97,35 +93,13 @@ class Coordinator:
             return [task], {"planner": "unavailable", "error": type(error).__name__}
         return [TaskSpec(**step.task.model_dump()) for step in plan.solution_steps], plan.meta
 
-    async def _execute(self, task: TaskSpec, route: StepRoute) -> StepOutcome:
-        outcome = StepOutcome(
-            type=normalize_type(task.type),
-            domain=normalize_domain(task.domain),
-            logical_id=route.logical_id,
-            route_source=route.route_source.value,
-            resolved_from=route.resolved_from,
-            status=route.status,
-        )
-        organism_available = self._router.breaker.state is not BreakerState.OPEN
-        try:
-            result, via = await self._organism.execute(route.logical_id, task, organism_available)
-        except Exception as error:  # the type only: a Ray error's text carries remote tracebacks
-            logger.warning("step %s on %s failed: %r", task.type, route.logical_id, error)
-            return outcome.model_copy(update={"error": f"step could not run: {type(error).__name__}"})
-        return outcome.model_copy(update={"result": result, "executed_via": via})
-
     def stats(self) -> dict[str, Any]:
         """Counters of this replica (DeploymentHandle only)."""
-        return {
-            "remote_calls": self._router.remote_calls,
-            "breaker": self._router.breaker.state.value,
-            "cache_entries": len(self._router.cache),
-            "escalations_in_flight": self._governor.inflight,
-        }
+        return {**asdict(self._router.stats()), "escalations_in_flight": self._governor.inflight}
 
     @app.get("/health")
     async def health(self) -> Health:
-        return Health(status="ok", detail=f"breaker {self._router.breaker.state.value}")
+        return Health(status="ok", detail=f"breaker {self._router.stats().breaker.value}")
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -8,7 +8,7 @@ its failure opens it again. While open, callers skip the remote entirely.
 import time
 from enum import StrEnum
 
-from service_common.clock import Clock
+from servekit.clock import Clock
 
 
 class BreakerState(StrEnum):

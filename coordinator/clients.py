@@ -1,10 +1,10 @@
 """The coordinator's one seam to the rest of the cluster.
 
 `OrganismClient` reaches the OrganismManager through its DeploymentHandle
-(never HTTP) and, when the organism cannot execute a step (deleted, down,
-timing out), runs it on the organ actor directly. `CognitiveClient` asks the
-planner for a plan. Handles are looked up lazily, so either application may
-be deployed after the coordinator, or be missing, without breaking it.
+(never HTTP); `OrganClient` reaches an organ actor directly; `CognitiveClient`
+asks the planner for a plan. Handles are looked up lazily, so either
+application may be deployed after the coordinator, or be missing, without
+breaking it. Which of them runs a step is `execution`'s business.
 """
 
 import asyncio
@@ -14,10 +14,8 @@ import ray
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from service_common.actor_names import organ_actor_name
-from service_common.auth import Caller
-from service_common.http import caller_of, current_caller, current_correlation_id
-from service_common.wire import (
+from contracts.actor_names import organ_actor_name
+from contracts.wire import (
     ExecuteRequest,
     Plan,
     PlanRequest,
@@ -27,6 +25,9 @@ from service_common.wire import (
     RouteResult,
     TaskSpec,
 )
+from servekit.auth import caller_of
+from servekit.context import current_caller, current_correlation_id
+from servekit.identity import Caller
 
 
 def forwarded_caller() -> Caller:
@@ -57,9 +58,8 @@ class AppHandle:
 
 
 class OrganismClient:
-    def __init__(self, app_name: str, organ_namespace: str, execute_timeout_s: float) -> None:
+    def __init__(self, app_name: str, execute_timeout_s: float) -> None:
         self.app = AppHandle(app_name)
-        self._namespace = organ_namespace
         self._execute_timeout_s = execute_timeout_s
 
     async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult:
@@ -68,27 +68,23 @@ class OrganismClient:
     async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse:
         return await (await self.app.get()).resolve_routes.remote(request, forwarded_caller())
 
-    async def execute(self, logical_id: str, task: TaskSpec, organism_available: bool) -> tuple[dict[str, Any], str]:
-        """Run a step; answer its result and how it ran (`organism` or `organ`).
+    async def execute(self, logical_id: str, task: TaskSpec) -> dict[str, Any]:
+        handle = await self.app.get()
+        request = ExecuteRequest(logical_id=logical_id, task=task)
+        response = await asyncio.wait_for(handle.execute.remote(request, forwarded_caller()), self._execute_timeout_s)
+        return response.result
 
-        The organ runs it directly only when the organism could not take it (gone,
-        failing, no active instance). A timeout is not retried elsewhere: the
-        organism may have run the step already, and running it twice is worse."""
-        if organism_available:
-            try:
-                handle = await self.app.get()
-                response = await asyncio.wait_for(
-                    handle.execute.remote(ExecuteRequest(logical_id=logical_id, task=task), forwarded_caller()),
-                    self._execute_timeout_s,
-                )
-                return response.result, "organism"
-            except asyncio.TimeoutError:
-                raise
-            except Exception:
-                pass  # the organism could not run it: try the organ itself
+
+class OrganClient:
+    """Runs a step on an organ actor itself, by its well-known name."""
+
+    def __init__(self, namespace: str, execute_timeout_s: float) -> None:
+        self._namespace = namespace
+        self._execute_timeout_s = execute_timeout_s
+
+    async def execute(self, logical_id: str, task: TaskSpec) -> dict[str, Any]:
         organ = await asyncio.to_thread(ray.get_actor, organ_actor_name(logical_id, 0), self._namespace)
-        result = await asyncio.wait_for(organ.execute.remote(task.model_dump()), self._execute_timeout_s)
-        return result, "organ"
+        return await asyncio.wait_for(organ.execute.remote(task.model_dump()), self._execute_timeout_s)
 
 
 class CognitiveClient:

@@ -1,4 +1,4 @@
-"""CUSUM drift valve: escalate when the drift scores of recent tasks add up.
+"""CUSUM drift valve: escalate when the drift scores of recent tasks add up. Pure.
 
 One-sided CUSUM: `s = max(0, s + score - allowance)`; when `s` crosses the
 threshold the valve fires (the task escalates) and `s` starts again from 0.

@@ -9,8 +9,8 @@ caller is told to come back later instead of queueing without bound.
 
 from enum import StrEnum
 
+from contracts.normalize import normalize_type
 from coordinator.drift import DriftValve
-from service_common.normalize import normalize_type
 
 
 class Decision(StrEnum):

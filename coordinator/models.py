@@ -1,10 +1,10 @@
-"""Wire models of the coordinator's own routes (`/pipeline`)."""
+"""Wire models of the coordinator's own routes (`/pipeline`). Pure."""
 
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from service_common.wire import NonBlank, ShortText
+from contracts.wire import NonBlank, ShortText
 
 
 class TaskRequest(BaseModel):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from cachetools import TLRUCache
 
-from service_common.clock import Clock
-from service_common.normalize import RouteKey
+from contracts.normalize import RouteKey
+from servekit.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,18 +15,14 @@ What happens is reported to a `RouteObserver` (the app's metrics).
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Awaitable, Callable, Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
 
-from coordinator.breaker import BreakerState, CircuitBreaker
-from coordinator.route_cache import RouteCache
-from coordinator.settings import CoordinatorSettings
-from service_common.clock import Clock
-from service_common.normalize import RouteKey, route_key
-from service_common.routing_table import DEFAULT_RULES, Rule, RuleTable
-from service_common.singleflight import SingleFlight
-from service_common.wire import (
+from contracts.normalize import RouteKey, route_key
+from contracts.routing_table import DEFAULT_RULES, Rule, RuleTable
+from contracts.wire import (
     BulkRouteItem,
     ResolveRouteRequest,
     ResolveRoutesRequest,
@@ -35,7 +31,11 @@ from service_common.wire import (
     RouteStatus,
     TaskSpec,
 )
-
+from coordinator.breaker import BreakerState, CircuitBreaker
+from coordinator.route_cache import RouteCache
+from coordinator.settings import CoordinatorSettings
+from servekit.clock import Clock
+from servekit.singleflight import SingleFlight
 
 T = TypeVar("T")
 
@@ -62,6 +62,14 @@ class StepRoute:
     resolved_from: str
     status: str
     epoch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterStats:
+    remote_calls: int
+    breaker: BreakerState
+    cache_entries: int
+    newest_epoch: str | None
 
 
 class OrganismResolver(Protocol):
@@ -118,12 +126,19 @@ class Router:
         self._clock = clock
         self._observer = observer or NullObserver()
         self._static = static_table(settings)
-        self.cache = RouteCache(
+        self._cache = RouteCache(
             settings.route_cache_ttl_s, settings.route_cache_jitter_s, settings.route_cache_max_entries, clock, rng
         )
-        self.breaker = CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_s, clock)
+        self._breaker = CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_s, clock)
         self._flight: SingleFlight[RouteKey, StepRoute] = SingleFlight()
-        self.remote_calls = 0
+        self._remote_calls = 0
+
+    def organism_reachable(self) -> bool:
+        """False while the breaker is open: the organism is known to be failing."""
+        return self._breaker.state is not BreakerState.OPEN
+
+    def stats(self) -> RouterStats:
+        return RouterStats(self._remote_calls, self._breaker.state, len(self._cache), self._cache.epoch)
 
     def static(self, key: RouteKey, reason: str) -> StepRoute:
         self._observer.static_route(reason)
@@ -131,7 +146,7 @@ class Router:
         return StepRoute(match.logical_id, RouteSource.STATIC, match.resolved_from.value, reason)
 
     def _cached(self, key: RouteKey) -> StepRoute | None:
-        hit = self.cache.get(key)
+        hit = self._cache.get(key)
         if hit is None:
             return None
         self._observer.cache_hit()
@@ -183,7 +198,7 @@ class Router:
         if isinstance(answer, FallbackReason):
             self._observer.bulk_items(len(keys), len(keys))
             return {key: self.static(key, answer) for key in keys}
-        routes = {key: self._accept(key, result, cache=True) for key, result in zip(keys, answer.results)}
+        routes = {key: self._accept(key, result, cache=True) for key, result in zip(keys, answer.results, strict=True)}
         failed = sum(route.route_source is RouteSource.STATIC for route in routes.values())
         self._observer.bulk_items(len(keys), failed)
         return routes
@@ -192,34 +207,34 @@ class Router:
         self, kind: str, remote_call: Callable[[], Awaitable[T]], timeout_s: float
     ) -> T | FallbackReason:
         """Make a remote call under the breaker and the budget; a FallbackReason on failure."""
-        if not self.breaker.allow():
+        if not self._breaker.allow():
             return FallbackReason.CIRCUIT_OPEN
-        self.remote_calls += 1
+        self._remote_calls += 1
         started = self._clock()
         failure: FallbackReason | None = None
         try:
             answer = await asyncio.wait_for(remote_call(), timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             failure = FallbackReason.TIMEOUT
         except asyncio.CancelledError:
-            self.breaker.record_failure()  # a cancelled probe must not hold half-open forever
+            self._breaker.record_failure()  # a cancelled probe must not hold half-open forever
             raise
         except Exception:
             failure = FallbackReason.REMOTE_ERROR
         if failure is None:
-            self.breaker.record_success()
+            self._breaker.record_success()
         else:
-            self.breaker.record_failure()
+            self._breaker.record_failure()
         self._observer.remote_call(kind, (self._clock() - started) * 1000.0, failure)
-        self._observer.breaker_state(self.breaker.state)
+        self._observer.breaker_state(self._breaker.state)
         return answer if failure is None else failure
 
     def _accept(self, key: RouteKey, answer: RouteResult, cache: bool) -> StepRoute:
-        self.cache.observe_epoch(answer.epoch)  # before storing: a rotation keeps this answer
+        self._cache.observe_epoch(answer.epoch)  # before storing: a rotation keeps this answer
         if answer.status is not RouteStatus.OK or not answer.logical_id:
             return self.static(key, answer.status.value)
         if cache:
-            self.cache.put(key, answer.logical_id, answer.resolved_from.value, answer.instance_id, answer.epoch)
+            self._cache.put(key, answer.logical_id, answer.resolved_from.value, answer.instance_id, answer.epoch)
         return StepRoute(
             answer.logical_id, RouteSource.REMOTE, answer.resolved_from.value, RouteStatus.OK.value, answer.epoch
         )

@@ -1,4 +1,4 @@
-"""Coordinator settings and feature flags.
+"""Coordinator settings and feature flags. Pure.
 
 The contract's flags keep their names as environment variables
 (`ROUTING_REMOTE`, `ROUTING_REMOTE_TYPES`, `ROUTE_CACHE_TTL_S`,
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service_common.normalize import normalize_type
-from service_common.wire import RuleIn
+from contracts.normalize import normalize_type
+from contracts.wire import RuleIn
 
 CommaList = Annotated[frozenset[str], NoDecode]
 

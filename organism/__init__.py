@@ -1,6 +1,7 @@
-"""The dispatcher: routing rules, resolution, the runtime registry, organs.
+"""The dispatcher: one Serve deployment with two wings.
 
-Pure core (no Ray): `store`, `registry_state`, `instance_cache`,
-`resolution`, `organ_handlers`, `settings`. Ray shell: `registry_actor`,
-`organ`, `app` (the OrganismManager deployment and its HTTP ingress).
+`tasks/`: task routing (rules, resolution, the runtime registry, organs).
+`jobs/`: job routing (the miner picker). Beside them: `app` (composition),
+`store` (durable documents), `detached` (how long-lived actors start),
+`settings`, `metrics`.
 """

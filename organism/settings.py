@@ -6,8 +6,8 @@ from pathlib import Path
 from pydantic import Field, PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service_common.actor_names import organ_actor_name
-from service_common.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
+from contracts.actor_names import organ_actor_name
+from contracts.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
 
 
 class OrganismSettings(BaseSettings):

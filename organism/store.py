@@ -1,4 +1,4 @@
-"""Durable document store: what must survive an actor or cluster restart.
+"""Durable document store: what must survive an actor or cluster restart. Pure.
 
 A store holds JSON documents in named collections. `write` applies a batch of
 puts and deletes atomically. `SqliteStore` (WAL) is the default, one file in
@@ -11,8 +11,9 @@ calls them directly.
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 Put = tuple[str, str, Any]  # collection, key, JSON-able document
 Delete = tuple[str, str]  # collection, key

@@ -1,108 +1,34 @@
 """Everything job routing knows about miners, in memory, indexed. Pure.
 
-Records: miners, the latest manifest per (miner, executor class), blacklist
-entries, allowance rows per (miner, cycle), started and finished receipts,
-preliminary reservations and routed jobs. Indexes keep a pick proportional
-to the miners that have a manifest for the requested class, not to every row.
+The records of `records`, indexed so that a pick is proportional to the
+miners that have a manifest for the requested class, not to every row; and
+the miners view (`statuses`) that `GET /miners` shows.
 
 Every mutation returns the documents to write (`Put`s and `Delete`s) so the
 picker actor can persist them before it answers; `MinerBook.load` rebuilds the
 same book from those documents after a restart.
 """
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from organism.jobs.chain import ChainReport
 from organism.jobs.dynamic_config import DynamicConfig
+from organism.jobs.records import (
+    Allowance,
+    BlacklistEntry,
+    Manifest,
+    Miner,
+    MinerStatus,
+    Receipt,
+    Reservation,
+    RoutedJob,
+)
 from organism.store import Delete, DocumentStore, Put
 
 RETENTION_S = 24 * 3600.0  # how long lapsed jobs and receipts are remembered
 COLLECTIONS = ("miners", "manifests", "blacklist", "allowances", "receipts", "reservations", "jobs", "meta")
-
-
-@dataclass(slots=True)
-class Miner:
-    hotkey: str
-    address: str
-    port: int
-    ip_version: int
-    collateral_wei: int
-
-
-@dataclass(slots=True)
-class Manifest:
-    hotkey: str
-    executor_class: str
-    online_executor_count: int
-    executor_count: int
-    observed_at: float
-    arrival: int  # breaks ties between equal observed_at: later arrival is newer
-
-    @property
-    def recency(self) -> tuple[float, int]:
-        return self.observed_at, self.arrival
-
-
-@dataclass(slots=True)
-class BlacklistEntry:
-    hotkey: str
-    reason: str
-    created_at: float
-    expires_at: float | None  # None: permanent
-
-    def active(self, now: float) -> bool:
-        return self.expires_at is None or now < self.expires_at
-
-
-@dataclass(slots=True)
-class Allowance:
-    hotkey: str
-    cycle_start: int
-    cycle_stop: int
-    initial: float
-    remaining: float
-
-    @property
-    def ratio(self) -> float:
-        return self.remaining / self.initial if self.initial else 0.0
-
-
-@dataclass(slots=True)
-class Receipt:
-    kind: str  # started | finished
-    job_uuid: str
-    hotkey: str
-    executor_class: str
-    timestamp: float
-    ttl_s: float
-
-    def counts_at(self, now: float) -> bool:
-        return now < self.timestamp + self.ttl_s
-
-
-@dataclass(slots=True)
-class Reservation:
-    job_uuid: str
-    hotkey: str
-    executor_class: str
-    created_at: float
-    expires_at: float
-
-    def active(self, now: float) -> bool:
-        return now < self.expires_at
-
-
-@dataclass(slots=True)
-class RoutedJob:
-    job_uuid: str
-    hotkey: str
-    executor_class: str
-    executor_seconds: int
-    required_seconds: int
-    reason: str
-    allowance_deducted: bool = False
-    routed_at: float = 0.0
 
 
 @dataclass
@@ -145,6 +71,31 @@ class MinerBook:
         """The booking of a job routed here, if it still holds a slot."""
         job = self.jobs.get(job_uuid)
         return job if job is not None and self.holds_slot(job_uuid, now) else None
+
+    def statuses(self, now: float, block: int | None) -> list[MinerStatus]:
+        """Every miner with its active blacklist entry, latest manifests, allowance
+        row of the current cycle and the ongoing jobs and free slots per class."""
+        rows = self.allowance_rows(block) if block is not None else {}
+        latest: dict[str, dict[str, Manifest]] = {}
+        for executor_class, by_hotkey in self.manifests.items():
+            for hotkey, manifest in by_hotkey.items():
+                latest.setdefault(hotkey, {})[executor_class] = manifest
+        statuses = []
+        for hotkey, miner in sorted(self.miners.items()):
+            entry = self.blacklist.get(hotkey)
+            manifests = latest.get(hotkey, {})
+            ongoing = {c: self.ongoing_jobs(hotkey, c, now) for c in manifests}
+            statuses.append(
+                MinerStatus(
+                    miner=miner,
+                    blacklist=entry if entry and entry.active(now) else None,
+                    manifests=manifests,
+                    allowance=rows.get(hotkey),
+                    ongoing_jobs=ongoing,
+                    free_slots={c: max(0, m.online_executor_count - ongoing[c]) for c, m in manifests.items()},
+                )
+            )
+        return statuses
 
     # --- writing (each returns what to persist) -----------------------------------------
     def upsert_miner(self, miner: Miner) -> list[Put]:

@@ -38,3 +38,19 @@ class ChainReport:
 
     def current_block(self, now: float) -> int:
         return self.block + max(0, int((now - self.reported_at) // BLOCK_TIME_S))
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    """The last report and what it means now."""
+
+    reported_block: int
+    reported_at: float
+    current_block: int
+    netuid: int
+    cycle: Cycle
+
+
+def chain_view(report: ChainReport, netuid: int, now: float) -> ChainView:
+    current = report.current_block(now)
+    return ChainView(report.block, report.reported_at, current, netuid, cycle_containing(current, netuid))

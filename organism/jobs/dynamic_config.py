@@ -46,6 +46,9 @@ class DynamicConfig(BaseModel):
         return _blank_is_unset(value)
 
 
+NOT_NULLABLE = tuple(name for name, info in DynamicConfig.model_fields.items() if info.default is not None)
+
+
 class DynamicConfigPatch(BaseModel):
     """A partial update: only the keys present change."""
 
@@ -62,6 +65,13 @@ class DynamicConfigPatch(BaseModel):
     TRUSTED_MINER_HOTKEY: str | None = None
     TRUSTED_MINER_ADDRESS: str | None = None
     TRUSTED_MINER_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    @field_validator(*NOT_NULLABLE, mode="before")
+    @classmethod
+    def _null_only_where_the_config_allows_it(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
 
     def apply_to(self, config: DynamicConfig) -> DynamicConfig:
         changes = self.model_dump(exclude_unset=True)

@@ -1,11 +1,14 @@
-"""Wire models of job routing (`/organism/jobs`, miners, manifests, ...)."""
+"""HTTP bodies of job routing (`/organism/jobs`, miners, manifests, ...), and how
+the picker's typed answers are shown in them."""
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from organism.jobs.dynamic_config import DEFAULT_EXECUTOR_CLASS, EXECUTOR_CLASS_SPIN_UP_S
+from organism.jobs.records import MinerStatus
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Hotkey = Annotated[str, Field(min_length=1, max_length=128)]
@@ -42,7 +45,7 @@ class JobRouteRequest(BaseModel):
     on_trusted_miner: bool = False
 
 
-class MinerAddress(BaseModel):
+class MinerAddressOut(BaseModel):
     hotkey: str
     address: str
     port: int
@@ -51,7 +54,7 @@ class MinerAddress(BaseModel):
 
 class JobRouteResponse(BaseModel):
     job_uuid: str
-    miner: MinerAddress
+    miner: MinerAddressOut
     reason: Literal["selected", "debug_miner", "trusted_miner"]
     reservation_expires_at: float | None
     replayed: bool
@@ -71,16 +74,33 @@ class MinerOut(MinerIn):
     hotkey: str
 
 
-class MinerStatus(MinerOut):
+class MinerStatusOut(MinerOut):
     blacklist: dict[str, Any] | None
     manifests: dict[str, dict[str, Any]]
     allowance: dict[str, Any] | None
     ongoing_jobs: dict[str, int]
     free_slots: dict[str, int]
 
+    @classmethod
+    def of(cls, status: MinerStatus) -> "MinerStatusOut":
+        row = status.allowance
+        return cls(
+            **asdict(status.miner),
+            blacklist=asdict(status.blacklist) if status.blacklist else None,
+            manifests={
+                c: {"online_executor_count": m.online_executor_count, "executor_count": m.executor_count, "observed_at": m.observed_at}
+                for c, m in status.manifests.items()
+            },
+            allowance=None if row is None else {
+                "cycle": {"start": row.cycle_start, "stop": row.cycle_stop}, "initial": row.initial, "remaining": row.remaining
+            },
+            ongoing_jobs=status.ongoing_jobs,
+            free_slots=status.free_slots,
+        )
+
 
 class MinersOut(BaseModel):
-    miners: list[MinerStatus]
+    miners: list[MinerStatusOut]
 
 
 class ManifestIn(BaseModel):

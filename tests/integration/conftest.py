@@ -8,9 +8,10 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from ray import serve
 
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
-from service_common.auth import Role, TokenAuthority
+from servekit.identity import Role, TokenAuthority
 
 TEST_SECRET = "integration-tests-secret-" + "x" * 16
 AUTHORITY = TokenAuthority(TEST_SECRET)

@@ -5,7 +5,8 @@ reached through a real DeploymentHandle; Cognitive is the real planner.
 """
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -14,14 +15,14 @@ from ray import serve
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from tests.integration.conftest import ADMIN_HEADERS, http_client
-from tests.integration.scripted_organism import ScriptedOrganism
+from tests.integration.scripted_organism import ScriptedOrganismDeployment
 
 REMOTE_TYPES = "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2,graph_fact_query,fact_search,mystery"
 
 
 @pytest.fixture(scope="module")
 def scripted(serve_url: str):
-    handle = serve.run(ScriptedOrganism.bind(), name="scripted-organism", route_prefix=None)
+    handle = serve.run(ScriptedOrganismDeployment.bind(), name="scripted-organism", route_prefix=None)
     serve.run(build_cognitive({}), name="cognitive-under-test", route_prefix=None)
     yield handle
     serve.delete("scripted-organism")
@@ -204,13 +205,14 @@ def test_bad_task_is_422_naming_the_field(pipeline, scripted):
 
 
 def test_hundreds_of_concurrent_cold_routes_make_one_remote_call_per_key(pipeline, scripted, serve_url):
-    pipeline(route_single_timeout_s=5.0)  # correctness under load, not the latency budget
+    # correctness under load, not the latency budget; entries must not lapse while the load runs
+    pipeline(route_single_timeout_s=5.0, route_cache_ttl_s=600.0)
     keys = [("graph_embed", "facts"), ("graph_embed", None), ("graph_rag_query", "facts"),
             ("fact_search", None), ("fact_search", "web"), ("mystery", None)]
     requests = [keys[i % len(keys)] for i in range(300)]
     bodies = [{"type": t, "domain": d} for t, d in requests]
     responses = asyncio.run(post_concurrently(serve_url + "/pipeline-test", "/route", bodies))
-    for (task_type, _), response in zip(requests, responses):
+    for (task_type, _), response in zip(requests, responses, strict=True):
         assert response.status_code == 200
         body = response.json()
         assert body["logical_id"] == f"organ_for_{task_type}" and body["route_source"] in {"remote", "cache"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import ray
 
-from tests.integration.conftest import ADMIN_HEADERS, OrganismStack, deploy_organism, eventually, tear_down_organism
+from tests.integration.conftest import ADMIN_HEADERS, OrganismStack, deploy_organism, tear_down_organism
 
 CLASS = "always_on.test"
 

@@ -3,8 +3,8 @@
 import ray
 from ray import serve
 
-from organism.organ import get_or_create_organ
-from service_common.wire import ResolveRouteRequest, RouteResult, TaskSpec
+from contracts.wire import ResolveRouteRequest, RouteResult, TaskSpec
+from organism.tasks.organ import get_or_create_organ
 from tests.integration.conftest import OrganismStack, eventually
 
 

@@ -1,6 +1,5 @@
 """All three applications on the shared cluster, with real organs."""
 
-import httpx
 import pytest
 from ray import serve
 

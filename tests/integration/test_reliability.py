@@ -13,7 +13,7 @@ from ray.util import list_named_actors
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from organism.organ import get_or_create_organ
+from organism.tasks.organ import get_or_create_organ
 from tests.integration.conftest import (
     ADMIN_HEADERS,
     OrganismStack,
@@ -137,7 +137,7 @@ def test_killing_an_organism_replica_under_load(stack):
 def test_killing_the_picker_under_load_loses_no_booking(stack):
     client = stack.client
     online = {"p-a": 5, "p-b": 3}
-    for hotkey, count in online.items():
+    for hotkey in online:
         client.put(f"/miners/{hotkey}", json={"address": "127.0.0.1", "port": 1, "collateral_wei": 10**17})
     client.post("/manifests", json={"manifests": [
         {"hotkey": h, "executor_class": CLASS, "online_executor_count": n, "executor_count": n} for h, n in online.items()]})

@@ -12,14 +12,12 @@ from ray import serve
 from cognitive.app import Cognitive, CognitiveSettings
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from service_common.auth import ISSUER, Role, TokenAuthority
+from servekit.identity import ISSUER, Role, TokenAuthority
 from tests.integration.conftest import (
     AUTHORITY,
     SERVICE_TOKEN,
     TEST_SECRET,
-    OrganismStack,
     deploy_organism,
-    http_client,
     tear_down_organism,
 )
 

@@ -14,7 +14,7 @@ from ray.serve.schema import ServeDeploySchema
 from cognitive.app import CognitiveSettings
 from coordinator.settings import CoordinatorSettings
 from organism.settings import OrganismSettings
-from service_common.kuberay import render_files
+from routing_cli.kuberay import render_files
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_CONFIG = yaml.safe_load((ROOT / "serve_config.yaml").read_text())

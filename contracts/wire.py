@@ -1,0 +1,130 @@
+"""Bodies that more than one service sends or receives. Pure.
+
+Task routing (resolve, execute) between the coordinator and the organism,
+plans between the coordinator and cognitive, health of all three. The same
+models serve HTTP and DeploymentHandle calls, so a handle caller and an HTTP
+caller are validated identically.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.routing_table import ResolvedFrom
+
+MAX_BULK_ITEMS = 1000
+
+def _not_blank(value: str) -> str:
+    # Python's notion of whitespace, the one normalization uses (pydantic's strip
+    # keeps control characters such as "\x1f" that str.strip() removes).
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+NonBlank = Annotated[str, StringConstraints(max_length=200), AfterValidator(_not_blank)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class RouteStatus(StrEnum):
+    OK = "ok"
+    NO_ACTIVE_INSTANCE = "no_active_instance"
+    UNKNOWN_TYPE = "unknown_type"
+    ERROR = "error"
+
+
+class TaskSpec(BaseModel):
+    type: NonBlank
+    domain: ShortText | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResolveRouteRequest(BaseModel):
+    task: TaskSpec
+    preferred_logical_id: ShortText | None = None
+
+
+class RouteResult(BaseModel):
+    logical_id: str | None
+    resolved_from: ResolvedFrom | None
+    status: RouteStatus
+    epoch: str
+    instance_id: str | None = None
+    cache_hit: bool = False
+    cache_age_ms: float = 0.0
+    error: str | None = None
+
+
+class BulkRouteItem(BaseModel):
+    """One item of a bulk request; a blank type is that item's error, not a 422."""
+
+    key: ShortText | None = None
+    type: ShortText = ""
+    domain: ShortText | None = None
+    preferred_logical_id: ShortText | None = None
+
+
+class ResolveRoutesRequest(BaseModel):
+    tasks: list[BulkRouteItem] = Field(max_length=MAX_BULK_ITEMS)
+
+
+class BulkRouteResult(RouteResult):
+    key: str | None = None
+
+
+class ResolveRoutesResponse(BaseModel):
+    epoch: str
+    results: list[BulkRouteResult]
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_type: NonBlank
+    domain: ShortText | None = None
+    logical_id: NonBlank
+
+
+class ExecuteRequest(BaseModel):
+    logical_id: NonBlank
+    task: TaskSpec
+
+
+class ExecuteResponse(BaseModel):
+    logical_id: str
+    instance_id: str
+    epoch: str
+    result: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+    epoch: str | None = None
+    detail: str | None = None
+
+
+MAX_PLAN_STEPS = 16
+
+
+class PlanRequest(BaseModel):
+    task: TaskSpec
+
+
+class StepTask(BaseModel):
+    """An abstract step: what to do, never who does it."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: NonBlank
+    domain: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: StepTask
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    solution_steps: list[PlanStep] = Field(min_length=1, max_length=MAX_PLAN_STEPS)
+    meta: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,79 @@
+"""Typed answers of job routing: what the picker actor and the policy return. Pure.
+
+A refusal is a value (`Refusal`) with a `RefusalKind`, never an HTTP status:
+the api layer owns the one table from kind to status. `Explain` counts why
+miners were passed over, keyed by the names of the selection filters.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RefusalKind(StrEnum):
+    JOB_ALREADY_FINISHED = "JobAlreadyFinished"
+    NO_TRUSTED_MINER = "NoTrustedMiner"
+    CURRENT_BLOCK_UNKNOWN = "CurrentBlockUnknown"
+    NOT_ENOUGH_TIME_IN_CYCLE = "NotEnoughTimeInCycle"
+    NO_MINER_FOR_EXECUTOR_TYPE = "NoMinerForExecutorType"
+    NO_MINER_WITH_ENOUGH_ALLOWANCE = "NoMinerWithEnoughAllowance"
+    NOT_ENOUGH_COLLATERAL = "NotEnoughCollateral"
+    ALL_MINERS_BUSY = "AllMinersBusy"
+    UNKNOWN_MINER = "UnknownMiner"
+    RECEIPT_MISMATCH = "ReceiptMismatch"
+    INVALID = "ValidationError"
+
+
+@dataclass
+class Explain:
+    """Why a pick went the way it did: counts per filter, and for a dry run the
+    ranking and each passed-over miner's reason."""
+
+    miners: int = 0
+    candidates: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    remaining_s: int | None = None
+    required_s: int | None = None
+    ranking: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # hotkey -> "filter: reason"
+
+    def as_dict(self, with_ranking: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "miners": self.miners,
+            "candidates": self.candidates,
+            "rejected": dict(self.rejected),
+            "cycle_seconds_left": self.remaining_s,
+            "required_seconds": self.required_s,
+        }
+        if with_ranking:
+            body["ranking"] = self.ranking
+            body["reasons"] = self.reasons
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    kind: RefusalKind
+    message: str
+    details: Any = None
+    explain: Explain | None = None
+    retry_after_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MinerAddress:
+    hotkey: str
+    address: str
+    port: int
+    ip_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobRouted:
+    job_uuid: str
+    miner: MinerAddress
+    reason: str  # selected | debug_miner | trusted_miner
+    reservation_expires_at: float | None
+    replayed: bool
+    dry_run: bool
+    explain: Explain

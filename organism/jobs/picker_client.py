@@ -1,0 +1,60 @@
+"""The OrganismManager replica's side of the MinerPicker actor.
+
+Every call goes to the one picker under a time budget; an actor that does
+not answer in time (restarting, overloaded, gone) is `PickerUnavailable`. A
+pick is counted by outcome and timed. Answers stay typed: the api layer
+turns them into HTTP.
+"""
+
+import asyncio
+import time
+from typing import Any
+
+from ray.exceptions import RayError, RayTaskError
+
+from organism.jobs.outcomes import JobRouted, Refusal
+from organism.jobs.picker_actor import get_or_create_picker
+from organism.jobs.records import JobSpec
+from organism.metrics import OrganismMetrics
+from organism.settings import OrganismSettings
+
+
+class PickerUnavailable(Exception):
+    """The miner picker did not answer in time; the message is safe to show."""
+
+
+class PickerClient:
+    def __init__(self, settings: OrganismSettings, metrics: OrganismMetrics) -> None:
+        self._picker = get_or_create_picker(
+            settings.picker_actor_name,
+            settings.namespace,
+            settings.jobs_db,
+            settings.netuid,
+            settings.state_actor_resources(),
+        )
+        self._timeout_s = settings.picker_call_timeout_s
+        self._metrics = metrics
+
+    async def call(self, method: str, *args: Any) -> Any:
+        try:
+            return await asyncio.wait_for(getattr(self._picker, method).remote(*args), self._timeout_s)
+        except RayTaskError:
+            raise  # a bug in the picker, not an outage: logged and answered 500 without a trace
+        except (TimeoutError, RayError) as failure:
+            raise PickerUnavailable(f"miner picker did not answer {method}: {type(failure).__name__}") from failure
+
+    async def route_job(self, spec: JobSpec, dry_run: bool) -> JobRouted | Refusal:
+        started = time.perf_counter()
+        try:
+            outcome = await self.call("route_job", spec, dry_run)
+        except PickerUnavailable:
+            self._metrics.picks.inc(tags={"outcome": "PickerUnavailable"})
+            raise
+        finally:
+            self._metrics.pick_latency.observe((time.perf_counter() - started) * 1000)
+        if isinstance(outcome, Refusal):
+            label = outcome.kind.value
+        else:
+            label = "replayed" if outcome.replayed else outcome.reason
+        self._metrics.picks.inc(tags={"outcome": label})
+        return outcome

@@ -1,0 +1,65 @@
+"""HTTP bodies of the organism's task-routing admin routes (rules, registry, refresh).
+
+The bodies the coordinator shares with the organism (resolve, execute) are in
+`contracts.wire`.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.wire import MAX_BULK_ITEMS, NonBlank, RuleIn, ShortText
+
+
+class RuleRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_type: NonBlank
+    domain: ShortText | None = None
+
+
+class RulesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[RuleIn] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
+    remove: list[RuleRef] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
+
+
+class RuleOut(BaseModel):
+    task_type: str
+    domain: str | None
+    logical_id: str
+
+
+class CategoryOut(BaseModel):
+    pattern: str
+    logical_id: str
+
+
+class RulesView(BaseModel):
+    rules: list[RuleOut]
+    categories: list[CategoryOut]
+    fallback: str
+
+
+class InstanceOut(BaseModel):
+    instance_id: str
+    logical_id: str
+    epoch: str
+    status: str
+    actor_name: str
+    node_id: str | None
+    started_at: float
+    last_heartbeat: float
+    active: bool
+
+
+class RegistryOut(BaseModel):
+    epoch: str
+    heartbeat_timeout_s: float
+    instances: list[InstanceOut]
+
+
+class EpochRotated(BaseModel):
+    previous_epoch: str
+    epoch: str
+
+
+class RefreshResponse(BaseModel):
+    cleared_entries: int

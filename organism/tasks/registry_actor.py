@@ -1,0 +1,161 @@
+"""RuntimeRegistry: the detached named actor that owns epoch, rules and instances.
+
+It adapts `RegistryState` and `RuleTable` to Ray: durable state (the epoch
+counter and the editable rules) is written to the store *before* memory
+changes, so a restarted actor (`max_restarts=-1`) comes back with both;
+instances are soft state that organs rebuild with their next heartbeat.
+
+OrganismManager replicas long-poll `watch` for a new *view* (epoch, rules,
+refresh generation), so an epoch rotation, a rule change or a cache refresh
+made through one replica reaches every replica within milliseconds without a
+registry round trip per request.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
+from organism.detached import get_or_create_detached
+from organism.store import SqliteStore
+from organism.tasks.instance_cache import ActiveInstance
+from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState
+from organism.tasks.registry_view import (
+    EpochRotation,
+    InstanceReport,
+    RegistrySnapshot,
+    RegistryView,
+    RuleChange,
+    ViewVersion,
+)
+
+logger = logging.getLogger(__name__)
+
+META = "meta"
+
+
+def rule_to_doc(rule: Rule) -> dict[str, Any]:
+    return {"task_type": rule.task_type, "domain": rule.domain, "logical_id": rule.logical_id}
+
+
+class RuntimeRegistry:
+    def __init__(self, state_db: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
+        self._store = SqliteStore(Path(state_db))
+        meta = self._store.load(META)
+        if "epoch_counter" not in meta or "rules" not in meta:
+            meta.setdefault("epoch_counter", 1)
+            meta.setdefault("rules", [rule_to_doc(r) for r in DEFAULT_RULES])
+            self._store.write(puts=[(META, key, value) for key, value in meta.items()])
+        self._state = RegistryState(meta["epoch_counter"], heartbeat_timeout_s, time.time)
+        self._rules = RuleTable(Rule(**doc) for doc in meta["rules"])
+        self._known_logical_ids = set(known_logical_ids)
+        self._boot = uuid.uuid4().hex[:8]
+        self._generation = 0
+        self._refresh_generation = 0
+        self._changed = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._pruner = asyncio.get_event_loop().create_task(self._prune_forever())
+
+    # --- views for OrganismManager replicas -------------------------------------------
+    def view(self) -> RegistryView:
+        return RegistryView(
+            ViewVersion(self._boot, self._generation),
+            self._state.epoch,
+            tuple(self._rules.rules()),
+            self._refresh_generation,
+        )
+
+    async def watch(self, known_version: ViewVersion | None, timeout_s: float) -> RegistryView:
+        """Answer the view as soon as it differs from `known_version`, or at timeout."""
+        if known_version == ViewVersion(self._boot, self._generation):
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), timeout_s)
+            except TimeoutError:
+                pass
+        return self.view()
+
+    def _publish(self) -> None:
+        self._generation += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- organs ---------------------------------------------------------------------
+    def register(
+        self, instance_id: str, logical_id: str, actor_name: str, node_id: str | None, status: str
+    ) -> str:
+        return self._state.register(
+            instance_id, logical_id, actor_name, node_id, InstanceStatus(status)
+        ).epoch
+
+    def set_status(self, instance_id: str, status: str) -> bool:
+        return self._state.set_status(instance_id, InstanceStatus(status))
+
+    def heartbeat(self, instance_id: str) -> HeartbeatReply:
+        return self._state.heartbeat(instance_id)
+
+    # --- lookups --------------------------------------------------------------------
+    def active_instance(self, logical_id: str) -> ActiveInstance | None:
+        instance = self._state.active_instance(logical_id)
+        return ActiveInstance(instance.instance_id, instance.actor_name) if instance else None
+
+    def snapshot(self) -> RegistrySnapshot:
+        now = time.time()
+        return RegistrySnapshot(
+            self._state.epoch,
+            self._state.heartbeat_timeout_s,
+            tuple(InstanceReport(i, self._state.is_active(i, now)) for i in self._state.instances()),
+        )
+
+    # --- admin ----------------------------------------------------------------------
+    async def rotate_epoch(self) -> EpochRotation:
+        async with self._write_lock:
+            previous = self._state.epoch
+            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", self._state.epoch_counter + 1)])
+            self._state.rotate_epoch()  # only once the new counter is durable
+            self._publish()
+            logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
+            return EpochRotation(previous, self.view())
+
+    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]]) -> RuleChange:
+        """Apply a rule change all or nothing; a rejection is returned, not raised."""
+        async with self._write_lock:
+            try:
+                table = self._rules.with_change(add, remove, self._known_logical_ids)
+            except RuleChangeError as error:
+                return RuleChange(None, tuple(error.problems))
+            docs = [rule_to_doc(r) for r in table.rules()]
+            await asyncio.to_thread(self._store.write, puts=[(META, "rules", docs)])
+            self._rules = table
+            self._publish()
+            return RuleChange(self.view())
+
+    def request_refresh(self) -> RegistryView:
+        self._refresh_generation += 1
+        self._publish()
+        return self.view()
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._state.heartbeat_timeout_s)
+            expired = self._state.prune()
+            if expired:
+                logger.info("forgot silent instances %s", expired)
+
+
+def get_or_create_registry(
+    name: str,
+    namespace: str,
+    state_db: Path,
+    heartbeat_timeout_s: float,
+    known_logical_ids: list[str],
+    resources: dict[str, float],
+) -> ray.actor.ActorHandle:
+    return get_or_create_detached(
+        RuntimeRegistry, name, namespace, str(state_db), heartbeat_timeout_s, known_logical_ids, resources=resources
+    )

@@ -1,0 +1,201 @@
+"""Task routing inside an OrganismManager replica: the thin Ray shell around the core.
+
+`TaskRouting` starts (or finds) the registry and organ actors, follows the
+registry's view, answers lookups from the replica's `ActiveInstanceCache`
+and delegates every decision to the pure core (`resolution`, `RuleTable`).
+It speaks typed answers and the exceptions below; the api layer turns them
+into HTTP.
+"""
+
+import asyncio
+import time
+from typing import Any
+
+import ray
+from ray.exceptions import RayError
+
+from contracts.routing_table import FieldProblem, Rule, RuleTable
+from organism.metrics import OrganismMetrics
+from organism.settings import OrganismSettings
+from organism.tasks.follower import RegistryFollower
+from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
+from organism.tasks.organ import get_or_create_organ
+from organism.tasks.registry_actor import get_or_create_registry
+from organism.tasks.registry_view import EpochRotation, RegistrySnapshot, RegistryView
+from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
+
+WATCH_TIMEOUT_S = 30.0
+
+
+class TaskRoutingError(Exception):
+    """A request task routing cannot serve; the message is safe to show the caller.
+
+    TaskRoutingError
+    +-- RegistryUnavailable   the runtime registry did not answer in time
+    +-- UnknownOrgan          no organ is configured for the logical id
+    +-- NoActiveInstance      the logical id has no active instance in the current epoch
+    +-- OrganTimeout          the organ did not answer within its budget
+    +-- OrganUnavailable      the organ failed or is gone
+    +-- RuleChangeRefused     a rule change with problems; nothing of it was applied
+    """
+
+
+class RegistryUnavailable(TaskRoutingError):
+    pass
+
+
+class UnknownOrgan(TaskRoutingError):
+    pass
+
+
+class NoActiveInstance(TaskRoutingError):
+    pass
+
+
+class OrganTimeout(TaskRoutingError):
+    pass
+
+
+class OrganUnavailable(TaskRoutingError):
+    pass
+
+
+class RuleChangeRefused(TaskRoutingError):
+    def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
+        self.problems = problems
+
+
+class TaskRouting:
+    def __init__(self, settings: OrganismSettings, metrics: OrganismMetrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._registry = get_or_create_registry(
+            settings.registry_actor_name,
+            settings.namespace,
+            settings.state_db,
+            settings.heartbeat_timeout_s,
+            sorted(settings.organs),
+            settings.state_actor_resources(),
+        )
+        self._organs = {
+            actor_name: get_or_create_organ(
+                actor_name,
+                logical_id,
+                settings.namespace,
+                self._registry,
+                settings.heartbeat_interval_s,
+                settings.heartbeat_jitter_s,
+            )
+            for actor_name, logical_id in settings.organ_actor_names().items()
+        }
+        self._cache = ActiveInstanceCache(self._lookup_active, ttl_s=settings.instance_cache_ttl_s)
+        self._follower: RegistryFollower | None = None
+        self._following: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Take the registry's view, then follow it for as long as the replica lives."""
+        self._follower = RegistryFollower(await self._registry.view.remote(), self._cache.clear)
+        self._metrics.rules.set(len(self._follower.table))
+        self._following = asyncio.get_running_loop().create_task(
+            self._follower.follow(self._registry.watch.remote, WATCH_TIMEOUT_S)
+        )
+
+    def stop(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+
+    @property
+    def table(self) -> RuleTable:
+        return self._follower.table
+
+    async def _ask_registry(self, method: str, *args: Any) -> Any:
+        try:
+            return await asyncio.wait_for(
+                getattr(self._registry, method).remote(*args), self._settings.registry_call_timeout_s
+            )
+        except (TimeoutError, RayError) as error:
+            raise RegistryUnavailable(f"runtime registry did not answer {method}: {type(error).__name__}") from error
+
+    async def _lookup_active(self, logical_id: str) -> ActiveInstance | None:
+        return await self._ask_registry("active_instance", logical_id)
+
+    def _lookup_in(self, epoch: str) -> InstanceLookup:
+        async def lookup(logical_id: str) -> CachedLookup:
+            return await self._cache.get(logical_id, epoch)
+
+        return lookup
+
+    def _take(self, view: RegistryView) -> None:
+        self._follower.apply(view)
+        self._metrics.rules.set(len(self._follower.table))
+
+    # --- resolution -----------------------------------------------------------------
+    async def resolve(self, query: RouteQuery) -> tuple[str, Resolution]:
+        started = time.perf_counter()
+        epoch = self._follower.epoch
+        resolution = await resolve(query, self._follower.table, self._lookup_in(epoch))
+        self._metrics.resolve_route.inc()
+        if resolution.cache_hit:
+            self._metrics.cache_hits.inc()
+        self._metrics.resolve_latency.observe((time.perf_counter() - started) * 1000, tags={"kind": "single"})
+        return epoch, resolution
+
+    async def resolve_many(self, queries: list[RouteQuery]) -> tuple[str, list[Resolution]]:
+        started = time.perf_counter()
+        epoch = self._follower.epoch
+        resolutions = await resolve_many(queries, self._follower.table, self._lookup_in(epoch))
+        self._metrics.resolve_routes.inc()
+        if queries:  # Ray counters refuse an increment of 0
+            self._metrics.resolve_routes_items.inc(len(queries))
+        if hits := sum(r.cache_hit for r in resolutions):
+            self._metrics.cache_hits.inc(hits)
+        self._metrics.resolve_latency.observe((time.perf_counter() - started) * 1000, tags={"kind": "bulk"})
+        return epoch, resolutions
+
+    # --- rules, cache, registry ----------------------------------------------------------
+    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]]) -> RuleTable:
+        change = await self._ask_registry("change_rules", add, remove)
+        if change.view is None:
+            raise RuleChangeRefused(change.problems)
+        self._take(change.view)
+        return self.table
+
+    async def refresh(self) -> int:
+        cleared = self._cache.clear()
+        self._take(await self._ask_registry("request_refresh"))
+        return cleared
+
+    async def snapshot(self) -> RegistrySnapshot:
+        return await self._ask_registry("snapshot")
+
+    async def rotate_epoch(self) -> EpochRotation:
+        rotation = await self._ask_registry("rotate_epoch")
+        self._metrics.epoch_rotations.inc()
+        self._take(rotation.view)
+        return rotation
+
+    async def registry_epoch(self) -> str:
+        """The registry's own epoch: proves it answers."""
+        return (await self._ask_registry("view")).epoch
+
+    # --- execution --------------------------------------------------------------------
+    async def execute(self, logical_id: str, task: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """Run one step on the active instance of `logical_id`: (instance id, epoch, result)."""
+        if logical_id not in self._settings.organs:
+            raise UnknownOrgan(f"no organ is configured for {logical_id!r}")
+        epoch = self._follower.epoch
+        found = await self._cache.get(logical_id, epoch)
+        if found.instance is None:
+            raise NoActiveInstance(f"{logical_id} has no active instance in {epoch}")
+        instance_id = found.instance.instance_id
+        try:
+            organ = self._organs.get(found.instance.actor_name) or await asyncio.to_thread(
+                ray.get_actor, found.instance.actor_name, self._settings.namespace
+            )
+            result = await asyncio.wait_for(organ.execute.remote(task), self._settings.organ_call_timeout_s)
+        except TimeoutError as error:
+            raise OrganTimeout(f"{instance_id} did not answer in time") from error
+        except (RayError, ValueError) as error:  # ValueError: no actor of that name
+            raise OrganUnavailable(f"{instance_id} failed: {type(error).__name__}") from error
+        return instance_id, epoch, result

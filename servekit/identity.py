@@ -1,0 +1,112 @@
+"""Service tokens: who is calling, and may they. Pure (PyJWT, no Ray, no HTTP).
+
+A token is a JWT signed with HS256 carrying the calling service (`sub`), a
+role (`service` or `admin`), the issuer, and an expiry. The secret comes from
+`ROUTING_TOKEN_SECRET` or the file named by `ROUTING_TOKEN_SECRET_FILE`. With
+neither, services refuse to start unless `ROUTING_DEV_MODE=true`, which runs
+them unauthenticated (every caller is a local admin) for a laptop.
+
+Errors never echo the token or hint at the secret: a token is either
+missing, invalid (malformed, wrongly signed, wrong issuer) or expired.
+"""
+
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+import jwt
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servekit.clock import Clock
+
+ALGORITHM = "HS256"
+ISSUER = "routing-control-plane"
+MIN_SECRET_LENGTH = 32
+
+
+class Role(StrEnum):
+    SERVICE = "service"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The identity a request runs under; passed along on internal calls."""
+
+    service: str
+    role: Role
+    correlation_id: str = ""
+    declared_service: str | None = None  # the X-Service header, as the caller put it
+    via: str | None = None  # the service that forwarded this call, if any
+
+    def may(self, needed: Role) -> bool:
+        return needed is Role.SERVICE or self.role is Role.ADMIN
+
+    def forwarded_by(self, service: str, correlation_id: str) -> "Caller":
+        return replace(self, via=service, correlation_id=correlation_id or self.correlation_id)
+
+
+class TokenError(Exception):
+    """The token is unusable; the message is safe to show the caller."""
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
+
+    token_secret: SecretStr | None = None
+    token_secret_file: Path | None = None
+    dev_mode: bool = False
+    token_ttl_s: int = Field(3600, gt=0)
+
+    def secret(self) -> str | None:
+        if self.token_secret is not None:
+            return self.token_secret.get_secret_value()
+        if self.token_secret_file is not None:
+            return self.token_secret_file.read_text().strip()
+        return None
+
+
+class TokenAuthority:
+    def __init__(self, secret: str, clock: Clock = time.time) -> None:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the token secret must be at least {MIN_SECRET_LENGTH} characters")
+        self._secret = secret
+        self._clock = clock
+
+    def mint(self, service: str, role: Role, ttl_s: int = 3600) -> str:
+        now = int(self._clock())
+        claims = {"sub": service, "role": role.value, "iss": ISSUER, "iat": now, "exp": now + ttl_s}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Caller:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                # expiry is checked below against the injected clock, not PyJWT's wall clock
+                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False, "verify_iat": False},
+            )
+            caller = Caller(service=str(claims["sub"]), role=Role(claims["role"]))
+            expires_at = float(claims["exp"])
+        except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as error:
+            raise TokenError("invalid token") from error
+        if expires_at <= self._clock():
+            raise TokenError("token expired")
+        return caller
+
+
+def authority_from_settings(settings: AuthSettings) -> TokenAuthority | None:
+    """The authority to check tokens with; None only in development mode without a secret."""
+    secret = settings.secret()
+    if secret:
+        return TokenAuthority(secret)
+    if settings.dev_mode:
+        return None
+    raise RuntimeError(
+        "no token secret configured: set ROUTING_TOKEN_SECRET or ROUTING_TOKEN_SECRET_FILE "
+        "(or ROUTING_DEV_MODE=true for an unauthenticated local stack)"
+    )

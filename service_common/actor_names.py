@@ -1,6 +1,0 @@
-"""Names of the organism's detached actors, shared so the coordinator can
-reach an organ directly when the OrganismManager is gone."""
-
-
-def organ_actor_name(logical_id: str, index: int) -> str:
-    return f"organ:{logical_id}:{index}"

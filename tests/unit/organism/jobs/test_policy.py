@@ -1,0 +1,135 @@
+"""The selection policy: precedence of its steps, which refusal each stage gives, ordering, explain."""
+
+import pytest
+
+from organism.jobs.book import MinerBook
+from organism.jobs.filters import MANIFEST_MAX_AGE_S
+from organism.jobs.policy import required_seconds
+from organism.jobs.records import Allowance, BlacklistEntry, Receipt
+
+from .scenario import BLOCK, ETH, NOW, job, make_book, refused, reserve, run, selected
+
+
+def finished(book: MinerBook, uuid: str) -> MinerBook:
+    reserve(book, run(book, job(uuid)), uuid)
+    book.record_receipt(Receipt("finished", uuid, "a", "always_on.test", NOW, 100.0), BLOCK)
+    return book
+
+
+@pytest.mark.parametrize(
+    "case, book, spec, block, expected",  # expected: ("selected", hotkey) or ("refused", kind)
+    [
+        ("a finished job is refused before anything else",
+         finished(make_book({"hotkey": "a"}, DEBUG_MINER_KEY="a"), "job-1"), job("job-1"), BLOCK, ("refused", "JobAlreadyFinished")),
+        ("debug miner beats trusted and every check",
+         make_book({"hotkey": "dbg", "online": 0, "collateral": 0}, DEBUG_MINER_KEY="dbg", TRUSTED_MINER_HOTKEY="t"),
+         job(trusted=True), None, ("selected", "dbg")),
+        ("trusted miner bypasses every check", make_book(TRUSTED_MINER_HOTKEY="t"), job(trusted=True), None, ("selected", "t")),
+        ("trusted without one configured", make_book({"hotkey": "a"}), job(trusted=True), BLOCK, ("refused", "NoTrustedMiner")),
+        ("the block must be known after the overrides", make_book({"hotkey": "a"}), job(), None, ("refused", "CurrentBlockUnknown")),
+        ("no miner at all", make_book(), job(), BLOCK, ("refused", "NoMinerForExecutorType")),
+        ("a stale manifest: no miner for the type",
+         make_book({"hotkey": "a", "observed_at": NOW - MANIFEST_MAX_AGE_S - 1}), job(), BLOCK, ("refused", "NoMinerForExecutorType")),
+        ("candidates without allowance", make_book({"hotkey": "a", "remaining": 40.0}), job(), BLOCK,
+         ("refused", "NoMinerWithEnoughAllowance")),
+        ("every candidate below the collateral minimum", make_book({"hotkey": "a", "collateral": 1}), job(), BLOCK,
+         ("refused", "NotEnoughCollateral")),
+        ("an eligible miner is selected", make_book({"hotkey": "a"}), job(), BLOCK, ("selected", "a")),
+    ],
+)
+def test_precedence(case, book, spec, block, expected):
+    outcome = run(book, spec, block=block)
+    verdict, value = expected
+    assert (selected(outcome) if verdict == "selected" else refused(outcome)) == value
+
+
+def test_overrides_reserve_nothing():
+    debug = run(make_book({"hotkey": "dbg"}, DEBUG_MINER_KEY="dbg"))
+    trusted = run(make_book(TRUSTED_MINER_HOTKEY="t"), job(trusted=True))
+    assert (debug.reason, debug.reserve, trusted.reason, trusted.reserve) == ("debug_miner", False, "trusted_miner", False)
+
+
+def test_only_the_allowance_of_the_current_blocks_cycle_counts():
+    book = make_book({"hotkey": "a", "remaining": None})
+    book.upsert_allowances([Allowance("a", 708, 1430, 1000, 1000)])
+    assert refused(run(book)) == "NoMinerWithEnoughAllowance"
+    assert selected(run(book, block=800)) == "a"
+
+
+def test_time_in_cycle_is_checked_only_when_cross_cycle_jobs_are_not_allowed():
+    spec = job(execution_time_limit=10_000)
+    assert selected(run(make_book({"hotkey": "a", "remaining": 1e9}), spec)) == "a"
+    outcome = run(make_book({"hotkey": "a", "remaining": 1e9}, DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS=False), spec)
+    assert refused(outcome) == "NotEnoughTimeInCycle"
+    assert outcome.details == {"remaining_seconds": 8196, "required_seconds": 5 + 7 + 5 + 3 + 10_020}
+
+
+def test_time_check_equal_passes_and_runs_before_the_manifest_check():
+    book = make_book({"hotkey": "a", "remaining": 1e9}, DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS=False)
+    exact = job(execution_time_limit=8196 - (5 + 7 + 5 + 3) - 20)
+    assert required_seconds(exact, book.config) == 8196
+    assert selected(run(book, exact)) == "a"
+    longer = job(execution_time_limit=exact.execution_time_limit + 1)
+    assert refused(run(MinerBook(config=book.config), longer)) == "NotEnoughTimeInCycle"
+
+
+def test_busy_and_collateral_mixed_is_all_miners_busy():
+    book = make_book({"hotkey": "poor", "collateral": 1}, {"hotkey": "busy", "online": 1})
+    reserve(book, run(book), "other-job")  # poor fails collateral, busy gets booked
+    outcome = run(book, job("job-2"))
+    assert refused(outcome) == "AllMinersBusy"
+    assert (outcome.explain.rejected["collateral"], outcome.explain.rejected["free_slot"]) == (1, 1)
+    assert outcome.details == {"busy": 1, "collateral": 1}
+
+
+def test_highest_remaining_ratio_first_then_higher_collateral():
+    book = make_book(
+        {"hotkey": "half", "remaining": 500.0, "initial": 1000.0},
+        {"hotkey": "most", "remaining": 900.0, "initial": 1000.0},
+        {"hotkey": "most-rich", "remaining": 90.0, "initial": 100.0, "collateral": 5 * ETH},
+    )
+    outcome = run(book)
+    assert selected(outcome) == "most-rich"
+    assert outcome.explain.ranking == ["most-rich", "most", "half"]
+
+
+def test_negative_allowance_ranks_last_and_zero_initial_counts_as_zero():
+    book = make_book(
+        {"hotkey": "negative", "remaining": -100.0, "initial": 1000.0},
+        {"hotkey": "zero-initial", "remaining": 50.0, "initial": 0.0},
+        DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING=False,
+    )
+    assert run(book).explain.ranking == ["zero-initial", "negative"]
+
+
+def test_explain_counts_each_filter_by_name_and_says_why_for_each_miner():
+    book = make_book(
+        {"hotkey": "ok"},
+        {"hotkey": "stale", "observed_at": NOW - MANIFEST_MAX_AGE_S - 5},
+        {"hotkey": "offline", "online": 0},
+        {"hotkey": "no-manifest", "online": None},
+        {"hotkey": "poor", "remaining": 1.0},
+        {"hotkey": "banned"},
+    )
+    book.set_blacklist(BlacklistEntry("banned", "x", NOW, None))
+    explain = run(book).explain
+    assert explain.miners == 6 and explain.candidates == 1
+    assert explain.rejected == {
+        "not_blacklisted": 1,
+        "fresh_manifest": 2,
+        "online_executors": 1,
+        "allowance": 1,
+        "collateral": 0,
+        "free_slot": 0,
+    }
+    assert explain.reasons["banned"] == "not_blacklisted: blacklisted (x)"
+    assert explain.reasons["poor"].startswith("allowance: ")
+    assert set(explain.as_dict(with_ranking=False)) == {"miners", "candidates", "rejected", "cycle_seconds_left", "required_seconds"}
+    assert explain.as_dict(with_ranking=True)["ranking"] == ["ok"]
+
+
+def test_a_pick_does_not_change_the_book():
+    book = make_book({"hotkey": "a"})
+    before = (dict(book.reservations), dict(book.jobs))
+    run(book)
+    assert (book.reservations, book.jobs) == before

@@ -1,0 +1,46 @@
+"""The registry actor's class restores epoch and rules from its store (no cluster needed)."""
+
+import asyncio
+
+from contracts.routing_table import FieldProblem, Rule
+from organism.tasks.registry_actor import RuntimeRegistry
+from organism.tasks.registry_view import ViewVersion
+
+
+async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
+    db = str(tmp_path / "organism.db")
+    organs = ["utility_organ_1", "graph_dispatcher"]
+    first = RuntimeRegistry(db, 15.0, organs)
+    start_epoch = first.view().epoch
+    rotated = await first.rotate_epoch()
+    kept = Rule("kept", "d", "graph_dispatcher")
+    outcome = await first.change_rules([kept], [])
+    assert outcome.problems == () and kept in outcome.view.rules
+    rejected = await first.change_rules([Rule("x", None, "nobody")], [])
+    assert rejected.view is None
+    assert rejected.problems == (FieldProblem("add.0.logical_id", "no organ is configured for logical id 'nobody'"),)
+
+    second = RuntimeRegistry(db, 15.0, organs)
+    view = second.view()
+    assert view.epoch == rotated.view.epoch != start_epoch
+    assert kept in view.rules
+    assert not any(r.task_type == "x" for r in view.rules)
+    assert view.version != first.view().version  # a restart is a new view for followers
+
+
+async def test_watch_answers_at_once_for_a_stale_version_and_waits_for_a_change(tmp_path):
+    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    current = registry.view().version
+    assert (await registry.watch(ViewVersion("stale", 0), 5.0)).version == current
+    waiter = asyncio.create_task(registry.watch(current, 5.0))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await registry.rotate_epoch()
+    assert (await asyncio.wait_for(waiter, 1.0)).version != current
+
+
+async def test_rotation_answers_the_new_view_with_it(tmp_path):
+    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    previous = registry.view().epoch
+    rotated = await registry.rotate_epoch()
+    assert rotated.view == registry.view() and rotated.previous_epoch == previous != rotated.view.epoch

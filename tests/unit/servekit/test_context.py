@@ -1,0 +1,18 @@
+"""The request context: what log records and handle calls carry."""
+
+import logging
+
+from servekit.context import RequestContextFilter, correlation_id, current_caller
+from servekit.identity import Caller, Role
+
+
+def test_log_records_carry_correlation_id_and_caller():
+    token_id = correlation_id.set("corr-9")
+    token_caller = current_caller.set(Caller("coordinator", Role.SERVICE))
+    try:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+        assert RequestContextFilter().filter(record)
+        assert (record.correlation_id, record.caller) == ("corr-9", "coordinator/service")
+    finally:
+        correlation_id.reset(token_id)
+        current_caller.reset(token_caller)
