@@ -10,6 +10,7 @@ from ray.serve import Application
 from cognitive.planner import DEFAULT_TEMPLATES, PlanGuardError, Planner
 from contracts.wire import Health, Plan, PlanRequest
 from servekit.auth import caller_of, configure_replica, require_service
+from servekit.control_plane import ensure_control_plane, watch_control_plane
 from servekit.errors import validation_error
 from servekit.identity import Caller
 from servekit.ingress import conventional_app
@@ -27,6 +28,7 @@ class CognitiveSettings(BaseModel):
 class Cognitive:
     def __init__(self, settings: CognitiveSettings) -> None:
         configure_replica()
+        watch_control_plane()
         self._planner = Planner.from_file(settings.templates_path)
 
     @app.post("/plan-task")
@@ -39,6 +41,7 @@ class Cognitive:
 
     @app.get("/health")
     async def health(self) -> Health:
+        ensure_control_plane()
         return Health(status="ok")
 
 

@@ -7,24 +7,14 @@ caller are validated identically.
 """
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.bounds import Identifier, JsonObject, NonBlank
 from contracts.routing_table import ResolvedFrom
 
 MAX_BULK_ITEMS = 1000
-
-def _not_blank(value: str) -> str:
-    # Python's notion of whitespace, the one normalization uses (pydantic's strip
-    # keeps control characters such as "\x1f" that str.strip() removes).
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
-NonBlank = Annotated[str, StringConstraints(max_length=200), AfterValidator(_not_blank)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
 class RouteStatus(StrEnum):
@@ -36,13 +26,13 @@ class RouteStatus(StrEnum):
 
 class TaskSpec(BaseModel):
     type: NonBlank
-    domain: ShortText | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    domain: Identifier | None = None
+    params: JsonObject = Field(default_factory=dict)
 
 
 class ResolveRouteRequest(BaseModel):
     task: TaskSpec
-    preferred_logical_id: ShortText | None = None
+    preferred_logical_id: Identifier | None = None
 
 
 class RouteResult(BaseModel):
@@ -59,10 +49,10 @@ class RouteResult(BaseModel):
 class BulkRouteItem(BaseModel):
     """One item of a bulk request; a blank type is that item's error, not a 422."""
 
-    key: ShortText | None = None
-    type: ShortText = ""
-    domain: ShortText | None = None
-    preferred_logical_id: ShortText | None = None
+    key: Identifier | None = None
+    type: Identifier = ""
+    domain: Identifier | None = None
+    preferred_logical_id: Identifier | None = None
 
 
 class ResolveRoutesRequest(BaseModel):
@@ -81,7 +71,7 @@ class ResolveRoutesResponse(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     task_type: NonBlank
-    domain: ShortText | None = None
+    domain: Identifier | None = None
     logical_id: NonBlank
 
 
@@ -115,8 +105,8 @@ class StepTask(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: NonBlank
-    domain: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    domain: Identifier | None = None
+    params: JsonObject = Field(default_factory=dict)
 
 
 class PlanStep(BaseModel):

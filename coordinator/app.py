@@ -26,6 +26,7 @@ from coordinator.router import Router
 from coordinator.settings import CoordinatorSettings
 from servekit.auth import configure_replica, require_service
 from servekit.context import current_correlation_id
+from servekit.control_plane import ensure_control_plane, watch_control_plane
 from servekit.errors import ApiError
 from servekit.ingress import conventional_app
 
@@ -37,6 +38,7 @@ app = conventional_app("Coordinator", "Fast path or escalation; cached remote ro
 class Coordinator:
     async def __init__(self, settings: CoordinatorSettings) -> None:
         configure_replica()
+        watch_control_plane()
         organism = OrganismClient(settings.organism_app, settings.execute_timeout_s)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         self._router = Router(settings, organism, observer=CoordinatorMetrics())
@@ -99,6 +101,7 @@ class Coordinator:
 
     @app.get("/health")
     async def health(self) -> Health:
+        ensure_control_plane()
         return Health(status="ok", detail=f"breaker {self._router.stats().breaker.value}")
 
 

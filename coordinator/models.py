@@ -4,16 +4,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from contracts.wire import NonBlank, ShortText
+from contracts.bounds import Flag, Identifier, JsonObject, NonBlank
 
 
 class TaskRequest(BaseModel):
     type: NonBlank
-    domain: ShortText | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    preferred_logical_id: ShortText | None = None
-    drift_score: float | None = Field(None, ge=0, le=1e6)
-    escalate: bool = False
+    domain: Identifier | None = None
+    params: JsonObject = Field(default_factory=dict)
+    preferred_logical_id: Identifier | None = None
+    drift_score: float | None = Field(None, ge=0, le=1e6, allow_inf_nan=False)
+    escalate: Flag = False
 
 
 class RoutedStep(BaseModel):
@@ -43,8 +43,8 @@ class TaskResponse(BaseModel):
 
 class RouteRequest(BaseModel):
     type: NonBlank
-    domain: ShortText | None = None
-    preferred_logical_id: ShortText | None = None
+    domain: Identifier | None = None
+    preferred_logical_id: Identifier | None = None
 
 
 class RouteResponse(RoutedStep):

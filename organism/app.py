@@ -18,6 +18,7 @@ from organism.settings import OrganismSettings
 from organism.tasks import api as tasks_api
 from organism.tasks.routing import TaskRouting, TaskRoutingError
 from servekit.auth import configure_replica
+from servekit.control_plane import watch_control_plane
 from servekit.ingress import conventional_app
 
 # Serve rewrites each route method's signature (`self` becomes a dependency) and ships the
@@ -43,6 +44,7 @@ app.add_exception_handler(PickerUnavailable, jobs_api.on_picker_unavailable)
 class OrganismManager(tasks_api.TaskApi, jobs_api.JobApi):
     async def __init__(self, settings: OrganismSettings) -> None:
         configure_replica()
+        watch_control_plane()
         metrics = OrganismMetrics()
         self.jobs = PickerClient(settings, metrics)
         self.tasks = TaskRouting(settings, metrics)

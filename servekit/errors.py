@@ -51,16 +51,18 @@ def validation_error(problems: list[tuple[str, str]]) -> ApiError:
     return ApiError(422, "ValidationError", message, details)
 
 
-def _field_of(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location]
+def _problem_of(error: dict[str, Any]) -> tuple[str, str]:
+    """(dotted field path, problem) of one pydantic/FastAPI error; never a character position."""
+    if error["type"] == "json_invalid":  # its location is (body, character position)
+        return "body", f"invalid JSON at character {error['loc'][-1]}: {error.get('ctx', {}).get('error', 'decode error')}"
+    parts = [str(p) for p in error["loc"]]
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:] or parts
-    return ".".join(parts) or "body"
+    return ".".join(parts) or "body", error["msg"].removeprefix("Value error, ")
 
 
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [(_field_of(tuple(e["loc"])), e["msg"]) for e in error.errors()]
-    raised = validation_error(problems)
+    raised = validation_error([_problem_of(e) for e in error.errors()])
     return error_response(422, raised.error_type, raised.message, raised.details)
 
 
@@ -68,7 +70,13 @@ async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
     return error_response(error.status_code, error.error_type, error.message, error.details, error.headers)
 
 
+BODY_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words, e.g. for JSON nested past recursion
+
+
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 400 and error.detail == BODY_UNPARSABLE:
+        raised = validation_error([("body", "could not be parsed (nested too deeply?)")])
+        return error_response(422, raised.error_type, raised.message, raised.details)
     error_type = "PayloadTooLarge" if error.status_code == 413 else "HTTPError"
     return error_response(error.status_code, error_type, str(error.detail), headers=error.headers)
 

@@ -24,6 +24,8 @@ from servekit.clock import Clock
 ALGORITHM = "HS256"
 ISSUER = "routing-control-plane"
 MIN_SECRET_LENGTH = 32
+MAX_LIFETIME_S = 30 * 24 * 3600  # a token that lives longer than this is refused, whoever signed it
+CLOCK_SKEW_S = 60
 
 
 class Role(StrEnum):
@@ -76,6 +78,8 @@ class TokenAuthority:
         self._clock = clock
 
     def mint(self, service: str, role: Role, ttl_s: int = 3600) -> str:
+        if not 0 < ttl_s <= MAX_LIFETIME_S:
+            raise ValueError(f"a token lives between 1 s and {MAX_LIFETIME_S} s")
         now = int(self._clock())
         claims = {"sub": service, "role": role.value, "iss": ISSUER, "iat": now, "exp": now + ttl_s}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
@@ -91,12 +95,21 @@ class TokenAuthority:
                 options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False, "verify_iat": False},
             )
             caller = Caller(service=str(claims["sub"]), role=Role(claims["role"]))
-            expires_at = float(claims["exp"])
+            issued_at, expires_at = _whole_seconds(claims["iat"]), _whole_seconds(claims["exp"])
         except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as error:
             raise TokenError("invalid token") from error
-        if expires_at <= self._clock():
+        now = self._clock()
+        if issued_at > now + CLOCK_SKEW_S or not 0 < expires_at - issued_at <= MAX_LIFETIME_S:
+            raise TokenError("invalid token")
+        if expires_at <= now:
             raise TokenError("token expired")
         return caller
+
+
+def _whole_seconds(value: object) -> int:
+    if type(value) is not int:  # not a bool, a float, a string of digits
+        raise TypeError("time claims must be integers")
+    return value
 
 
 def authority_from_settings(settings: AuthSettings) -> TokenAuthority | None:

@@ -2,15 +2,22 @@
 
 from fastapi import FastAPI
 
+from servekit.auth import AuthenticationMiddleware
 from servekit.errors import install_error_handlers
-from servekit.middleware import BodyLimitMiddleware, CorrelationIdMiddleware, JsonBodyMiddleware
+from servekit.middleware import (
+    BodyLimitMiddleware,
+    CorrelationIdMiddleware,
+    HeaderLimitMiddleware,
+    JsonBodyMiddleware,
+)
 
 
 def conventional_app(title: str, summary: str) -> FastAPI:
-    """The error envelope, correlation ids, JSON-only bodies and the body limit."""
+    """The error envelope and, outermost first: correlation ids, the header limit,
+    authentication (before any body is read), the body limit, JSON-only bodies."""
     app = FastAPI(title=title, summary=summary)
     install_error_handlers(app)
-    app.add_middleware(CorrelationIdMiddleware)
-    app.add_middleware(JsonBodyMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    layers = (JsonBodyMiddleware, BodyLimitMiddleware, AuthenticationMiddleware, HeaderLimitMiddleware, CorrelationIdMiddleware)
+    for middleware in layers:
+        app.add_middleware(middleware)  # each one added wraps the ones before it
     return app

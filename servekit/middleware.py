@@ -4,7 +4,9 @@
 one), sets it for handlers and logs, and echoes it with `X-Replica-ID` (the
 Serve replica that answered). `JsonBodyMiddleware` reads a form-encoded body
 (what `curl -d` sends) as JSON: no route takes a form. `BodyLimitMiddleware`
-answers bodies over `MAX_BODY_BYTES` with the JSON 413 envelope.
+answers bodies over `MAX_BODY_BYTES` with the JSON 413 envelope, and
+`HeaderLimitMiddleware` headers over `MAX_HEADER_BYTES` with a JSON 431 (the
+ingress in front refuses still larger ones itself, see the README).
 """
 
 import functools
@@ -21,6 +23,7 @@ from servekit.errors import error_response
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the largest legitimate body, 10,000 manifests, is ~1.5 MiB
+MAX_HEADER_BYTES = 16 * 1024  # a bearer token is ~250 bytes; browsers send under 8 KiB
 _TOO_LARGE = f"the body exceeds {MAX_BODY_BYTES} bytes"
 
 
@@ -109,3 +112,14 @@ class BodyLimitMiddleware(HttpMiddleware):
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class HeaderLimitMiddleware(HttpMiddleware):
+    """Refuse requests whose headers add up to more than MAX_HEADER_BYTES with 431."""
+
+    async def handle(self, scope: dict, receive: Any, send: Any) -> None:
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            message = f"the request headers exceed {MAX_HEADER_BYTES} bytes"
+            await error_response(431, "RequestHeadersTooLarge", message)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -9,11 +9,12 @@ unknown hotkeys, 422 for invalid changes, 409 for the rest).
 
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from contracts.bounds import Hotkey
 from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch
 from organism.jobs.models import (
     AllowancesIn,
@@ -21,7 +22,6 @@ from organism.jobs.models import (
     BlacklistOut,
     ChainIn,
     ChainOut,
-    Hotkey,
     JobRouteRequest,
     JobRouteResponse,
     ManifestsIn,
@@ -35,10 +35,11 @@ from organism.jobs.outcomes import Refusal, RefusalKind
 from organism.jobs.picker_client import PickerClient, PickerUnavailable
 from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
 from servekit.auth import require_admin, require_service
+from servekit.control_plane import requires_control_plane
 from servekit.errors import ApiError, error_response
 
 router = APIRouter()
-HotkeyPath = Path(min_length=1, max_length=128)
+HotkeyPath = Annotated[Hotkey, Path(description="the miner's hotkey")]
 
 STATUS: dict[RefusalKind, int] = {
     RefusalKind.JOB_ALREADY_FINISHED: 409,
@@ -81,7 +82,7 @@ def _accepted(answer: Any) -> Any:
 class JobApi:
     jobs: PickerClient
 
-    @router.post("/jobs/route", dependencies=[require_service])
+    @router.post("/jobs/route", dependencies=[require_service, requires_control_plane])
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
         spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}))
         outcome = await self.jobs.route_job(spec, dry_run)
@@ -89,8 +90,8 @@ class JobApi:
             raise refusal_error(outcome, dry_run)
         return JobRouteResponse(**{**asdict(outcome), "explain": outcome.explain.as_dict(with_ranking=dry_run)})
 
-    @router.put("/miners/{hotkey}", dependencies=[require_service])
-    async def put_miner(self, miner: MinerIn, hotkey: Hotkey = HotkeyPath) -> MinerOut:
+    @router.put("/miners/{hotkey}", dependencies=[require_service, requires_control_plane])
+    async def put_miner(self, miner: MinerIn, hotkey: HotkeyPath) -> MinerOut:
         stored = await self.jobs.call("upsert_miner", Miner(hotkey=hotkey, **miner.model_dump(mode="python")))
         return MinerOut(**asdict(stored))
 
@@ -98,7 +99,7 @@ class JobApi:
     async def get_miners(self) -> MinersOut:
         return MinersOut(miners=[MinerStatusOut.of(status) for status in await self.jobs.call("miners")])
 
-    @router.post("/manifests", dependencies=[require_service])
+    @router.post("/manifests", dependencies=[require_service, requires_control_plane])
     async def post_manifests(self, batch: ManifestsIn) -> ManifestsIn:
         now = time.time()
         records = [
@@ -108,16 +109,16 @@ class JobApi:
         stored = _accepted(await self.jobs.call("add_manifests", records))
         return ManifestsIn(manifests=[{k: v for k, v in asdict(r).items() if k != "arrival"} for r in stored])
 
-    @router.post("/miners/{hotkey}/blacklist", dependencies=[require_service])
-    async def blacklist_miner(self, entry: BlacklistIn, hotkey: Hotkey = HotkeyPath) -> BlacklistOut:
+    @router.post("/miners/{hotkey}/blacklist", dependencies=[require_service, requires_control_plane])
+    async def blacklist_miner(self, entry: BlacklistIn, hotkey: HotkeyPath) -> BlacklistOut:
         return BlacklistOut(**asdict(_accepted(await self.jobs.call("blacklist", hotkey, entry.reason, entry.duration_s))))
 
-    @router.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_service])
-    async def lift_blacklist(self, hotkey: Hotkey = HotkeyPath) -> Response:
+    @router.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_service, requires_control_plane])
+    async def lift_blacklist(self, hotkey: HotkeyPath) -> Response:
         _accepted(await self.jobs.call("lift_blacklist", hotkey))
         return Response(status_code=204)
 
-    @router.put("/allowances", dependencies=[require_service])
+    @router.put("/allowances", dependencies=[require_service, requires_control_plane])
     async def put_allowances(self, batch: AllowancesIn) -> AllowancesIn:
         cycle = batch.cycle
         rows = [Allowance(r.hotkey, cycle.start, cycle.stop, r.initial, r.remaining) for r in batch.allowances]
@@ -126,7 +127,7 @@ class JobApi:
             cycle=cycle, allowances=[{"hotkey": r.hotkey, "initial": r.initial, "remaining": r.remaining} for r in stored]
         )
 
-    @router.post("/receipts", dependencies=[require_service])
+    @router.post("/receipts", dependencies=[require_service, requires_control_plane])
     async def post_receipt(self, receipt: ReceiptIn) -> ReceiptIn:
         timestamp = receipt.timestamp if receipt.timestamp is not None else time.time()
         stored = await self.jobs.call(
@@ -135,7 +136,7 @@ class JobApi:
         )
         return ReceiptIn(**asdict(_accepted(stored)))
 
-    @router.put("/chain", dependencies=[require_service])
+    @router.put("/chain", dependencies=[require_service, requires_control_plane])
     async def put_chain(self, report: ChainIn) -> ChainOut:
         return ChainOut(**asdict(await self.jobs.call("set_block", report.block)))
 
@@ -150,6 +151,6 @@ class JobApi:
     async def get_config(self) -> DynamicConfig:
         return await self.jobs.call("config")
 
-    @router.patch("/config", dependencies=[require_admin])
+    @router.patch("/config", dependencies=[require_admin, requires_control_plane])
     async def patch_config(self, patch: DynamicConfigPatch) -> DynamicConfig:
         return _accepted(await self.jobs.call("patch_config", patch))

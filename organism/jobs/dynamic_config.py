@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.bounds import SECONDS_MAX, WEI_MAX, Address, Hotkey, Port
+
 EXECUTOR_CLASS_SPIN_UP_S: dict[str, int] = {
     "spin_up-4min.gpu-24gb": 240,
     "always_on.gpu-24gb": 3,
@@ -18,7 +20,8 @@ EXECUTOR_CLASS_SPIN_UP_S: dict[str, int] = {
 }
 DEFAULT_EXECUTOR_CLASS = "spin_up-4min.gpu-24gb"
 
-NonNegativeInt = Annotated[int, Field(ge=0)]
+ConfigSeconds = Annotated[int, Field(ge=0, le=SECONDS_MAX)]
+ConfigWei = Annotated[int, Field(ge=0, le=WEI_MAX)]
 
 
 def _blank_is_unset(value: Any) -> Any:
@@ -30,15 +33,15 @@ class DynamicConfig(BaseModel):
 
     DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING: bool = True
     DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS: bool = True
-    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: NonNegativeInt = 10**16
-    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: NonNegativeInt = 10
-    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: NonNegativeInt = 5
-    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: NonNegativeInt = 7
-    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: NonNegativeInt = 5
-    DEBUG_MINER_KEY: str | None = None
-    TRUSTED_MINER_HOTKEY: str | None = None
-    TRUSTED_MINER_ADDRESS: str | None = None
-    TRUSTED_MINER_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
+    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: ConfigWei = 10**16
+    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: ConfigSeconds = 10
+    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: ConfigSeconds = 5
+    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: ConfigSeconds = 7
+    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: ConfigSeconds = 5
+    DEBUG_MINER_KEY: Hotkey | None = None
+    TRUSTED_MINER_HOTKEY: Hotkey | None = None
+    TRUSTED_MINER_ADDRESS: Address | None = None
+    TRUSTED_MINER_PORT: Port | None = None
 
     @field_validator("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS", mode="before")
     @classmethod
@@ -56,15 +59,20 @@ class DynamicConfigPatch(BaseModel):
 
     DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING: bool | None = None
     DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS: bool | None = None
-    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: NonNegativeInt | None = None
-    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: NonNegativeInt | None = None
-    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: NonNegativeInt | None = None
-    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: NonNegativeInt | None = None
-    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: NonNegativeInt | None = None
-    DEBUG_MINER_KEY: str | None = None
-    TRUSTED_MINER_HOTKEY: str | None = None
-    TRUSTED_MINER_ADDRESS: str | None = None
-    TRUSTED_MINER_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
+    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: ConfigWei | None = None
+    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: ConfigSeconds | None = None
+    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: ConfigSeconds | None = None
+    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: ConfigSeconds | None = None
+    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: ConfigSeconds | None = None
+    DEBUG_MINER_KEY: Hotkey | None = None
+    TRUSTED_MINER_HOTKEY: Hotkey | None = None
+    TRUSTED_MINER_ADDRESS: Address | None = None
+    TRUSTED_MINER_PORT: Port | None = None
+
+    @field_validator("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS", mode="before")
+    @classmethod
+    def _unset_when_blank(cls, value: Any) -> Any:
+        return _blank_is_unset(value)
 
     @field_validator(*NOT_NULLABLE, mode="before")
     @classmethod

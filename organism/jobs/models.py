@@ -5,23 +5,27 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.bounds import (
+    BLOCK_MAX,
+    Address,
+    AllowanceSeconds,
+    BlockNumber,
+    Count,
+    DurationS,
+    Flag,
+    FreeText,
+    Hotkey,
+    Seconds,
+    TtlS,
+    UnixTime,
+    WeiAmount,
+)
 from organism.jobs.dynamic_config import DEFAULT_EXECUTOR_CLASS, EXECUTOR_CLASS_SPIN_UP_S
 from organism.jobs.records import MinerStatus
 
-NonNegativeInt = Annotated[int, Field(ge=0)]
-Hotkey = Annotated[str, Field(min_length=1, max_length=128)]
-
-
-def _wei(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("wei must be an integer or a decimal string (a float loses precision)")
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError("wei must be a non-negative decimal integer string")
-        return int(value.strip())
-    return value
+CycleBlock = Annotated[int, Field(strict=True, ge=-BLOCK_MAX, le=BLOCK_MAX)]  # a cycle may start before block 0
 
 
 def _known_class(value: str) -> str:
@@ -30,7 +34,6 @@ def _known_class(value: str) -> str:
     return value
 
 
-WeiAmount = Annotated[int, BeforeValidator(_wei), Field(ge=0), PlainSerializer(str, return_type=str, when_used="json")]
 ExecutorClass = Annotated[str, AfterValidator(_known_class)]
 
 
@@ -38,11 +41,11 @@ class JobRouteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     uuid: UUID
     executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
-    download_time_limit: NonNegativeInt
-    execution_time_limit: NonNegativeInt
-    upload_time_limit: NonNegativeInt
-    streaming_start_time_limit: NonNegativeInt = 0
-    on_trusted_miner: bool = False
+    download_time_limit: Seconds
+    execution_time_limit: Seconds
+    upload_time_limit: Seconds
+    streaming_start_time_limit: Seconds = 0
+    on_trusted_miner: Flag = False
 
 
 class MinerAddressOut(BaseModel):
@@ -64,8 +67,8 @@ class JobRouteResponse(BaseModel):
 
 class MinerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: str = Field(min_length=1, max_length=255)
-    port: int = Field(ge=1, le=65535)
+    address: Address
+    port: int = Field(strict=True, ge=1, le=65535)
     ip_version: Literal[4, 6] = 4
     collateral_wei: WeiAmount = 0
 
@@ -107,9 +110,9 @@ class ManifestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hotkey: Hotkey
     executor_class: ExecutorClass
-    online_executor_count: NonNegativeInt
-    executor_count: NonNegativeInt
-    observed_at: float | None = Field(None, allow_inf_nan=False, description="Unix seconds; default: arrival time")
+    online_executor_count: Count
+    executor_count: Count
+    observed_at: UnixTime | None = Field(None, description="Unix seconds; default: arrival time")
 
     @model_validator(mode="after")
     def _online_within_total(self) -> "ManifestIn":
@@ -125,8 +128,8 @@ class ManifestsIn(BaseModel):
 
 class BlacklistIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field("", max_length=500)
-    duration_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="null: permanent")
+    reason: FreeText = ""
+    duration_s: DurationS | None = Field(None, description="null: permanent")
 
 
 class BlacklistOut(BaseModel):
@@ -138,8 +141,8 @@ class BlacklistOut(BaseModel):
 
 class CycleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: int
-    stop: int
+    start: CycleBlock
+    stop: CycleBlock
 
     @model_validator(mode="after")
     def _ordered(self) -> "CycleIn":
@@ -151,8 +154,8 @@ class CycleIn(BaseModel):
 class AllowanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hotkey: Hotkey
-    initial: float = Field(ge=0, allow_inf_nan=False)
-    remaining: float = Field(allow_inf_nan=False)
+    initial: AllowanceSeconds = Field(ge=0)
+    remaining: AllowanceSeconds
 
 
 class AllowancesIn(BaseModel):
@@ -167,13 +170,13 @@ class ReceiptIn(BaseModel):
     job_uuid: UUID
     hotkey: Hotkey
     executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
-    timestamp: float | None = Field(None, allow_inf_nan=False, description="Unix seconds; default: arrival time")
-    ttl_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    timestamp: UnixTime | None = Field(None, description="Unix seconds; default: arrival time")
+    ttl_s: TtlS | None = None
 
 
 class ChainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    block: NonNegativeInt
+    block: BlockNumber
 
 
 class ChainOut(BaseModel):

@@ -46,6 +46,7 @@ from organism.tasks.routing import (
     UnknownOrgan,
 )
 from servekit.auth import caller_of, require_admin, require_service
+from servekit.control_plane import ensure_control_plane, requires_control_plane
 from servekit.errors import error_response, on_api_error, validation_error
 from servekit.identity import Caller
 
@@ -111,13 +112,13 @@ class TaskApi:
     async def get_rules(self) -> RulesView:
         return _rules_view(self.tasks.table)
 
-    @router.put("/routing/rules", dependencies=[require_admin])
+    @router.put("/routing/rules", dependencies=[require_admin, requires_control_plane])
     async def update_rules(self, update: RulesUpdate) -> RulesView:
         add = [Rule(rule.task_type, rule.domain, rule.logical_id) for rule in update.add]
         remove = [(ref.task_type, ref.domain) for ref in update.remove]
         return _rules_view(await self.tasks.change_rules(add, remove))
 
-    @router.post("/routing/refresh", dependencies=[require_admin])
+    @router.post("/routing/refresh", dependencies=[require_admin, requires_control_plane])
     async def refresh(self) -> RefreshResponse:
         return RefreshResponse(cleared_entries=await self.tasks.refresh())
 
@@ -127,7 +128,7 @@ class TaskApi:
         instances = [InstanceOut(**asdict(report.instance), active=report.active) for report in snapshot.instances]
         return RegistryOut(epoch=snapshot.epoch, heartbeat_timeout_s=snapshot.heartbeat_timeout_s, instances=instances)
 
-    @router.post("/registry/epoch", dependencies=[require_admin])
+    @router.post("/registry/epoch", dependencies=[require_admin, requires_control_plane])
     async def rotate_epoch(self) -> EpochRotated:
         rotation = await self.tasks.rotate_epoch()
         return EpochRotated(previous_epoch=rotation.previous_epoch, epoch=rotation.view.epoch)
@@ -140,4 +141,5 @@ class TaskApi:
 
     @router.get("/health")
     async def health(self) -> Health:
+        ensure_control_plane()
         return Health(status="ok", epoch=await self.tasks.registry_epoch())

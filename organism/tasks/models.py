@@ -6,13 +6,14 @@ The bodies the coordinator shares with the organism (resolve, execute) are in
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.wire import MAX_BULK_ITEMS, NonBlank, RuleIn, ShortText
+from contracts.bounds import Identifier, NonBlank
+from contracts.wire import MAX_BULK_ITEMS, RuleIn
 
 
 class RuleRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     task_type: NonBlank
-    domain: ShortText | None = None
+    domain: Identifier | None = None
 
 
 class RulesUpdate(BaseModel):

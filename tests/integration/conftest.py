@@ -140,3 +140,28 @@ def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory) -> Organi
     stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"), instance_cache_ttl_s=5.0)
     yield stack
     tear_down_organism(stack)
+
+
+@dataclass
+class FullStack:
+    """The three applications under their real prefixes, on the session's Serve instance."""
+
+    base_url: str
+    organism: OrganismStack
+
+
+def deploy_full_stack(serve_url: str, state_dir: Path, **coordinator_args: Any) -> FullStack:
+    from cognitive.app import build_app as build_cognitive
+    from coordinator.app import build_app as build_coordinator
+
+    organism = deploy_organism(serve_url, state_dir)
+    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
+    args = {"routing_remote": True, "organ_namespace": organism.settings.namespace, **coordinator_args}
+    serve.run(build_coordinator(args), name="coordinator", route_prefix="/pipeline")
+    return FullStack(serve_url, organism)
+
+
+def tear_down_full_stack(stack: FullStack) -> None:
+    serve.delete("coordinator")
+    serve.delete("cognitive")
+    tear_down_organism(stack.organism)

@@ -8,11 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ray import serve
 
-from cognitive.app import build_app as build_cognitive
-from coordinator.app import build_app as build_coordinator
-from tests.integration.conftest import ADMIN_HEADERS, deploy_organism, http_client, tear_down_organism
+from tests.integration.conftest import ADMIN_HEADERS, deploy_full_stack, http_client, tear_down_full_stack
 
 PREFIXES = ["/organism", "/pipeline", "/cognitive"]
 EXAMPLES_PER_ROUTE = 25  # valid and invalid inputs alike
@@ -20,14 +17,9 @@ EXAMPLES_PER_ROUTE = 25  # valid and invalid inputs alike
 
 @pytest.fixture(scope="module")
 def stack(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
-    organism = deploy_organism(serve_url, tmp_path_factory.mktemp("fuzz-state"))
-    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
-    serve.run(build_coordinator({"routing_remote": True, "organ_namespace": organism.settings.namespace}),
-              name="coordinator", route_prefix="/pipeline")
+    full = deploy_full_stack(serve_url, tmp_path_factory.mktemp("fuzz-state"))
     yield serve_url
-    serve.delete("coordinator")
-    serve.delete("cognitive")
-    tear_down_organism(organism)
+    tear_down_full_stack(full)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)

@@ -10,15 +10,13 @@ import ray
 from ray import serve
 
 from cognitive.app import Cognitive, CognitiveSettings
-from cognitive.app import build_app as build_cognitive
-from coordinator.app import build_app as build_coordinator
 from servekit.identity import ISSUER, Role, TokenAuthority
 from tests.integration.conftest import (
     AUTHORITY,
     SERVICE_TOKEN,
     TEST_SECRET,
-    deploy_organism,
-    tear_down_organism,
+    deploy_full_stack,
+    tear_down_full_stack,
 )
 
 CONTRACT_METRICS = [
@@ -42,16 +40,13 @@ CONTRACT_METRICS = [
 
 @pytest.fixture(scope="module")
 def stack(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
-    organism = deploy_organism(serve_url, tmp_path_factory.mktemp("security-state"))
-    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
-    args = {"routing_remote": True, "organ_namespace": organism.settings.namespace, "route_single_timeout_s": 2.0, "route_bulk_timeout_s": 2.0}
-    serve.run(build_coordinator(args), name="coordinator", route_prefix="/pipeline")
+    full = deploy_full_stack(
+        serve_url, tmp_path_factory.mktemp("security-state"), route_single_timeout_s=2.0, route_bulk_timeout_s=2.0
+    )
     bare = httpx.Client(base_url=serve_url, timeout=30)
-    yield organism, bare
+    yield full.organism, bare
     bare.close()
-    serve.delete("coordinator")
-    serve.delete("cognitive")
-    tear_down_organism(organism)
+    tear_down_full_stack(full)
 
 
 def bearer(token: str) -> dict[str, str]:

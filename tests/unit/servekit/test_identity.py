@@ -13,6 +13,7 @@ from servekit.identity import (
 )
 
 SECRET = "s" * 40
+NOW = int(FakeClock().now)
 
 
 def test_minted_token_verifies_with_service_and_role():
@@ -42,6 +43,12 @@ def test_expiry_follows_the_injected_clock():
         jwt.encode({"sub": "ops", "role": "root", "iss": ISSUER, "iat": 0, "exp": 2**40}, SECRET, "HS256"),
         jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": 0}, SECRET, "HS256"),  # no exp
         jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 2**40}, SECRET, "HS512"),
+        # well signed, but unbounded: a lifetime over 30 days, a string or huge expiry, a future issue time
+        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": NOW + 31 * 86400}, SECRET, "HS256"),
+        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": str(NOW + 60)}, SECRET, "HS256"),
+        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": 10**30}, SECRET, "HS256"),
+        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": True}, SECRET, "HS256"),
+        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW + 3600, "exp": NOW + 7200}, SECRET, "HS256"),
     ],
 )
 def test_bad_tokens_are_invalid_without_detail(token):
