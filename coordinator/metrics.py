@@ -4,11 +4,13 @@ Names are the contract's: `route_cache_hit_total`, `route_remote_total`,
 `route_remote_latency_ms`, `route_remote_fail_total`, `bulk_resolve_items`,
 `bulk_resolve_failed_items`; plus `route_static_total` by reason and
 `route_breaker_state` (0 closed, 1 half-open, 2 open). Ray prefixes `ray_`.
+Counters and histograms are buffered (`servekit.buffered_metrics`).
 """
 
-from ray.serve.metrics import Counter, Gauge, Histogram
+from ray.serve.metrics import Gauge
 
 from coordinator.breaker import BreakerState
+from servekit.buffered_metrics import counter, histogram
 
 LATENCY_BOUNDARIES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000]
 BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
@@ -18,22 +20,16 @@ class CoordinatorMetrics:
     """A `RouteObserver` that records into Ray metrics; create it inside a replica."""
 
     def __init__(self) -> None:
-        self._cache_hits = Counter("route_cache_hit_total", description="Routes answered from the coordinator cache")
-        self._remote = Counter("route_remote_total", description="Remote resolve calls", tag_keys=("kind",))
-        self._latency = Histogram(
-            "route_remote_latency_ms",
-            description="Remote resolve latency (ms)",
-            boundaries=LATENCY_BOUNDARIES_MS,
-            tag_keys=("kind",),
-        )
-        self._failures = Counter(
-            "route_remote_fail_total", description="Remote resolve failures", tag_keys=("kind", "reason")
-        )
-        self._bulk_items = Counter("bulk_resolve_items", description="Items sent in bulk resolves")
-        self._bulk_failed = Counter("bulk_resolve_failed_items", description="Bulk items routed statically")
-        self._static = Counter("route_static_total", description="Static routes by reason", tag_keys=("reason",))
+        self._cache_hits = counter("route_cache_hit_total", "Routes answered from the coordinator cache")
+        self._remote = counter("route_remote_total", "Remote resolve calls", ("kind",))
+        self._latency = histogram("route_remote_latency_ms", "Remote resolve latency (ms)", LATENCY_BOUNDARIES_MS, ("kind",))
+        self._failures = counter("route_remote_fail_total", "Remote resolve failures", ("kind", "reason"))
+        self._bulk_items = counter("bulk_resolve_items", "Items sent in bulk resolves")
+        self._bulk_failed = counter("bulk_resolve_failed_items", "Bulk items routed statically")
+        self._static = counter("route_static_total", "Static routes by reason", ("reason",))
         self._breaker = Gauge("route_breaker_state", description="Circuit breaker: 0 closed, 1 half-open, 2 open")
         self._breaker.set(0)
+        self._breaker_level = 0
 
     def cache_hit(self) -> None:
         self._cache_hits.inc()
@@ -53,4 +49,6 @@ class CoordinatorMetrics:
         self._static.inc(tags={"reason": str(reason)})
 
     def breaker_state(self, state: BreakerState) -> None:
-        self._breaker.set(BREAKER_LEVEL[state])
+        if BREAKER_LEVEL[state] != self._breaker_level:  # set on change only: a gauge point costs as much as a count
+            self._breaker_level = BREAKER_LEVEL[state]
+            self._breaker.set(self._breaker_level)

@@ -4,9 +4,13 @@ Names are the contract's: `resolve_route_total`, `resolve_routes_total`,
 `resolve_routes_items`, `routing_cache_hit_total`, `routing_rules_total`;
 plus `resolve_route_latency_ms`, `routing_epoch_rotations_total`, and for job
 routing `job_picks_total` by outcome and `job_pick_latency_ms`. Ray prefixes `ray_`.
+Counters and histograms are buffered (`servekit.buffered_metrics`): a request
+only adds to a local tally, flushed to Ray once a second.
 """
 
-from ray.serve.metrics import Counter, Gauge, Histogram
+from ray.serve.metrics import Gauge
+
+from servekit.buffered_metrics import counter, histogram
 
 LATENCY_BOUNDARIES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000]
 
@@ -15,19 +19,14 @@ class OrganismMetrics:
     """Create inside a replica: Ray metrics need the worker's context."""
 
     def __init__(self) -> None:
-        self.resolve_route = Counter("resolve_route_total", description="Single resolves")
-        self.resolve_routes = Counter("resolve_routes_total", description="Bulk resolves")
-        self.resolve_routes_items = Counter("resolve_routes_items", description="Items in bulk resolves")
-        self.cache_hits = Counter("routing_cache_hit_total", description="Active-instance lookups served from cache")
+        self.resolve_route = counter("resolve_route_total", "Single resolves")
+        self.resolve_routes = counter("resolve_routes_total", "Bulk resolves")
+        self.resolve_routes_items = counter("resolve_routes_items", "Items in bulk resolves")
+        self.cache_hits = counter("routing_cache_hit_total", "Active-instance lookups served from cache")
         self.rules = Gauge("routing_rules_total", description="Routing rules in force")
-        self.resolve_latency = Histogram(
-            "resolve_route_latency_ms",
-            description="Resolve latency inside the organism (ms)",
-            boundaries=LATENCY_BOUNDARIES_MS,
-            tag_keys=("kind",),
+        self.resolve_latency = histogram(
+            "resolve_route_latency_ms", "Resolve latency inside the organism (ms)", LATENCY_BOUNDARIES_MS, ("kind",)
         )
-        self.epoch_rotations = Counter("routing_epoch_rotations_total", description="Epoch rotations")
-        self.picks = Counter("job_picks_total", description="Miner picks by outcome", tag_keys=("outcome",))
-        self.pick_latency = Histogram(
-            "job_pick_latency_ms", description="Miner pick latency (ms)", boundaries=LATENCY_BOUNDARIES_MS
-        )
+        self.epoch_rotations = counter("routing_epoch_rotations_total", "Epoch rotations")
+        self.picks = counter("job_picks_total", "Miner picks by outcome", ("outcome",))
+        self.pick_latency = histogram("job_pick_latency_ms", "Miner pick latency (ms)", LATENCY_BOUNDARIES_MS)

@@ -11,6 +11,7 @@ missing, invalid (malformed, wrongly signed, wrong issuer) or expired.
 """
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,7 @@ ISSUER = "routing-control-plane"
 MIN_SECRET_LENGTH = 32
 MAX_LIFETIME_S = 30 * 24 * 3600  # a token that lives longer than this is refused, whoever signed it
 CLOCK_SKEW_S = 60
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class Role(StrEnum):
@@ -76,6 +78,8 @@ class TokenAuthority:
             raise ValueError(f"the token secret must be at least {MIN_SECRET_LENGTH} characters")
         self._secret = secret
         self._clock = clock
+        # token -> (caller, expiry): a verified token is checked again only for its expiry
+        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()
 
     def mint(self, service: str, role: Role, ttl_s: int = 3600) -> str:
         if not 0 < ttl_s <= MAX_LIFETIME_S:
@@ -85,6 +89,21 @@ class TokenAuthority:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Caller:
+        known = self._verified.get(token)
+        if known is not None:
+            caller, expires_at = known
+            if expires_at <= self._clock():
+                del self._verified[token]
+                raise TokenError("token expired")
+            self._verified.move_to_end(token)
+            return caller
+        caller, expires_at = self._verify_signed(token)
+        self._verified[token] = (caller, expires_at)
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return caller
+
+    def _verify_signed(self, token: str) -> tuple[Caller, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -103,7 +122,7 @@ class TokenAuthority:
             raise TokenError("invalid token")
         if expires_at <= now:
             raise TokenError("token expired")
-        return caller
+        return caller, expires_at
 
 
 def _whole_seconds(value: object) -> int:

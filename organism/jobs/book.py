@@ -45,6 +45,10 @@ class MinerBook:
     config: DynamicConfig = field(default_factory=DynamicConfig)
     chain: ChainReport | None = None
     arrivals: int = 0
+    # derived, never stored: miners whose ranking facts changed since a candidate index last
+    # looked, and (hotkey, class) slots known to be full until a time
+    changed: set[str] = field(default_factory=set, compare=False, repr=False)
+    full_until: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     # --- reading --------------------------------------------------------------------
     def allowance_rows(self, block: int) -> dict[str, Allowance]:
@@ -66,6 +70,25 @@ class MinerBook:
     def ongoing_jobs(self, hotkey: str, executor_class: str, now: float) -> int:
         """Active reservations plus unexpired started receipts, minus finished jobs."""
         return sum(self.holds_slot(u, now) for u in self.jobs_by_slot.get((hotkey, executor_class), ()))
+
+    def has_free_slot(self, hotkey: str, executor_class: str, online: int, now: float) -> bool:
+        """Fewer ongoing jobs than `online` executors; a full slot is remembered until its
+        first booking can lapse (or anything about that slot changes)."""
+        key = (hotkey, executor_class)
+        if self.full_until.get(key, 0.0) > now:
+            return False
+        holding = [u for u in self.jobs_by_slot.get(key, ()) if self.holds_slot(u, now)]
+        if len(holding) < online:
+            return True
+        self.full_until[key] = min(self._holds_until(u) for u in holding)
+        return False
+
+    def _holds_until(self, job_uuid: str) -> float:
+        reservation, started = self.reservations.get(job_uuid), self.started.get(job_uuid)
+        return max(reservation.expires_at if reservation else 0.0, started.timestamp + started.ttl_s if started else 0.0)
+
+    def _slot_changed(self, hotkey: str, executor_class: str) -> None:
+        self.full_until.pop((hotkey, executor_class), None)
 
     def active_booking(self, job_uuid: str, now: float) -> RoutedJob | None:
         """The booking of a job routed here, if it still holds a slot."""
@@ -100,6 +123,7 @@ class MinerBook:
     # --- writing (each returns what to persist) -----------------------------------------
     def upsert_miner(self, miner: Miner) -> list[Put]:
         self.miners[miner.hotkey] = miner
+        self.changed.add(miner.hotkey)
         return [("miners", miner.hotkey, asdict(miner))]
 
     def add_manifests(self, manifests: Iterable[Manifest]) -> list[Put]:
@@ -111,21 +135,26 @@ class MinerBook:
             current = by_hotkey.get(manifest.hotkey)
             if current is None or manifest.recency >= current.recency:
                 by_hotkey[manifest.hotkey] = manifest
+                self.changed.add(manifest.hotkey)
+                self._slot_changed(manifest.hotkey, manifest.executor_class)
                 puts.append(("manifests", f"{manifest.hotkey}|{manifest.executor_class}", asdict(manifest)))
         return [*puts, ("meta", "arrivals", self.arrivals)]
 
     def set_blacklist(self, entry: BlacklistEntry) -> list[Put]:
         self.blacklist[entry.hotkey] = entry
+        self.changed.add(entry.hotkey)
         return [("blacklist", entry.hotkey, asdict(entry))]
 
     def lift_blacklist(self, hotkey: str) -> list[Delete]:
         self.blacklist.pop(hotkey, None)
+        self.changed.add(hotkey)
         return [("blacklist", hotkey)]
 
     def upsert_allowances(self, rows: Iterable[Allowance]) -> list[Put]:
         puts: list[Put] = []
         for row in rows:
             self.allowances.setdefault((row.cycle_start, row.cycle_stop), {})[row.hotkey] = row
+            self.changed.add(row.hotkey)
             puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
         return puts
 
@@ -135,6 +164,7 @@ class MinerBook:
             job.allowance_deducted = earlier.allowance_deducted
         self.reservations[reservation.job_uuid] = reservation
         self._book_job(job)
+        self._slot_changed(job.hotkey, job.executor_class)
         return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]
 
     def record_receipt(self, receipt: Receipt, current_block: int | None) -> tuple[list[Put], list[Delete]]:
@@ -142,6 +172,7 @@ class MinerBook:
         holds the slot) and deducts a job routed here from the miner's allowance once."""
         puts: list[Put] = [("receipts", f"{receipt.kind}|{receipt.job_uuid}", asdict(receipt))]
         deletes: list[Delete] = []
+        self._slot_changed(receipt.hotkey, receipt.executor_class)
         if receipt.kind == "finished":
             self.finished[receipt.job_uuid] = receipt
             self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
@@ -155,6 +186,7 @@ class MinerBook:
             row = self.allowance_rows(current_block).get(job.hotkey)
             if row is not None:
                 row.remaining -= job.executor_seconds
+                self.changed.add(row.hotkey)
                 puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
             job.allowance_deducted = True
             puts.append(("jobs", job.job_uuid, asdict(job)))

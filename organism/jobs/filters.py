@@ -30,7 +30,7 @@ class PickContext:
     """What every check reads, computed once per decision."""
 
     book: MinerBook
-    job: JobSpec
+    job: JobSpec | None  # None when only job-independent filters run (the candidate index)
     now: float
     allowance_rows: dict[str, Allowance]  # of the cycle containing the current block
 
@@ -92,9 +92,10 @@ def enough_collateral(candidate: Candidate, context: PickContext) -> Rejection |
 
 
 def free_slot(candidate: Candidate, context: PickContext) -> Rejection | None:
-    ongoing = context.book.ongoing_jobs(candidate.hotkey, context.job.executor_class, context.now)
     online = candidate.manifest.online_executor_count
-    return Rejection(f"{ongoing} of {online} executors busy") if ongoing >= online else None
+    if context.book.has_free_slot(candidate.hotkey, context.job.executor_class, online, context.now):
+        return None
+    return Rejection(f"all {online} executors busy")
 
 
 CANDIDATE_FILTERS: tuple[Filter, ...] = (

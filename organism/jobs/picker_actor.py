@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from organism.detached import get_or_create_detached
 from organism.jobs.book import MinerBook
+from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.chain import ChainReport, ChainView, chain_view
 from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch
 from organism.jobs.outcomes import JobRouted, MinerAddress, Refusal, RefusalKind
@@ -51,6 +52,7 @@ class MinerPicker:
     def __init__(self, state_db: str, netuid: int) -> None:
         self._store = SqliteStore(Path(state_db))
         self._book = MinerBook.load(self._store)
+        self._index = CandidateIndex()
         self._netuid = netuid
         self._pruned_at = 0.0
 
@@ -58,7 +60,7 @@ class MinerPicker:
         try:
             self._store.write(puts, deletes)
         except Exception:
-            self._book = MinerBook.load(self._store)  # memory must not run ahead of disk
+            self._book, self._index = MinerBook.load(self._store), CandidateIndex()  # memory must not run ahead of disk
             raise
 
     def _current_block(self, now: float) -> int | None:
@@ -73,7 +75,9 @@ class MinerPicker:
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(deletes=self._book.prune(now))
             self._pruned_at = now
-        outcome = pick(self._book, spec, self._current_block(now), self._netuid, now)
+        # a dry run takes the reference path: every filter over every miner, each one's reason
+        index = None if dry_run else self._index
+        outcome = pick(self._book, spec, self._current_block(now), self._netuid, now, index)
         if isinstance(outcome, Refusal):
             if outcome.kind is RefusalKind.ALL_MINERS_BUSY:  # a slot frees when a reservation lapses
                 reservation_s = self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS

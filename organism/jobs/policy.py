@@ -13,12 +13,15 @@ learns exactly why: a blacklist, a stale manifest, allowance, collateral and
 busy slots are told apart.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from organism.jobs.book import MinerBook
+from organism.jobs.candidate_index import STATIC_FILTERS, CandidateIndex, static_rejections
 from organism.jobs.chain import Cycle, cycle_containing
 from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S, DynamicConfig
 from organism.jobs.filters import (
+    ALLOWANCE,
     CANDIDATE_FILTERS,
     COLLATERAL,
     FILTER_NAMES,
@@ -52,7 +55,11 @@ def required_seconds(job: JobSpec, config: DynamicConfig) -> int:
     )
 
 
-def pick(book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: float) -> Selection | Refusal:
+def pick(
+    book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: float, index: CandidateIndex | None = None
+) -> Selection | Refusal:
+    """Route `job`. With an `index`, the candidate filters come from it (the fast path of real
+    picks); without, every filter runs over every miner and `explain` says why for each one."""
     explain = Explain(miners=len(book.miners), rejected=dict.fromkeys(FILTER_NAMES, 0))
     config = book.config
     if (booked := book.active_booking(job.job_uuid, now)) is not None:
@@ -80,6 +87,8 @@ def pick(book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: flo
             explain,
         )
 
+    if index is not None:
+        return _select_by_index(book, job, block, now, cycle, explain, index)
     context = PickContext(book, job, now, book.allowance_rows(block))
     manifests = book.manifests.get(job.executor_class, {})
     explain.rejected[FRESH_MANIFEST] = len(book.miners) - len(manifests)  # none at all for this class
@@ -92,22 +101,53 @@ def pick(book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: flo
     explain.candidates = len(candidates)
     candidates.sort(key=lambda c: _rank(c, context))
     explain.ranking = [c.hotkey for c in candidates]
+    return _first_with_a_slot(candidates, context, explain, cycle)
+
+
+def _select_by_index(
+    book: MinerBook, job: JobSpec, block: int, now: float, cycle: Cycle, explain: Explain, index: CandidateIndex
+) -> Selection | Refusal:
+    ranked = index.candidates(book, job.executor_class, block, now)
+    explain.rejected.update(static_rejections(ranked, book, job.executor_class))
+    survivors = len(ranked.without_row) + len(ranked.ranked)
+    if not survivors:
+        return _refusal(STATIC_FILTERS[0].refusal, explain, job, cycle, book)
+    checked = book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING
+    explain.rejected[ALLOWANCE] = ranked.allowance_rejections(job.executor_seconds, checked)
+    explain.candidates = survivors - explain.rejected[ALLOWANCE]
+    if not explain.candidates:
+        return _refusal(RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, explain, job, cycle, book)
+    manifests = book.manifests[job.executor_class]
+    enough = (
+        Candidate(manifests[key[2]]) for key, remaining in ranked.ranked
+        if not checked or remaining > job.executor_seconds
+    )
+    return _first_with_a_slot(enough, PickContext(book, job, now, {}), explain, cycle, detailed=False)
+
+
+def _first_with_a_slot(
+    candidates: Iterable[Candidate], context: PickContext, explain: Explain, cycle: Cycle, detailed: bool = True
+) -> Selection | Refusal:
+    """The first ranked candidate that passes every slot filter is selected."""
     refusals: set[RefusalKind] = set()
     for candidate in candidates:
-        failed = next((stage for stage in SLOT_FILTERS if not _passes(stage, candidate, context, explain)), None)
+        failed = next(
+            (stage for stage in SLOT_FILTERS if not _passes(stage, candidate, context, explain, detailed)), None
+        )
         if failed is None:
             return Selection(candidate.hotkey, "selected", True, explain)
         refusals.add(failed.refusal)
     only = refusals.pop() if len(refusals) == 1 else RefusalKind.ALL_MINERS_BUSY
-    return _refusal(only, explain, job, cycle, book)
+    return _refusal(only, explain, context.job, cycle, context.book)
 
 
-def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain) -> bool:
+def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain, detailed: bool = True) -> bool:
     rejection = stage.check(candidate, context)
     if rejection is None:
         return True
     explain.rejected[stage.name] += 1
-    explain.reasons[candidate.hotkey] = f"{stage.name}: {rejection.reason}"
+    if detailed:  # each miner's reason: for dry runs, which take the reference path
+        explain.reasons[candidate.hotkey] = f"{stage.name}: {rejection.reason}"
     return False
 
 

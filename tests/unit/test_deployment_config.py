@@ -117,8 +117,9 @@ def defined_metrics() -> set[str]:
     """Every name Ray exports for the metrics our code defines."""
     exported: set[str] = set()
     for module in ("coordinator/metrics.py", "organism/metrics.py"):
-        for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"([a-z_]+)"', (ROOT / module).read_text()):
-            base = f"ray_{name}"
+        text = (ROOT / module).read_text()
+        for kind, name in re.findall(r'\b(Counter|Gauge|Histogram|counter|histogram)\(\s*"([a-z_]+)"', text):
+            kind, base = kind.capitalize(), f"ray_{name}"
             if kind == "Counter":
                 exported.add(base if base.endswith("_total") else f"{base}_total")
             elif kind == "Histogram":

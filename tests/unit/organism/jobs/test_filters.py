@@ -113,7 +113,7 @@ def booked(online: int, jobs: int, now: float = NOW):
     [
         ("idle", booked(1, 0), NOW, None),
         ("one of two busy", booked(2, 1), NOW, None),
-        ("every executor reserved", booked(1, 1), NOW, "1 of 1 executors busy"),
+        ("every executor reserved", booked(1, 1), NOW, "all 1 executors busy"),
         ("the reservation lapsed", booked(1, 1), NOW + 10, None),
     ],
 )
