@@ -1,7 +1,8 @@
-"""Closed-loop load: C workers send back to back for a fixed time; latencies and errors.
+"""Measurements, and the closed-loop load of the workloads that are not HTTP.
 
-Measurements start after a warm-up. The client shares the machine with the
-cluster, as does the no-op baseline measured the same way, so ratios are fair.
+HTTP load comes from wrk (`bench.wrk`); calls through a DeploymentHandle and
+in-process decisions are driven here: C workers call back to back for a fixed
+time after a warm-up, and their latencies become a `Measurement`.
 """
 
 import asyncio
@@ -10,8 +11,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import aiohttp
 
 Call = Callable[[int], Awaitable[bool]]  # request number -> ok?
 
@@ -77,13 +76,12 @@ async def run_closed_loop(call: Call, concurrency: int, seconds: float, warmup_s
     return latencies, errors, seconds
 
 
-def http_call(session: aiohttp.ClientSession, url: str, body: Callable[[int], Any], ok_statuses: frozenset[int]) -> Call:
-    async def call(n: int) -> bool:
-        try:
-            async with session.post(url, json=body(n)) as response:
-                await response.read()
-                return response.status in ok_statuses
-        except aiohttp.ClientError:
-            return False
-
-    return call
+def time_each(name: str, calls: int, call: Callable[[int], object], note: str = "") -> Measurement:
+    """Time `calls` in-process calls one by one."""
+    latencies = []
+    started = time.perf_counter()
+    for n in range(calls):
+        t0 = time.perf_counter_ns()
+        call(n)
+        latencies.append((time.perf_counter_ns() - t0) / 1e9)
+    return summarize(name, 1, latencies, 0, time.perf_counter() - started, note=note)

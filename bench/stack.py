@@ -1,9 +1,13 @@
-"""The benchmarked cluster: the three applications plus a no-op Serve baseline."""
+"""The benchmarked cluster: the three applications plus a no-op Serve baseline, behind
+either ingress (Ray reads the choice when it starts, so each ingress is its own cluster)."""
 
 import os
 import socket
+import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -14,6 +18,7 @@ from ray import serve
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
+from routing_cli.ingress import ingress_env
 from servekit.identity import Role, TokenAuthority
 
 SECRET = "benchmark-secret-" + "b" * 24
@@ -36,7 +41,7 @@ class Noop:
 @dataclass
 class Stack:
     base_url: str
-    headers: dict[str, str]
+    auth: str  # the Authorization header's value
     noop_handle: Any
 
 
@@ -46,26 +51,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(throughput_optimized: bool) -> Stack:
-    env = {"ROUTING_TOKEN_SECRET": SECRET}
+def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> Stack:
+    env = {"ROUTING_TOKEN_SECRET": SECRET, **ingress_env(ingress, Path(tempfile.mkdtemp(prefix="bench-haproxy-")), drain_s=0)}
     if throughput_optimized:
-        os.environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"  # read by Serve's processes at start
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+    os.environ.update(env)  # read by Serve's processes when they start
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    state_dir = tempfile.mkdtemp(prefix="bench-state-")
-    serve.run(build_organism({"namespace": "bench", "state_dir": state_dir}), name="organism", route_prefix="/organism")
-    serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
-    serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator", route_prefix="/pipeline")
+    if not noop_only:
+        state_dir = tempfile.mkdtemp(prefix="bench-state-")
+        serve.run(build_organism({"namespace": "bench", "state_dir": state_dir}), name="organism", route_prefix="/organism")
+        serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
+        serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator",
+                  route_prefix="/pipeline")
     noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
     token = TokenAuthority(SECRET).mint("bench", Role.ADMIN)
-    return Stack(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}, noop)
+    return Stack(f"http://127.0.0.1:{port}", f"Bearer {token}", noop)
 
 
 def stop() -> None:
     serve.shutdown()
     ray.shutdown()
+    subprocess.run(["pkill", "-f", "bench-haproxy-"], check=False)  # an HAProxy may outlive its cluster
+    time.sleep(2)
 
 
 def ray_resident_memory_mb() -> float:

@@ -14,6 +14,7 @@ from ray.serve.schema import ServeDeploySchema
 from cognitive.app import CognitiveSettings
 from coordinator.settings import CoordinatorSettings
 from organism.settings import OrganismSettings
+from routing_cli.ingress import ingress_env
 from routing_cli.kuberay import render_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +152,13 @@ def test_dashboard_queries_exported_metrics_only():
                 "ray_resolve_route_total", "ray_resolve_routes_total", "ray_resolve_routes_items_total",
                 "ray_routing_cache_hit_total", "ray_routing_rules_total"}
     assert contract <= names
+
+
+def test_every_pod_runs_the_haproxy_ingress_of_make_run():
+    cluster = RAYSERVICE["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]["template"]] + [g["template"] for g in cluster["workerGroupSpecs"]]
+    for pod in pods:
+        container = pod["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert ingress_env("haproxy").items() <= env.items()
+        assert {"containerPort": 9101, "name": "haproxy-metrics"} in container["ports"]

@@ -1,0 +1,65 @@
+"""In-process figures: the coordinator's cache hit, and one miner-picker decision.
+
+No HTTP and no Ray: what the pure core costs. The picker decision runs over
+1,000 miners with bookings in flight, on the fast path real picks take (the
+candidate index), in the shapes that matter: five classes of 200 miners, one
+class of 1,000, and 1,000 miners of 4 executors each with 90 % of slots booked.
+"""
+
+import functools
+import random
+import time
+
+from bench.loadgen import Measurement, time_each
+from coordinator.route_cache import RouteCache
+from organism.jobs.book import MinerBook
+from organism.jobs.candidate_index import CandidateIndex
+from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S, DynamicConfig
+from organism.jobs.policy import Selection, pick
+from organism.jobs.records import Allowance, JobSpec, Manifest, Miner, Reservation, RoutedJob
+
+BLOCK, NETUID = 25, 12
+
+
+def cache_lookup(calls: int = 200_000) -> Measurement:
+    cache = RouteCache(3600.0, 0.5)
+    keys = [(f"type_{i}", None) for i in range(100)]
+    for key in keys:
+        cache.put(key, "organ", "task", "i", "e")
+    return time_each("cache_lookup_inprocess", calls, lambda n: cache.get(keys[n % 100]))
+
+
+def _book(classes: int, executors: int, now: float) -> tuple[MinerBook, list[str]]:
+    book = MinerBook(config=DynamicConfig())
+    names = sorted(EXECUTOR_CLASS_SPIN_UP_S)[:classes]
+    for i in range(1000):
+        hotkey = f"m{i:04d}"
+        book.upsert_miner(Miner(hotkey, "10.0.0.1", 8000, 4, 10**18))
+        book.add_manifests([Manifest(hotkey, names[i % classes], executors, executors, now - 60, 0)])
+        book.upsert_allowances([Allowance(hotkey, -14, 708, 1e9, random.uniform(1e8, 1e9))])
+    return book, names
+
+
+def _route(book: MinerBook, index: CandidateIndex, names: list[str], n: int, now: float) -> None:
+    job = JobSpec(f"job-{n}", names[n % len(names)], 1, 1, 1, 0, False)
+    outcome = pick(book, job, BLOCK, NETUID, now, index)
+    if isinstance(outcome, Selection):
+        book.reserve(Reservation(job.job_uuid, outcome.hotkey, job.executor_class, now, now + 1e6),
+                     RoutedJob(job.job_uuid, outcome.hotkey, job.executor_class, 3, 300, "selected", routed_at=now))
+
+
+def picker_decisions(calls: int = 2000) -> list[Measurement]:
+    now = time.time()
+    results = []
+    for name, classes, executors, booked in [
+        ("pick_decision_5x200_miners", 5, 1_000_000, 0),
+        ("pick_decision_1x1000_miners", 1, 1_000_000, 0),
+        ("pick_decision_4_executors_90pct_booked", 5, 4, 3600),
+    ]:
+        book, names = _book(classes, executors, now)
+        index = CandidateIndex()
+        for n in range(booked):
+            _route(book, index, names, -1 - n, now)
+        route = functools.partial(_route, book, index, names, now=now)
+        results.append(time_each(name, calls if not booked else 300, route))
+    return results
