@@ -7,7 +7,6 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -18,7 +17,7 @@ from ray import serve
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
-from routing_cli.ingress import ingress_env
+from routing_cli.ingress import ingress_env, private_directory
 from servekit.identity import Role, TokenAuthority
 
 SECRET = "benchmark-secret-" + "b" * 24
@@ -52,7 +51,7 @@ def _free_port() -> int:
 
 
 def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> Stack:
-    env = {"ROUTING_TOKEN_SECRET": SECRET, **ingress_env(ingress, Path(tempfile.mkdtemp(prefix="bench-haproxy-")), drain_s=0)}
+    env = {"ROUTING_TOKEN_SECRET": SECRET, **ingress_env(ingress, private_directory(), drain_s=0)}
     if throughput_optimized:
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
     os.environ.update(env)  # read by Serve's processes when they start
@@ -73,7 +72,7 @@ def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> 
 def stop() -> None:
     serve.shutdown()
     ray.shutdown()
-    subprocess.run(["pkill", "-f", "bench-haproxy-"], check=False)  # an HAProxy may outlive its cluster
+    subprocess.run(["pkill", "-f", "haproxy -db -f /tmp/rcp-"], check=False)  # an HAProxy may outlive its cluster
     time.sleep(2)
 
 

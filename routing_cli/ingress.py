@@ -20,10 +20,17 @@ NetworkPolicy (k8s/network-policy.yaml) and the PodMonitor can name them.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 HAPROXY_STATS_PORT = 8404
 HAPROXY_METRICS_PORT = 9101
+
+
+def private_directory() -> Path:
+    """A new 0700 directory for HAProxy's sockets: `/tmp/rcp-XXXXXXXX`. Short, because Ray adds a
+    56-character node id and HAProxy takes socket paths of at most 97 bytes."""
+    return Path(tempfile.mkdtemp(prefix="rcp-", dir="/tmp"))
 
 
 def ingress_mode() -> str:

@@ -20,7 +20,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from routing_cli.ingress import ingress_env, ingress_mode
+from routing_cli.ingress import ingress_env, ingress_mode, private_directory
 from servekit.identity import AuthSettings, Role, TokenAuthority
 
 HEALTH_ROUTES = ("/organism/health", "/pipeline/health", "/cognitive/health")
@@ -77,8 +76,8 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
     base_url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8000)}"
     state_dir = os.environ.setdefault("ORGANISM_STATE_DIR", str(Path(".state").resolve()))
     mode = ingress_mode()
-    # before Ray starts; a short private directory, as unix socket paths must stay under 108 bytes
-    os.environ.update(ingress_env(mode, Path(tempfile.mkdtemp(prefix="routing-haproxy-")), drain_s=0))
+    # before Ray starts: Ray reads the ingress environment once
+    os.environ.update(ingress_env(mode, private_directory(), drain_s=0))
     os.environ.setdefault("ROUTING_DEV_MODE", "true")
     secret = AuthSettings().secret()
     if not secret:

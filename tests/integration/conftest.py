@@ -6,7 +6,6 @@ actors of a module live in their own namespace and are killed with it.
 
 import os
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from ray import serve
 
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
-from routing_cli.ingress import ingress_env, ingress_mode
+from routing_cli.ingress import ingress_env, ingress_mode, private_directory
 from servekit.identity import Role, TokenAuthority
 
 TEST_SECRET = "integration-tests-secret-" + "x" * 16
@@ -48,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def serve_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     # The session's ingress, HAProxy unless ROUTING_INGRESS=python; Ray reads it when it starts.
-    private = Path(tempfile.mkdtemp(prefix="rcp-haproxy-"))  # short: unix socket paths stay under 108 bytes
+    private = private_directory()
     os.environ.update(ingress_env(ingress_mode(), private, drain_s=0))
     ray.init(
         num_cpus=2,
