@@ -28,6 +28,7 @@ class Measurement:
     p99_ms: float
     items_per_request: int = 1
     note: str = ""
+    static_share: float | None = None  # coordinator routes answered statically, where counted
 
     @property
     def items_per_second(self) -> float:

@@ -11,8 +11,29 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 
 from bench.loadgen import Measurement  # noqa: E402
 
-IN_PROCESS = ("cache_lookup_inprocess", "pick_decision_")
+IN_PROCESS = ("cache_lookup_inprocess", "pick_decision_", "rotation_", "rule_change_")
 MEMORY_TARGET_MB = 2.5 * 1024
+
+
+def remote_routing_targets(by: dict[str, Measurement], facts: dict[str, float]) -> list[tuple[str, str, bool]]:
+    """The remote-routing issue's targets."""
+    shares = {name: m.static_share for name, m in by.items() if m.static_share is not None}
+    worst = max(shares, key=shares.get) if shares else None
+    rotation, rule = by.get("rotation_reaches_coordinator"), by.get("rule_change_reaches_coordinator")
+    inactive = facts.get("longest_no_active_instance_after_rotation_s", float("nan"))
+    back = facts.get("remote_again_after_organism_outage_s", float("nan"))
+    return [
+        (">= 99 % of coordinator routes from cache or remote at c=32/64, both ingresses",
+         f"worst: {100 * (1 - shares[worst]):.2f} % ({worst})" if worst else "not measured",
+         bool(worst) and shares[worst] <= 0.01),
+        ("a rotation reaches the coordinator within 100 ms (p99)", f"{rotation.p99_ms:.0f} ms" if rotation else "n/a",
+         bool(rotation) and rotation.p99_ms <= 100),
+        ("a rule change reaches the coordinator within 100 ms (p99)", f"{rule.p99_ms:.0f} ms" if rule else "n/a",
+         bool(rule) and rule.p99_ms <= 100),
+        ("no live organ reported no_active_instance for more than 1 s after a rotation", f"{inactive * 1000:.0f} ms",
+         inactive <= 1.0),
+        ("remote again within 5 s of the organism being healthy", f"{back:.2f} s", back <= 5.0),
+    ]
 
 
 def targets(by: dict[str, Measurement], memory_mb: float) -> list[tuple[str, str, bool]]:
@@ -48,7 +69,8 @@ def _ratio(m: Measurement, baseline: Measurement) -> str:
     return "n/a" if m.name.startswith(IN_PROCESS) else f"{m.throughput / baseline.throughput:.2f} x"
 
 
-def markdown(results: list[Measurement], memory_mb: float, mode: str, optimized: bool, seconds: float) -> str:
+def markdown(results: list[Measurement], facts: dict[str, float], memory_mb: float, mode: str, optimized: bool,
+             seconds: float) -> str:
     by = {m.name: m for m in results}
     python, haproxy = by["noop_python_c32"], by["noop_haproxy_c32"]
     lines = [
@@ -59,14 +81,16 @@ def markdown(results: list[Measurement], memory_mb: float, mode: str, optimized:
         f"no-op deployment at c=32 of the same run, behind the Python proxy ({python.throughput:.0f}/s) "
         f"and behind HAProxy ({haproxy.throughput:.0f}/s).",
         "",
-        "| workload | c | /s | items/s | p50 ms | p95 ms | p99 ms | errors | vs no-op (Python) | vs no-op (HAProxy) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | c | /s | items/s | p50 ms | p95 ms | p99 ms | errors | static | vs no-op (Python) | vs no-op (HAProxy) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in results:
+        static = f"{100 * m.static_share:.2f} %" if m.static_share is not None else ""
         lines.append(f"| {m.name} | {m.concurrency} | {m.throughput:.1f} | {m.items_per_second:.0f} | {m.p50_ms:.3f} | "
-                     f"{m.p95_ms:.3f} | {m.p99_ms:.3f} | {m.errors} | {_ratio(m, python)} | {_ratio(m, haproxy)} |")
+                     f"{m.p95_ms:.3f} | {m.p99_ms:.3f} | {m.errors} | {static} | {_ratio(m, python)} | {_ratio(m, haproxy)} |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {'yes' if ok else 'no'} |" for t, v, ok in targets(by, memory_mb)]
+    lines += [f"| {t} | {v} | {'yes' if ok else 'no'} |" for t, v, ok in remote_routing_targets(by, facts)]
     notes = [f"- {m.name}: {m.note}" for m in results if m.note]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
@@ -99,7 +123,8 @@ def charts(results: list[Measurement], directory: Path, stem: str) -> None:
     plt.close(fig)
 
 
-def write(directory: Path, results: list[Measurement], memory_mb: float, mode: str, optimized: bool, seconds: float) -> None:
+def write(directory: Path, results: list[Measurement], facts: dict[str, float], memory_mb: float, mode: str,
+          optimized: bool, seconds: float) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     stem = mode + ("-throughput-optimized" if optimized else "")
     document = {
@@ -108,8 +133,13 @@ def write(directory: Path, results: list[Measurement], memory_mb: float, mode: s
         "ray_resident_memory_mb": memory_mb,
         "seconds": round(seconds, 1),
         "workloads": [m.as_dict() for m in results],
-        "targets": [{"target": t, "measured": v, "met": ok} for t, v, ok in targets({m.name: m for m in results}, memory_mb)],
+        "facts": facts,
+        "targets": [
+            {"target": t, "measured": v, "met": ok}
+            for t, v, ok in [*targets({m.name: m for m in results}, memory_mb),
+                             *remote_routing_targets({m.name: m for m in results}, facts)]
+        ],
     }
     (directory / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
-    (directory / f"{stem}.md").write_text(markdown(results, memory_mb, mode, optimized, seconds))
+    (directory / f"{stem}.md").write_text(markdown(results, facts, memory_mb, mode, optimized, seconds))
     charts(results, directory, stem)

@@ -11,6 +11,8 @@ for class in string.gmatch(os.getenv("CLASSES") or "always_on.test", "[^,]+") do
 local types = {"graph_embed", "graph_rag_query", "fact_search", "fact_lookup", "general_query", "health_check",
                "graph_fact_query", "execute"}
 local counter = 0
+local statics = 0
+local threads = {}
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -18,6 +20,14 @@ wrk.headers["Authorization"] = os.getenv("AUTH") or ""
 
 function setup(thread)
   thread:set("seed", math.random(1, 2147483646))
+  table.insert(threads, thread)
+end
+
+-- COUNT_STATIC=1: count coordinator routes answered statically (read from each response body)
+if os.getenv("COUNT_STATIC") == "1" then
+  function response(status, headers, body)
+    if body and string.find(body, '"route_source":"static"', 1, true) then statics = statics + 1 end
+  end
 end
 
 function init(args)
@@ -45,8 +55,10 @@ end
 
 function done(summary, latency, requests)
   local errors = summary.errors
+  local static_total = 0
+  for _, thread in ipairs(threads) do static_total = static_total + (thread:get("statics") or 0) end
   io.write(string.format('WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, ' ..
-    '"p50_us": %d, "p95_us": %d, "p99_us": %d}\n', summary.requests, summary.duration, errors.status,
+    '"p50_us": %d, "p95_us": %d, "p99_us": %d, "static": %d}\n', summary.requests, summary.duration, errors.status,
     errors.connect + errors.read + errors.write + errors.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), static_total))
 end

@@ -14,13 +14,14 @@ hit, picker decision) from Python.
 import argparse
 import asyncio
 import random
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 from ray import serve
 
-from bench import inprocess, report, stack, wrk
+from bench import inprocess, propagation, report, stack, wrk
 from bench.loadgen import Measurement, run_closed_loop, summarize
 from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S
 from organism.jobs.models import JobRouteRequest
@@ -39,6 +40,7 @@ class Bench:
         self.seconds = seconds
         self.warmup_s = warmup_s
         self.results: list[Measurement] = []
+        self.facts: dict[str, float] = {}  # single figures that are not workloads
 
     def http(self, cluster: stack.Stack, name: str, path: str, concurrency: int, **workload) -> Measurement:
         measured = wrk.measure(name, cluster.base_url + path, concurrency, self.seconds, self.warmup_s, cluster.auth,
@@ -86,6 +88,9 @@ def python_proxy_phase(bench: Bench, throughput_optimized: bool) -> None:
         for concurrency in (1, 8, 32):
             bench.http(cluster, f"noop_python_c{concurrency}", "/noop/", concurrency)
         bench.http(cluster, "resolve_python_c32", "/organism/resolve-route", 32, body=SINGLE)
+        for concurrency in (32, 64):
+            bench.http(cluster, f"route_new_keys_python_c{concurrency}", "/pipeline/route", concurrency, kind="cold",
+                       count_static=True)
     finally:
         stack.stop()
 
@@ -102,10 +107,11 @@ async def haproxy_phase(bench: Bench, throughput_optimized: bool) -> float:
         bench.http(cluster, "bulk_10_c16", "/organism/resolve-routes", 16, body=BULK_10, items=10)
         bench.http(cluster, "bulk_100_c8", "/organism/resolve-routes", 8, body=BULK_100, items=100)
         bench.http(cluster, "route_warm_c32", "/pipeline/route", 32, body=WARM_ROUTE)
-        bench.http(cluster, "route_mix_200_keys_c32", "/pipeline/route", 32, kind="mix",
-                   note="8 types x 25 domains, drawn at random")
-        bench.http(cluster, "route_cold_c32", "/pipeline/route", 32, kind="cold",
-                   note="a new key every request: every one a remote resolve (or a static fallback)")
+        for concurrency in (32, 64):
+            bench.http(cluster, f"route_mix_200_keys_c{concurrency}", "/pipeline/route", concurrency, kind="mix",
+                       count_static=True, note="8 types x 25 domains, drawn at random")
+            bench.http(cluster, f"route_new_keys_c{concurrency}", "/pipeline/route", concurrency, kind="cold",
+                       count_static=True, note="a new key every request: every one a remote resolve or a static fallback")
         bench.http(cluster, "tasks_c32", "/pipeline/tasks", 32, body=WARM_ROUTE, note="route and execute on the organ")
         classes = load_miners(cluster)
         for concurrency in (1, 16):
@@ -118,9 +124,27 @@ async def haproxy_phase(bench: Bench, throughput_optimized: bool) -> float:
 
         await bench.handle("pick_handle_c16", lambda n: organism.route_job.remote(job(n), False), 16,
                            note="through the OrganismManager's DeploymentHandle, without HTTP")
-        return stack.ray_resident_memory_mb()
+        memory_mb = stack.ray_resident_memory_mb()
+        change_under_load(bench, cluster)
+        return memory_mb
     finally:
         stack.stop()
+
+
+def change_under_load(bench: Bench, cluster: stack.Stack) -> None:
+    """Rotations and rule changes reaching the coordinator, with resolves loading the stack meanwhile."""
+    background = subprocess.Popen(wrk.command(cluster.base_url + "/organism/resolve-route", 16, 60, cluster.auth),
+                                  env=wrk.environment(cluster.auth, "fixed", SINGLE), stdout=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=cluster.base_url, headers={"Authorization": cluster.auth}, timeout=30) as client:
+            bench.keep(propagation.rotations(client))
+            bench.keep(propagation.rule_changes(client))
+            bench.facts["longest_no_active_instance_after_rotation_s"] = propagation.inactive_after_rotation(client)
+            background.terminate()
+            bench.facts["remote_again_after_organism_outage_s"] = propagation.remote_again_after_outage(
+                client, stack.deploy_organism)
+    finally:
+        background.terminate()
 
 
 def main() -> int:
@@ -137,7 +161,7 @@ def main() -> int:
     python_proxy_phase(bench, args.throughput_optimized)
     memory_mb = asyncio.run(haproxy_phase(bench, args.throughput_optimized))
     mode = "quick" if args.quick else "full"
-    report.write(RESULTS, bench.results, memory_mb, mode, args.throughput_optimized, time.time() - started)
+    report.write(RESULTS, bench.results, bench.facts, memory_mb, mode, args.throughput_optimized, time.time() - started)
     print(f"wrote {RESULTS}/ ({mode}, {time.time() - started:.0f} s)")
     return 0
 

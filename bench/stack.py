@@ -59,14 +59,23 @@ def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> 
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     if not noop_only:
-        state_dir = tempfile.mkdtemp(prefix="bench-state-")
-        serve.run(build_organism({"namespace": "bench", "state_dir": state_dir}), name="organism", route_prefix="/organism")
+        deploy_organism()
         serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
         serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator",
                   route_prefix="/pipeline")
     noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
     token = TokenAuthority(SECRET).mint("bench", Role.ADMIN)
     return Stack(f"http://127.0.0.1:{port}", f"Bearer {token}", noop)
+
+
+class _State:
+    directory: str | None = None  # one per run: a redeployed organism finds its state again
+
+
+def deploy_organism() -> None:
+    _State.directory = _State.directory or tempfile.mkdtemp(prefix="bench-state-")
+    serve.run(build_organism({"namespace": "bench", "state_dir": _State.directory}), name="organism",
+              route_prefix="/organism")
 
 
 def stop() -> None:

@@ -26,24 +26,36 @@ def require_wrk() -> str:
     return path
 
 
+def command(url: str, concurrency: int, seconds: float, auth: str) -> list[str]:
+    return [require_wrk(), f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s",
+            "-s", str(SCRIPT), url]
+
+
+def environment(auth: str, kind: str, body: str, classes: tuple[str, ...] = (), count_static: bool = False) -> dict[str, str]:
+    return {**os.environ, "AUTH": auth, "KIND": kind, "BODY": body, "CLASSES": ",".join(classes),
+            "COUNT_STATIC": "1" if count_static else "0"}
+
+
 def run(url: str, concurrency: int, seconds: float, auth: str, kind: str = "fixed", body: str = "{}",
-        classes: tuple[str, ...] = ()) -> dict[str, int]:
-    env = {**os.environ, "AUTH": auth, "KIND": kind, "BODY": body, "CLASSES": ",".join(classes)}
-    command = [require_wrk(), f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s",
-               "-s", str(SCRIPT), url]
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+        classes: tuple[str, ...] = (), count_static: bool = False) -> dict[str, int]:
+    env = environment(auth, kind, body, classes, count_static)
+    output = subprocess.run(command(url, concurrency, seconds, auth), env=env, capture_output=True, text=True,
+                            check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
 def measure(name: str, url: str, concurrency: int, seconds: float, warmup_s: float, auth: str, kind: str = "fixed",
-            body: str = "{}", classes: tuple[str, ...] = (), items: int = 1, note: str = "") -> Measurement:
+            body: str = "{}", classes: tuple[str, ...] = (), items: int = 1, note: str = "",
+            count_static: bool = False) -> Measurement:
+    """One workload; with `count_static`, the share of coordinator routes answered statically too."""
     if warmup_s:
         run(url, concurrency, warmup_s, auth, kind, body, classes)
-    counts = run(url, concurrency, seconds, auth, kind, body, classes)
+    counts = run(url, concurrency, seconds, auth, kind, body, classes, count_static)
     elapsed = counts["duration_us"] / 1e6
+    static_share = counts["static"] / counts["requests"] if count_static and counts["requests"] else None
     return Measurement(
         name, concurrency, counts["requests"], counts["non2xx"] + counts["socket_errors"], round(elapsed, 3),
         round(counts["requests"] / elapsed, 1), counts["p50_us"] / 1000, counts["p95_us"] / 1000,
-        counts["p99_us"] / 1000, items, note,
+        counts["p99_us"] / 1000, items, note, static_share,
     )

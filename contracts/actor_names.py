@@ -5,5 +5,12 @@ OrganismManager is gone.
 """
 
 
+ORGAN_PREFIX = "organ:"
+
+
 def organ_actor_name(logical_id: str, index: int) -> str:
-    return f"organ:{logical_id}:{index}"
+    return f"{ORGAN_PREFIX}{logical_id}:{index}"
+
+
+def is_organ_actor_name(name: str) -> bool:
+    return name.startswith(ORGAN_PREFIX)

@@ -1,12 +1,15 @@
 """Coordinator deployment (`/pipeline`): the governor.
 
 It decides fast path or escalation (`Governor`), routes through the `Router`
-(cache, single-flight, breaker, static fallback) and runs each step through
-the `StepExecutor` (organism, or the organ itself). `POST /tasks` routes and
-executes; `POST /route` only routes.
+(cache, coalesced misses, breaker, static fallback) and runs each step
+through the `StepExecutor` (organism, or the organ itself). `POST /tasks`
+routes and executes; `POST /route` only routes. It follows the registry's
+feed of changes, so its cache drops what a change makes stale at once, and
+takes the contract's flags live from Serve's `user_config` (`reconfigure`).
 """
 
 import asyncio
+import os
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -15,8 +18,9 @@ from ray import serve
 from ray.serve import Application
 
 from contracts.normalize import normalize_domain, normalize_type
+from contracts.registry_feed import RegistryFollower, RegistryView, ViewVersion
 from contracts.wire import Health, TaskSpec
-from coordinator.clients import CognitiveClient, OrganClient, OrganismClient
+from coordinator.clients import CognitiveClient, OrganClient, OrganismClient, RegistryClient
 from coordinator.drift import DriftValve
 from coordinator.execution import StepExecutor
 from coordinator.governor import Decision, Governor
@@ -25,10 +29,14 @@ from coordinator.models import RouteRequest, RouteResponse, TaskRequest, TaskRes
 from coordinator.router import Router
 from coordinator.settings import CoordinatorSettings
 from servekit.auth import configure_replica, require_service
-from servekit.context import current_correlation_id
+from servekit.context import current_correlation_id, replica_logger
 from servekit.control_plane import ensure_control_plane, watch_control_plane
 from servekit.errors import ApiError
 from servekit.ingress import conventional_app
+
+logger = replica_logger(__name__)
+NOTHING_SEEN = RegistryView(ViewVersion("", 0), "", (), 0)  # the first update from the registry resyncs
+FEED_TIMEOUT_S = 30.0
 
 app = conventional_app("Coordinator", "Fast path or escalation; cached remote routing with static fallback")
 
@@ -40,18 +48,28 @@ class Coordinator:
         configure_replica()
         watch_control_plane()
         organism = OrganismClient(settings.organism_app, settings.execute_timeout_s)
+        registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         self._router = Router(settings, organism, observer=CoordinatorMetrics())
         self._executor = StepExecutor(
-            organism, OrganClient(settings.organ_namespace, settings.execute_timeout_s), self._router.organism_reachable
+            organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),
+            self._router.organism_reachable,
         )
+        self._feed = RegistryFollower(NOTHING_SEEN, lambda change: self._router.on_registry_change(change, self._feed.epoch))
         self._governor = Governor(
             settings.multi_step_types,
             DriftValve(settings.drift_allowance, settings.drift_threshold),
             settings.max_inflight_escalations,
         )
         loop = asyncio.get_running_loop()
-        self._warmups = [loop.create_task(client.app.warm()) for client in (organism, self._cognitive)]
+        self._tasks = [loop.create_task(client.app.warm()) for client in (organism, self._cognitive)]
+        self._tasks.append(loop.create_task(self._feed.follow(registry.watch, FEED_TIMEOUT_S)))
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Serve calls this with the deployment's `user_config`: the contract's flags, live."""
+        flags = self._router.flags.changed_by(user_config)
+        self._router.apply_flags(flags)
+        logger.info("routing flags now %s", flags.model_dump(mode="json"))
 
     @app.post("/route", dependencies=[require_service])
     async def route(self, request: RouteRequest) -> RouteResponse:
@@ -97,7 +115,12 @@ class Coordinator:
 
     def stats(self) -> dict[str, Any]:
         """Counters of this replica (DeploymentHandle only)."""
-        return {**asdict(self._router.stats()), "escalations_in_flight": self._governor.inflight}
+        return {
+            **asdict(self._router.stats()),
+            "escalations_in_flight": self._governor.inflight,
+            "flags": self._router.flags.model_dump(mode="json"),
+            "pid": os.getpid(),
+        }
 
     @app.get("/health")
     async def health(self) -> Health:

@@ -1,8 +1,9 @@
 """The coordinator's one seam to the rest of the cluster.
 
 `OrganismClient` reaches the OrganismManager through its DeploymentHandle
-(never HTTP); `OrganClient` reaches an organ actor directly; `CognitiveClient`
-asks the planner for a plan. Handles are looked up lazily, so either
+(never HTTP); `RegistryClient` reaches the organism's registry actor (its feed
+of changes, its active instances); `OrganClient` reaches an organ actor
+directly; `CognitiveClient` asks the planner for a plan. Handles are looked up lazily, so either
 application may be deployed after the coordinator, or be missing, without
 breaking it. Which of them runs a step is `execution`'s business.
 """
@@ -15,6 +16,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from contracts.actor_names import organ_actor_name
+from contracts.registry_feed import RegistryUpdate, ViewVersion
 from contracts.wire import (
     ExecuteRequest,
     Plan,
@@ -75,16 +77,48 @@ class OrganismClient:
         return response.result
 
 
-class OrganClient:
-    """Runs a step on an organ actor itself, by its well-known name."""
+class RegistryClient:
+    """The organism's runtime registry actor, found by name: its feed of changes, and
+    which instance of a logical id is active. Found again after it restarts."""
 
-    def __init__(self, namespace: str, execute_timeout_s: float) -> None:
+    def __init__(self, actor_name: str, namespace: str) -> None:
+        self._actor_name = actor_name
+        self._namespace = namespace
+        self._actor: ray.actor.ActorHandle | None = None
+
+    async def _registry(self) -> ray.actor.ActorHandle:
+        if self._actor is None:
+            self._actor = await asyncio.to_thread(ray.get_actor, self._actor_name, self._namespace)
+        return self._actor
+
+    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
+        try:
+            return await (await self._registry()).watch.remote(known, timeout_s)
+        except Exception:
+            self._actor = None
+            raise
+
+    async def active_actor_name(self, logical_id: str) -> str | None:
+        instance = await (await self._registry()).active_instance.remote(logical_id)
+        return instance.actor_name if instance else None
+
+
+class OrganClient:
+    """Runs a step on an organ actor itself: the active instance the registry names, or
+    the first configured one when the registry cannot say."""
+
+    def __init__(self, registry: RegistryClient, namespace: str, execute_timeout_s: float) -> None:
+        self._registry = registry
         self._namespace = namespace
         self._execute_timeout_s = execute_timeout_s
 
     async def execute(self, logical_id: str, task: TaskSpec) -> dict[str, Any]:
-        organ = await asyncio.to_thread(ray.get_actor, organ_actor_name(logical_id, 0), self._namespace)
-        return await asyncio.wait_for(organ.execute.remote(task.model_dump()), self._execute_timeout_s)
+        try:
+            actor_name = await asyncio.wait_for(self._registry.active_actor_name(logical_id), self._execute_timeout_s)
+        except Exception:
+            actor_name = None
+        organ = await asyncio.to_thread(ray.get_actor, actor_name or organ_actor_name(logical_id, 0), self._namespace)
+        return await asyncio.wait_for(organ.execute.remote(task.model_dump(), forwarded_caller()), self._execute_timeout_s)
 
 
 class CognitiveClient:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from contracts.normalize import normalize_domain, normalize_type
 from contracts.wire import TaskSpec
 from coordinator.models import StepOutcome
-from coordinator.router import StepRoute
+from coordinator.route_types import StepRoute
 from servekit.context import replica_logger
 
 logger = replica_logger(__name__)

@@ -1,110 +1,46 @@
-"""Route task steps: cache, single-flight, circuit breaker, remote, static. Pure.
+"""Route task steps: flags, cache, coalesced remote resolution, static fallback. Pure.
 
-For each step: when remote routing is off for its type, the static table
-answers. Otherwise a cached answer is used; on a miss one remote call per key
-is in flight at a time (single-flight), within a time budget and only while
-the breaker allows it. A timeout, an exception, an open breaker or an answer
-whose status is not `ok` gives the static route, with `status` saying why.
-Bulk routing sends each distinct cache-missing key once and fans the answers
-back out; keys another request is already fetching are joined, not resent
-(single and bulk share one single-flight); a failed item falls back alone.
-The remote side is any `OrganismResolver`: the app adapts a DeploymentHandle, tests pass fakes.
-What happens is reported to a `RouteObserver` (the app's metrics).
+For each step: when remote routing is off for its type (the live flags), the
+static table answers. Otherwise a fresh cached answer is used; a stale one
+(lapsed, but within `route_cache_stale_s`, and never across a pushed change)
+answers too while it is refreshed in the background. A miss joins the one
+fetch of its key already in flight (single-flight); concurrent misses of
+different keys within `miss_window_s` go to the organism as one bulk call
+(coalescing). A remote call runs under the breaker and the latency budget
+(`remote`); a timeout, an error, an open breaker or an answer whose status is
+not `ok` gives the static route, with `status` saying why, and a failed bulk
+item falls back alone.
+
+The registry's feed (`on_registry_change`) drops exactly the entries a change
+makes stale, and sets the cache's epoch even when a rebuilt registry's epoch
+is lower than before. What happens is reported to a `RouteObserver`.
 """
 
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
 
 from contracts.normalize import RouteKey, route_key
+from contracts.registry_feed import Change
 from contracts.routing_table import DEFAULT_RULES, Rule, RuleTable
-from contracts.wire import (
-    BulkRouteItem,
-    ResolveRouteRequest,
-    ResolveRoutesRequest,
-    ResolveRoutesResponse,
-    RouteResult,
-    RouteStatus,
-    TaskSpec,
-)
-from coordinator.breaker import BreakerState, CircuitBreaker
+from contracts.wire import BulkRouteItem, ResolveRouteRequest, ResolveRoutesRequest, RouteResult, RouteStatus, TaskSpec
+from coordinator.breaker import BreakerState
+from coordinator.remote import RemoteResolver
 from coordinator.route_cache import RouteCache
-from coordinator.settings import CoordinatorSettings
+from coordinator.route_types import (
+    FallbackReason,
+    NullObserver,
+    OrganismResolver,
+    RouteObserver,
+    RouterStats,
+    RouteSource,
+    StepRoute,
+)
+from coordinator.settings import CoordinatorSettings, RoutingFlags
 from servekit.clock import Clock
+from servekit.coalescer import Coalescer
 from servekit.singleflight import SingleFlight
-
-T = TypeVar("T")
-
-
-class RouteSource(StrEnum):
-    CACHE = "cache"
-    REMOTE = "remote"
-    STATIC = "static"
-
-
-class FallbackReason(StrEnum):
-    """Why a step was routed statically (beside the organism's own non-ok statuses)."""
-
-    REMOTE_DISABLED = "remote_disabled"
-    CIRCUIT_OPEN = "circuit_open"
-    TIMEOUT = "timeout"
-    REMOTE_ERROR = "remote_error"
-
-
-@dataclass(frozen=True, slots=True)
-class StepRoute:
-    logical_id: str
-    route_source: RouteSource
-    resolved_from: str
-    status: str
-    epoch: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RouterStats:
-    remote_calls: int
-    breaker: BreakerState
-    cache_entries: int
-    newest_epoch: str | None
-
-
-class OrganismResolver(Protocol):
-    async def resolve_route(self, request: ResolveRouteRequest) -> RouteResult: ...
-
-    async def resolve_routes(self, request: ResolveRoutesRequest) -> ResolveRoutesResponse: ...
-
-
-class RouteObserver(Protocol):
-    def cache_hit(self) -> None: ...
-
-    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None: ...
-
-    def bulk_items(self, items: int, failed: int) -> None: ...
-
-    def static_route(self, reason: str) -> None: ...
-
-    def breaker_state(self, state: BreakerState) -> None: ...
-
-
-class NullObserver:
-    def cache_hit(self) -> None:
-        pass
-
-    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None:
-        pass
-
-    def bulk_items(self, items: int, failed: int) -> None:
-        pass
-
-    def static_route(self, reason: str) -> None:
-        pass
-
-    def breaker_state(self, state: BreakerState) -> None:
-        pass
 
 
 def static_table(settings: CoordinatorSettings) -> RuleTable:
@@ -121,24 +57,43 @@ class Router:
         rng: random.Random | None = None,
         observer: RouteObserver | None = None,
     ) -> None:
-        self._settings = settings
-        self._resolver = resolver
-        self._clock = clock
         self._observer = observer or NullObserver()
         self._static = static_table(settings)
+        self._remote = RemoteResolver(settings, resolver, self._observer, clock)
         self._cache = RouteCache(
-            settings.route_cache_ttl_s, settings.route_cache_jitter_s, settings.route_cache_max_entries, clock, rng
+            settings.route_cache_ttl_s, settings.route_cache_jitter_s, settings.route_cache_max_entries, clock, rng,
+            settings.route_cache_stale_s,
         )
-        self._breaker = CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_s, clock)
+        self._flags = settings.flags()
         self._flight: SingleFlight[RouteKey, StepRoute] = SingleFlight()
-        self._remote_calls = 0
+        self._misses: Coalescer[RouteKey, StepRoute] = Coalescer(self._remote_many, settings.miss_window_s,
+                                                                 settings.miss_max_batch)
+        self._refreshes: set[asyncio.Task] = set()
+
+    @property
+    def flags(self) -> RoutingFlags:
+        return self._flags
+
+    def apply_flags(self, flags: RoutingFlags) -> None:
+        """Live: the next step routes by these flags; cached entries keep their lifetime."""
+        self._flags = flags
+        self._cache.set_lifetime(flags.route_cache_ttl_s, flags.route_cache_jitter_s)
+
+    def on_registry_change(self, change: Change, epoch: str) -> None:
+        if change.epoch or change.rules or change.refreshed:
+            self._cache.reset(epoch)
+        elif change.logical_ids:
+            self._cache.forget(change.logical_ids)
 
     def organism_reachable(self) -> bool:
         """False while the breaker is open: the organism is known to be failing."""
-        return self._breaker.state is not BreakerState.OPEN
+        return self._remote.breaker.state is not BreakerState.OPEN
 
     def stats(self) -> RouterStats:
-        return RouterStats(self._remote_calls, self._breaker.state, len(self._cache), self._cache.epoch)
+        return RouterStats(
+            self._remote.calls, self._misses.batches, self._remote.breaker.state,
+            self._remote.budgets["single"].seconds * 1000, len(self._cache), self._cache.epoch,
+        )
 
     def static(self, key: RouteKey, reason: str) -> StepRoute:
         self._observer.static_route(reason)
@@ -149,92 +104,61 @@ class Router:
         hit = self._cache.get(key)
         if hit is None:
             return None
+        if not self._cache.is_fresh(hit) and not self._flight.pending(key):
+            self._refresh_in_background(key)
         self._observer.cache_hit()
         return StepRoute(hit.logical_id, RouteSource.CACHE, hit.resolved_from, RouteStatus.OK.value, hit.epoch)
 
+    def _refresh_in_background(self, key: RouteKey) -> None:
+        task = asyncio.get_running_loop().create_task(self._flight.do(key, lambda: self._misses.get(key)))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
     async def route(self, task_type: str, domain: str | None, preferred_logical_id: str | None = None) -> StepRoute:
         key = route_key(task_type, domain)
-        if not self._settings.remote_enabled_for(key[0]):
+        if not self._flags.remote_enabled_for(key[0]):
             return self.static(key, FallbackReason.REMOTE_DISABLED)
         if preferred_logical_id:  # a hint changes the answer: neither shared nor cached
             return await self._remote_one(key, preferred_logical_id)
-        return self._cached(key) or await self._flight.do(key, lambda: self._remote_one(key, None))
+        return self._cached(key) or await self._flight.do(key, lambda: self._misses.get(key))
 
     async def route_many(self, steps: Sequence[tuple[str, str | None]]) -> list[StepRoute]:
         keys = [route_key(task_type, domain) for task_type, domain in steps]
         decided: dict[RouteKey, StepRoute] = {}
         missing: list[RouteKey] = []
         for key in dict.fromkeys(keys):
-            if not self._settings.remote_enabled_for(key[0]):
+            if not self._flags.remote_enabled_for(key[0]):
                 decided[key] = self.static(key, FallbackReason.REMOTE_DISABLED)
             elif cached := self._cached(key):
                 decided[key] = cached
             else:
                 missing.append(key)
         if missing:  # one bulk call for the keys nobody else is already fetching
-            decided.update(
-                await self._flight.do_many(missing, self._remote_many, lambda key: self._remote_one(key, None))
-            )
+            decided.update(await self._flight.do_many(missing, self._remote_many, self._misses.get))
         return [decided[key] for key in keys]
 
-    async def _remote_one(self, key: RouteKey, preferred_logical_id: str | None) -> StepRoute:
-        request = ResolveRouteRequest(
-            task=TaskSpec(type=key[0], domain=key[1]), preferred_logical_id=preferred_logical_id
-        )
-        answer = await self._call(
-            "single", lambda: self._resolver.resolve_route(request), self._settings.route_single_timeout_s
-        )
+    async def _remote_one(self, key: RouteKey, preferred_logical_id: str) -> StepRoute:
+        request = ResolveRouteRequest(task=TaskSpec(type=key[0], domain=key[1]), preferred_logical_id=preferred_logical_id)
+        answer = await self._remote.one(request)
         if isinstance(answer, FallbackReason):
             return self.static(key, answer)
-        return self._accept(key, answer, cache=preferred_logical_id is None)
+        return self._accept(key, answer, since=None)
 
     async def _remote_many(self, keys: list[RouteKey]) -> dict[RouteKey, StepRoute]:
-        request = ResolveRoutesRequest(
-            tasks=[BulkRouteItem(key=f"{t}|{d or ''}", type=t, domain=d) for t, d in keys]
-        )
-        answer = await self._call(
-            "bulk", lambda: self._resolver.resolve_routes(request), self._settings.route_bulk_timeout_s
-        )
+        since = self._cache.changes
+        request = ResolveRoutesRequest(tasks=[BulkRouteItem(key=f"{t}|{d or ''}", type=t, domain=d) for t, d in keys])
+        answer = await self._remote.many(request)
         if isinstance(answer, FallbackReason):
             self._observer.bulk_items(len(keys), len(keys))
             return {key: self.static(key, answer) for key in keys}
-        routes = {key: self._accept(key, result, cache=True) for key, result in zip(keys, answer.results, strict=True)}
-        failed = sum(route.route_source is RouteSource.STATIC for route in routes.values())
-        self._observer.bulk_items(len(keys), failed)
+        routes = {key: self._accept(key, result, since) for key, result in zip(keys, answer.results, strict=True)}
+        self._observer.bulk_items(len(keys), sum(route.route_source is RouteSource.STATIC for route in routes.values()))
         return routes
 
-    async def _call(
-        self, kind: str, remote_call: Callable[[], Awaitable[T]], timeout_s: float
-    ) -> T | FallbackReason:
-        """Make a remote call under the breaker and the budget; a FallbackReason on failure."""
-        if not self._breaker.allow():
-            return FallbackReason.CIRCUIT_OPEN
-        self._remote_calls += 1
-        started = self._clock()
-        failure: FallbackReason | None = None
-        try:
-            answer = await asyncio.wait_for(remote_call(), timeout_s)
-        except TimeoutError:
-            failure = FallbackReason.TIMEOUT
-        except asyncio.CancelledError:
-            self._breaker.record_failure()  # a cancelled probe must not hold half-open forever
-            raise
-        except Exception:
-            failure = FallbackReason.REMOTE_ERROR
-        if failure is None:
-            self._breaker.record_success()
-        else:
-            self._breaker.record_failure()
-        self._observer.remote_call(kind, (self._clock() - started) * 1000.0, failure)
-        self._observer.breaker_state(self._breaker.state)
-        return answer if failure is None else failure
-
-    def _accept(self, key: RouteKey, answer: RouteResult, cache: bool) -> StepRoute:
+    def _accept(self, key: RouteKey, answer: RouteResult, since: int | None) -> StepRoute:
         self._cache.observe_epoch(answer.epoch)  # before storing: a rotation keeps this answer
         if answer.status is not RouteStatus.OK or not answer.logical_id:
             return self.static(key, answer.status.value)
-        if cache:
-            self._cache.put(key, answer.logical_id, answer.resolved_from.value, answer.instance_id, answer.epoch)
-        return StepRoute(
-            answer.logical_id, RouteSource.REMOTE, answer.resolved_from.value, RouteStatus.OK.value, answer.epoch
-        )
+        if since is not None:  # answers to a hint are not cached
+            self._cache.put(key, answer.logical_id, answer.resolved_from.value, answer.instance_id, answer.epoch, since)
+        return StepRoute(answer.logical_id, RouteSource.REMOTE, answer.resolved_from.value, RouteStatus.OK.value, answer.epoch)

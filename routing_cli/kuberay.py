@@ -1,8 +1,10 @@
 """Render the KubeRay RayService from its template and serve_config.yaml.
 
-serveConfigV2 is serve_config.yaml with the two changes a cluster needs: the
-Serve proxy listens on all interfaces, and the organism keeps its state on the
-head's volume (`/state`) with its state actors pinned there (`routing_state`).
+serveConfigV2 is serve_config.yaml with the changes a cluster needs: the
+Serve ingress listens on all interfaces, the organism keeps its state on the
+head's volume (`/state`) with its state actors pinned there (`routing_state`),
+and the contract's flags are the Coordinator's `user_config` (rollout phase
+2), so a rollout step is an edit of serveConfigV2 that KubeRay applies live.
 `make k8s` writes k8s/rayservice.yaml; a test checks the committed file is current.
 """
 
@@ -16,6 +18,7 @@ import yaml
 PLACEHOLDER = "    __SERVE_CONFIG_V2__\n"
 STATE_MOUNT = "/state"
 STATE_RESOURCE = "routing_state"
+ROLLOUT_PHASE_2 = {"routing_remote": True, "routing_remote_types": "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2"}
 
 
 def cluster_serve_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -24,6 +27,9 @@ def cluster_serve_config(config: dict[str, Any]) -> dict[str, Any]:
     for app in cluster["applications"]:
         if app["name"] == "organism":
             app.setdefault("args", {}).update(state_dir=STATE_MOUNT, state_resource=STATE_RESOURCE)
+        if app["name"] == "coordinator":
+            for deployment in app["deployments"]:
+                deployment.setdefault("user_config", dict(ROLLOUT_PHASE_2))
     return cluster
 
 

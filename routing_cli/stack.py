@@ -75,6 +75,7 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
     http = config.get("http_options", {})
     base_url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8000)}"
     state_dir = os.environ.setdefault("ORGANISM_STATE_DIR", str(Path(".state").resolve()))
+    os.environ.setdefault("ROUTING_REMOTE", "true")  # rollout phase 2 of the contract; ROUTING_REMOTE=false: phase 1
     mode = ingress_mode()
     # before Ray starts: Ray reads the ingress environment once
     os.environ.update(ingress_env(mode, private_directory(), drain_s=0))

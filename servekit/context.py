@@ -29,12 +29,13 @@ def current_correlation_id() -> str:
 
 
 class RequestContextFilter(logging.Filter):
-    """Stamp every log record with the request's correlation id and caller."""
+    """Stamp every log record with the request's correlation id, caller and `X-Service`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         caller = current_caller.get()
         record.correlation_id = correlation_id.get()
         record.caller = f"{caller.service}/{caller.role.value}" if caller else ""
+        record.x_service = (caller.declared_service or "") if caller else ""
         return True
 
 

@@ -25,6 +25,9 @@ class SingleFlight(Generic[K, V]):
     def in_flight(self) -> int:
         return len(self._pending)
 
+    def pending(self, key: K) -> bool:
+        return key in self._pending
+
     async def do(self, key: K, call: Callable[[], Awaitable[V]]) -> V:
         while (pending := self._pending.get(key)) is not None:
             joined, value = await self._join(pending)

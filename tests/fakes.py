@@ -55,6 +55,7 @@ class ScriptedOrganism:
             "single": len(self.single_calls),
             "bulk": len(self.bulk_calls),
             "bulk_items": sum(len(items) for items in self.bulk_calls),
+            "keys": len(self.single_calls) + sum(len(items) for items in self.bulk_calls),  # asked for, either way
             "execute": len(self.executions),
         }
 

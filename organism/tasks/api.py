@@ -135,8 +135,9 @@ class TaskApi:
 
     @router.post("/execute")
     async def execute(self, request: ExecuteRequest, caller: Caller = require_service) -> ExecuteResponse:
-        caller_of(caller)
-        instance_id, epoch, result = await self.tasks.execute(request.logical_id, request.task.model_dump())
+        instance_id, epoch, result = await self.tasks.execute(
+            request.logical_id, request.task.model_dump(), caller_of(caller)
+        )
         return ExecuteResponse(logical_id=request.logical_id, instance_id=instance_id, epoch=epoch, result=result)
 
     @router.get("/health")

@@ -2,9 +2,12 @@
 
 An organ registers itself (`starting`, then `alive`), heartbeats every
 `interval` plus up to `jitter` seconds, backs off while the registry is
-unreachable, re-registers when the registry no longer knows it in the current
-epoch (rotation or registry restart), marks itself `dead` when stopped, and
-runs task steps through the handler table of `organ_handlers`.
+unreachable, and re-registers when the registry no longer knows it in the
+current epoch: at once when the registry's feed announces a rotation, at the
+next heartbeat after a registry restart. It runs task steps through the
+handler table of `organ_handlers`, logging each with the request's
+correlation id, caller and `X-Service`. `drain_and_stop` takes it out of
+routing (`draining`), lets running steps finish, marks it `dead` and exits.
 """
 
 import asyncio
@@ -15,13 +18,18 @@ from typing import Any
 
 import ray
 
+from contracts.registry_feed import ViewVersion
 from organism.detached import get_or_create_detached
 from organism.tasks.organ_handlers import OrganContext, handler_for
 from organism.tasks.registry_state import InstanceStatus
+from servekit.context import correlation_id, current_caller
+from servekit.identity import Caller
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+WATCH_TIMEOUT_S = 30.0
+DRAIN_TIMEOUT_S = 10.0
 
 
 class Organ:
@@ -42,11 +50,14 @@ class Organ:
         self._instance_id = f"{logical_id}-{uuid.uuid4().hex[:12]}"
         self._node_id = ray.get_runtime_context().get_node_id()
         self._epoch: str | None = None
-        self._heartbeats = asyncio.get_event_loop().create_task(self._heartbeat_forever())
+        self._draining = False
+        self._running = 0
+        loop = asyncio.get_event_loop()
+        self._tasks = [loop.create_task(self._heartbeat_forever()), loop.create_task(self._follow_epochs())]
 
     async def _heartbeat_forever(self) -> None:
         delay = self._interval
-        while True:
+        while not self._draining:
             try:
                 if self._epoch is None:
                     await self._register()
@@ -61,6 +72,19 @@ class Organ:
                 logger.warning("heartbeat of %s failed (%s); retry in %.1fs", self._instance_id, error, delay)
             await asyncio.sleep(delay + random.uniform(0, self._jitter))
 
+    async def _follow_epochs(self) -> None:
+        """Re-register the moment the registry's feed shows a new epoch."""
+        known = ViewVersion("", 0)
+        while not self._draining:
+            try:
+                update = await self._registry.watch.remote(known, WATCH_TIMEOUT_S)
+                known = update.view.version
+                if self._epoch is not None and update.view.epoch != self._epoch and not self._draining:
+                    logger.info("%s re-registers in epoch %s", self._instance_id, update.view.epoch)
+                    await self._register()
+            except Exception:  # the heartbeat loop reports and backs off; here, just wait
+                await asyncio.sleep(1.0)
+
     async def _register(self) -> None:
         epoch = await self._registry.register.remote(
             self._instance_id,
@@ -73,9 +97,20 @@ class Organ:
         await self._registry.set_status.remote(self._instance_id, InstanceStatus.ALIVE.value)
         self._epoch = epoch
 
-    async def execute(self, task: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, task: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
+        current_caller.set(caller)
+        correlation_id.set(caller.correlation_id if caller else "")
+        logger.info(
+            "%s runs %s for %s (correlation id %s, X-Service %s)", self._instance_id, task["type"],
+            f"{caller.service} via {caller.via}" if caller and caller.via else (caller.service if caller else "in-cluster"),
+            caller.correlation_id if caller else "", caller.declared_service if caller else None,
+        )
         context = OrganContext(self._logical_id, self._instance_id, self._epoch or "")
-        return await handler_for(task["type"])(context, task)
+        self._running += 1
+        try:
+            return await handler_for(task["type"])(context, task)
+        finally:
+            self._running -= 1
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -83,14 +118,23 @@ class Organ:
             "logical_id": self._logical_id,
             "actor_name": self._actor_name,
             "epoch": self._epoch,
+            "draining": self._draining,
         }
 
-    async def stop(self) -> None:
-        """Stop heartbeating, tell the registry this instance is dead, and exit."""
-        self._heartbeats.cancel()
+    async def drain_and_stop(self) -> None:
+        """Leave routing (`draining`), let running steps finish, tell the registry `dead`, exit."""
+        self._draining = True
+        for task in self._tasks:
+            task.cancel()
         try:
+            await self._registry.set_status.remote(self._instance_id, InstanceStatus.DRAINING.value)
+            waited = 0.0
+            while self._running and waited < DRAIN_TIMEOUT_S:
+                await asyncio.sleep(0.05)
+                waited += 0.05
             await self._registry.set_status.remote(self._instance_id, InstanceStatus.DEAD.value)
         finally:
+            logger.info("%s drained and stopped", self._instance_id)
             ray.actor.exit_actor()
 
 

@@ -5,9 +5,12 @@ counter and the editable rules) is written to the store *before* memory
 changes, so a restarted actor (`max_restarts=-1`) comes back with both;
 instances are soft state that organs rebuild with their next heartbeat.
 
-OrganismManager replicas long-poll `watch` for a new *view* (epoch, rules,
-refresh generation), so an epoch rotation, a rule change or a cache refresh
-made through one replica reaches every replica within milliseconds without a
+It publishes every change that can alter a routing answer as a new version
+of its view (`contracts.registry_feed`): rotations, rule changes, refreshes,
+and instances becoming active or not (a status, a heartbeat, or a sweep each
+second that notices instances gone silent). OrganismManager replicas, the
+coordinator's replicas and the organs long-poll `watch`, so a change made
+through one replica reaches every subscriber within milliseconds, with no
 registry round trip per request.
 """
 
@@ -15,28 +18,25 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import ray
 
+from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
 from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
 from organism.detached import get_or_create_detached
 from organism.store import SqliteStore
 from organism.tasks.instance_cache import ActiveInstance
 from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState
-from organism.tasks.registry_view import (
-    EpochRotation,
-    InstanceReport,
-    RegistrySnapshot,
-    RegistryView,
-    RuleChange,
-    ViewVersion,
-)
+from organism.tasks.registry_view import EpochRotation, InstanceReport, RegistrySnapshot, RuleChange
 
 logger = logging.getLogger(__name__)
 
 META = "meta"
+CHANGES_KEPT = 1024  # a subscriber further behind than this resyncs
+SWEEP_EVERY_S = 1.0
 
 
 def rule_to_doc(rule: Rule) -> dict[str, Any]:
@@ -57,9 +57,11 @@ class RuntimeRegistry:
         self._boot = uuid.uuid4().hex[:8]
         self._generation = 0
         self._refresh_generation = 0
+        self._log: deque[tuple[int, tuple[InstanceChange, ...]]] = deque(maxlen=CHANGES_KEPT)
         self._changed = asyncio.Event()
         self._write_lock = asyncio.Lock()
-        self._pruner = asyncio.get_event_loop().create_task(self._prune_forever())
+        loop = asyncio.get_event_loop()
+        self._tasks = [loop.create_task(self._prune_forever()), loop.create_task(self._sweep_forever())]
 
     # --- views for OrganismManager replicas -------------------------------------------
     def view(self) -> RegistryView:
@@ -70,34 +72,48 @@ class RuntimeRegistry:
             self._refresh_generation,
         )
 
-    async def watch(self, known_version: ViewVersion | None, timeout_s: float) -> RegistryView:
-        """Answer the view as soon as it differs from `known_version`, or at timeout."""
-        if known_version == ViewVersion(self._boot, self._generation):
+    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
+        """Answer as soon as there is a version newer than `known` (or at timeout): the view and
+        the instance changes since `known`, or a resync when they are no longer all here."""
+        if known == ViewVersion(self._boot, self._generation):
             changed = self._changed
             try:
                 await asyncio.wait_for(changed.wait(), timeout_s)
             except TimeoutError:
                 pass
-        return self.view()
+        oldest = self._log[0][0] if self._log else self._generation + 1
+        if known.boot != self._boot or known.generation < oldest - 1:
+            return RegistryUpdate(self.view(), resync=known.generation != self._generation or known.boot != self._boot)
+        changes = tuple(c for generation, batch in self._log if generation > known.generation for c in batch)
+        return RegistryUpdate(self.view(), changes)
 
-    def _publish(self) -> None:
+    def _publish(self, changes: tuple[InstanceChange, ...] = ()) -> None:
         self._generation += 1
+        self._log.append((self._generation, changes))
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def _publish_instance_changes(self) -> None:
+        if changes := self._state.active_changes():
+            self._publish(tuple(changes))
 
     # --- organs ---------------------------------------------------------------------
     def register(
         self, instance_id: str, logical_id: str, actor_name: str, node_id: str | None, status: str
     ) -> str:
-        return self._state.register(
-            instance_id, logical_id, actor_name, node_id, InstanceStatus(status)
-        ).epoch
+        epoch = self._state.register(instance_id, logical_id, actor_name, node_id, InstanceStatus(status)).epoch
+        self._publish_instance_changes()
+        return epoch
 
     def set_status(self, instance_id: str, status: str) -> bool:
-        return self._state.set_status(instance_id, InstanceStatus(status))
+        known = self._state.set_status(instance_id, InstanceStatus(status))
+        self._publish_instance_changes()
+        return known
 
     def heartbeat(self, instance_id: str) -> HeartbeatReply:
-        return self._state.heartbeat(instance_id)
+        reply = self._state.heartbeat(instance_id)
+        self._publish_instance_changes()  # a heartbeat after a silence makes an instance active again
+        return reply
 
     # --- lookups --------------------------------------------------------------------
     def active_instance(self, logical_id: str) -> ActiveInstance | None:
@@ -112,13 +128,17 @@ class RuntimeRegistry:
             tuple(InstanceReport(i, self._state.is_active(i, now)) for i in self._state.instances()),
         )
 
+    def set_known_logical_ids(self, logical_ids: list[str]) -> None:
+        """The organs of the current deployment (a rule may only name one of them)."""
+        self._known_logical_ids = set(logical_ids)
+
     # --- admin ----------------------------------------------------------------------
     async def rotate_epoch(self) -> EpochRotation:
         async with self._write_lock:
             previous = self._state.epoch
             await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", self._state.epoch_counter + 1)])
             self._state.rotate_epoch()  # only once the new counter is durable
-            self._publish()
+            self._publish(tuple(self._state.active_changes()))
             logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
             return EpochRotation(previous, self.view())
 
@@ -139,6 +159,12 @@ class RuntimeRegistry:
         self._refresh_generation += 1
         self._publish()
         return self.view()
+
+    async def _sweep_forever(self) -> None:
+        """Instances do not announce going silent: notice it within a second."""
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            self._publish_instance_changes()
 
     async def _prune_forever(self) -> None:
         while True:

@@ -7,11 +7,14 @@ then the oldest start, then the lowest id. Rotating the epoch makes every
 instance of older epochs inactive at once; organs re-register on their next
 heartbeat. Instances are soft state: the registry actor persists only the
 epoch counter, and instances silent for `retention_s` are forgotten.
+`active_changes` says which instances became active or stopped being so since
+it was last asked, for the registry's feed of changes.
 """
 
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from contracts.registry_feed import InstanceChange
 from servekit.clock import Clock
 
 
@@ -63,6 +66,7 @@ class RegistryState:
         self._clock = clock
         self._instances: dict[str, Instance] = {}
         self._by_logical_id: dict[str, set[str]] = {}
+        self._published_active: dict[str, str] = {}  # instance id -> logical id, as last told to subscribers
 
     @property
     def epoch(self) -> str:
@@ -136,6 +140,19 @@ class RegistryState:
         if not candidates:
             return None
         return min(candidates, key=lambda x: (-x.last_heartbeat, x.started_at, x.instance_id))
+
+    def active_changes(self) -> list[InstanceChange]:
+        """Instances whose being active changed since the last call: registered, drained,
+        stopped, silent past the timeout, revived by a heartbeat, or left behind by a rotation."""
+        now = self._clock()
+        active = {i.instance_id: i.logical_id for i in self._instances.values() if self.is_active(i, now)}
+        changes = [
+            InstanceChange(logical_id, instance_id, instance_id in active)
+            for instance_id, logical_id in sorted({**self._published_active, **active}.items())
+            if (instance_id in active) != (instance_id in self._published_active)
+        ]
+        self._published_active = active
+        return changes
 
     def instances(self) -> list[Instance]:
         return sorted(self._instances.values(), key=lambda x: (x.logical_id, x.instance_id))

@@ -8,23 +8,28 @@ into HTTP.
 """
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 import ray
 from ray.exceptions import RayError
 
+from contracts.actor_names import is_organ_actor_name
+from contracts.registry_feed import Change, RegistryFollower, RegistryUpdate, RegistryView
 from contracts.routing_table import FieldProblem, Rule, RuleTable
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
-from organism.tasks.follower import RegistryFollower
 from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
 from organism.tasks.organ import get_or_create_organ
 from organism.tasks.registry_actor import get_or_create_registry
-from organism.tasks.registry_view import EpochRotation, RegistrySnapshot, RegistryView
+from organism.tasks.registry_view import EpochRotation, RegistrySnapshot
 from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
+from servekit.context import replica_logger
+from servekit.identity import Caller
 
 WATCH_TIMEOUT_S = 30.0
+logger = replica_logger(__name__)
 
 
 class TaskRoutingError(Exception):
@@ -94,12 +99,30 @@ class TaskRouting:
         self._following: asyncio.Task | None = None
 
     async def start(self) -> None:
-        """Take the registry's view, then follow it for as long as the replica lives."""
-        self._follower = RegistryFollower(await self._registry.view.remote(), self._cache.clear)
+        """Tell the registry which organs are configured, retire those that no longer are,
+        take the registry's view, then follow it for as long as the replica lives."""
+        await self._registry.set_known_logical_ids.remote(sorted(self._settings.organs))
+        await self._retire_unconfigured_organs()
+        self._follower = RegistryFollower(await self._registry.view.remote(), self._on_change)
         self._metrics.rules.set(len(self._follower.table))
         self._following = asyncio.get_running_loop().create_task(
             self._follower.follow(self._registry.watch.remote, WATCH_TIMEOUT_S)
         )
+
+    async def _retire_unconfigured_organs(self) -> list[str]:
+        """Organ actors of an earlier deployment that this one does not configure drain and stop."""
+        named = await asyncio.to_thread(ray.util.list_named_actors, True)
+        wanted = set(self._settings.organ_actor_names())
+        retired = [
+            a["name"] for a in named
+            if a["namespace"] == self._settings.namespace and is_organ_actor_name(a["name"]) and a["name"] not in wanted
+        ]
+        for name in retired:
+            with contextlib.suppress(ValueError):  # another replica got there first
+                (await asyncio.to_thread(ray.get_actor, name, self._settings.namespace)).drain_and_stop.remote()
+        if retired:
+            logger.info("retiring organs no longer configured: %s", retired)
+        return retired
 
     def stop(self) -> None:
         if self._following is not None:
@@ -126,9 +149,18 @@ class TaskRouting:
 
         return lookup
 
+    def _on_change(self, change: Change) -> None:
+        """Drop exactly what the registry's change makes stale."""
+        if change.refreshed:
+            self._cache.clear()
+        for logical_id in change.logical_ids:
+            self._cache.forget(logical_id, self._follower.epoch)
+        if change.rules:
+            self._metrics.rules.set(len(self._follower.table))
+
     def _take(self, view: RegistryView) -> None:
-        self._follower.apply(view)
-        self._metrics.rules.set(len(self._follower.table))
+        """A view the registry answered an admin call with: the same as the feed's next one."""
+        self._follower.apply(RegistryUpdate(view))
 
     # --- resolution -----------------------------------------------------------------
     async def resolve(self, query: RouteQuery) -> tuple[str, Resolution]:
@@ -180,7 +212,9 @@ class TaskRouting:
         return (await self._ask_registry("view")).epoch
 
     # --- execution --------------------------------------------------------------------
-    async def execute(self, logical_id: str, task: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    async def execute(
+        self, logical_id: str, task: dict[str, Any], caller: Caller | None = None
+    ) -> tuple[str, str, dict[str, Any]]:
         """Run one step on the active instance of `logical_id`: (instance id, epoch, result)."""
         if logical_id not in self._settings.organs:
             raise UnknownOrgan(f"no organ is configured for {logical_id!r}")
@@ -193,7 +227,7 @@ class TaskRouting:
             organ = self._organs.get(found.instance.actor_name) or await asyncio.to_thread(
                 ray.get_actor, found.instance.actor_name, self._settings.namespace
             )
-            result = await asyncio.wait_for(organ.execute.remote(task), self._settings.organ_call_timeout_s)
+            result = await asyncio.wait_for(organ.execute.remote(task, caller), self._settings.organ_call_timeout_s)
         except TimeoutError as error:
             raise OrganTimeout(f"{instance_id} did not answer in time") from error
         except (RayError, ValueError) as error:  # ValueError: no actor of that name

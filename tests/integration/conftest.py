@@ -79,11 +79,17 @@ def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval_s: fl
 @dataclass
 class OrganismStack:
     base_url: str
-    settings: OrganismSettings
+    args: dict[str, Any]
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
+        self.settings = OrganismSettings(**self.args)
         self.client = http_client(self.base_url + "/organism")
+
+    def redeploy(self) -> None:
+        """Deploy this organism again (after a test deleted or replaced it) and wait for its organs."""
+        serve.run(build_organism(self.args), name="organism", route_prefix="/organism")
+        eventually(self.all_organs_active)
 
     def registry_actor(self) -> ray.actor.ActorHandle:
         return ray.get_actor(self.settings.registry_actor_name, namespace=self.settings.namespace)
@@ -121,9 +127,8 @@ def deploy_organism(serve_url: str, state_dir: Path, **overrides: Any) -> Organi
         **FAST_HEARTBEATS,
         **overrides,
     }
-    serve.run(build_organism(args), name="organism", route_prefix="/organism")
-    stack = OrganismStack(serve_url, OrganismSettings(**args))
-    eventually(stack.all_organs_active)
+    stack = OrganismStack(serve_url, args)
+    stack.redeploy()
     return stack
 
 

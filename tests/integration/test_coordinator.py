@@ -71,7 +71,7 @@ def test_remote_answer_then_cache(pipeline, scripted):
     second = route(client, "Graph_Embed", " FACTS")
     assert (first["route_source"], first["logical_id"], first["epoch"]) == ("remote", "organ_for_graph_embed", "e1")
     assert (second["route_source"], second["logical_id"]) == ("cache", "organ_for_graph_embed")
-    assert calls(scripted)["single"] == 1
+    assert calls(scripted)["keys"] == 1
 
 
 def test_flag_off_routes_statically_without_calling_the_organism(pipeline, scripted):
@@ -84,7 +84,8 @@ def test_flag_off_routes_statically_without_calling_the_organism(pipeline, scrip
 
 
 def test_organism_timeout_uses_static_routing(pipeline, scripted):
-    client = pipeline(organism={"delay_s": 0.5}, route_single_timeout_s=0.05, route_bulk_timeout_s=0.1)
+    client = pipeline(organism={"delay_s": 0.5}, route_single_timeout_s=0.05, route_bulk_timeout_s=0.1,
+                      route_budget_ceiling_s=0.1)
     answer = route(client, "graph_embed")
     assert (answer["route_source"], answer["logical_id"], answer["status"]) == ("static", "graph_dispatcher", "timeout")
 
@@ -93,9 +94,9 @@ def test_circuit_opens_after_five_failures_and_stops_calling(pipeline, scripted)
     client = pipeline(organism={"fail": True})
     statuses = [route(client, "graph_embed")["status"] for _ in range(7)]
     assert statuses == ["remote_error"] * 5 + ["circuit_open"] * 2
-    assert calls(scripted)["single"] == 5
+    assert calls(scripted)["keys"] == 5
     assert all(route(client, "fact_search")["route_source"] == "static" for _ in range(3))
-    assert calls(scripted)["single"] == 5
+    assert calls(scripted)["keys"] == 5
 
 
 def test_no_active_instance_uses_static_routing(pipeline, scripted):
@@ -103,7 +104,7 @@ def test_no_active_instance_uses_static_routing(pipeline, scripted):
     answer = route(client, "graph_embed")
     assert (answer["route_source"], answer["logical_id"], answer["status"]) == ("static", "graph_dispatcher", "no_active_instance")
     route(client, "graph_embed")
-    assert calls(scripted)["single"] == 2  # never cached
+    assert calls(scripted)["keys"] == 2  # never cached
 
 
 def test_unknown_type_uses_static_routing(pipeline, scripted):
@@ -216,9 +217,10 @@ def test_hundreds_of_concurrent_cold_routes_make_one_remote_call_per_key(pipelin
         assert response.status_code == 200
         body = response.json()
         assert body["logical_id"] == f"organ_for_{task_type}" and body["route_source"] in {"remote", "cache"}
-    assert calls(scripted)["single"] == len(keys)
+    assert calls(scripted)["keys"] == len(keys)
     handle = serve.get_app_handle("pipeline-under-test")
-    assert handle.stats.remote().result()["remote_calls"] == len(keys)
+    stats = handle.stats.remote().result()
+    assert stats["remote_calls"] == stats["batches"] <= len(keys)  # coalesced: at most one call per key
 
 
 def test_a_step_that_times_out_is_not_run_again_on_the_organ(pipeline, scripted):

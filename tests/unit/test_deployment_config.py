@@ -84,6 +84,9 @@ def test_rayservice_is_rendered_from_serve_config():
     without_cluster_changes["http_options"]["host"] = "127.0.0.1"
     for key in ("state_dir", "state_resource"):
         del next(a for a in without_cluster_changes["applications"] if a["name"] == "organism")["args"][key]
+    coordinator = next(a for a in without_cluster_changes["applications"] if a["name"] == "coordinator")
+    assert coordinator["deployments"][0].pop("user_config") == {"routing_remote": True, "routing_remote_types": (
+        "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2")}
     assert without_cluster_changes == SERVE_CONFIG
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from contracts.wire import TaskSpec
 from coordinator.execution import StepExecutor
-from coordinator.router import RouteSource, StepRoute
+from coordinator.route_types import RouteSource, StepRoute
 
 ROUTE = StepRoute("graph_dispatcher", RouteSource.REMOTE, "task", "ok", "e1")
 

@@ -4,7 +4,7 @@ import asyncio
 
 from contracts.routing_table import FieldProblem, Rule
 from organism.tasks.registry_actor import RuntimeRegistry
-from organism.tasks.registry_view import ViewVersion
+from contracts.registry_feed import InstanceChange, ViewVersion
 
 
 async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
@@ -28,15 +28,27 @@ async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path
     assert view.version != first.view().version  # a restart is a new view for followers
 
 
-async def test_watch_answers_at_once_for_a_stale_version_and_waits_for_a_change(tmp_path):
+async def test_watch_answers_at_once_for_another_boot_and_waits_for_a_change(tmp_path):
     registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
     current = registry.view().version
-    assert (await registry.watch(ViewVersion("stale", 0), 5.0)).version == current
+    other_boot = await registry.watch(ViewVersion("stale", 0), 5.0)
+    assert other_boot.view.version == current and other_boot.resync
     waiter = asyncio.create_task(registry.watch(current, 5.0))
     await asyncio.sleep(0.05)
     assert not waiter.done()
     await registry.rotate_epoch()
-    assert (await asyncio.wait_for(waiter, 1.0)).version != current
+    assert (await asyncio.wait_for(waiter, 1.0)).view.version != current
+
+
+async def test_the_feed_tells_which_instances_became_active_or_stopped_being(tmp_path):
+    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    start = registry.view().version
+    registry.register("u-1", "utility_organ_1", "organ:utility_organ_1:0", None, "starting")
+    registry.set_status("u-1", "alive")
+    registry.set_status("u-1", "draining")
+    update = await registry.watch(start, 1.0)
+    assert update.instances == (InstanceChange("utility_organ_1", "u-1", True), InstanceChange("utility_organ_1", "u-1", False))
+    assert not update.resync and update.view.version.generation == start.generation + 2
 
 
 async def test_rotation_answers_the_new_view_with_it(tmp_path):
