@@ -107,7 +107,8 @@ class RegistryFollower:
                 delay = 0.1
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # registry restarting: retry with backoff
-                logger.warning("following the registry failed (%s); retry in %.1fs", error, delay)
+            except Exception as error:  # registry restarting, or not there yet: retry with backoff
+                if delay == 0.1:  # once per outage, not once per retry
+                    logger.warning("following the registry failed (%s); retrying", type(error).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)

@@ -6,6 +6,9 @@ breaker failure. The budget follows the organism instead: an exponentially
 weighted mean and mean deviation of recent successful calls, budget = mean +
 4 deviations, never below `floor_s` (the contract's 50 ms) nor above
 `ceiling_s` (when the organism is that slow, static routing is the answer).
+Before the first answer the budget is the ceiling (patience while nothing is
+known, e.g. just after a deploy); a timeout counts as an answer that took the
+whole budget, so a budget that is too short grows.
 """
 
 
@@ -28,5 +31,5 @@ class LatencyBudget:
     @property
     def seconds(self) -> float:
         if self._mean is None:
-            return self.floor_s
+            return self.ceiling_s
         return min(self.ceiling_s, max(self.floor_s, self._mean + 4 * self._deviation))

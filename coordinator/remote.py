@@ -64,9 +64,10 @@ class RemoteResolver:
             failure = FallbackReason.REMOTE_ERROR
             self.breaker.record_error()
         elapsed = self._clock() - started
+        if failure in (None, FallbackReason.TIMEOUT):  # a timeout: at least as slow as the whole budget
+            budget.observe(elapsed if failure is None else budget.seconds)
         if failure is None:
             self.breaker.record_success()
-            budget.observe(elapsed)
         self._observer.remote_call(kind, elapsed * 1000.0, failure)
         self._observer.breaker_state(self.breaker.state)
         return answer if failure is None else failure

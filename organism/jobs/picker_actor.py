@@ -3,7 +3,8 @@
 A plain (non-async) actor with `max_concurrency=1`: Ray runs its calls one at
 a time, so picks and reservations from every OrganismManager replica (and any
 other caller) are serialized cluster-wide, and no two callers can book the
-same executor slot. Each call changes the `MinerBook`, writes the changed
+same executor slot. Picks that arrive together at a replica come as one
+`route_jobs` call: decided one after the other, written once. Each call changes the `MinerBook`, writes the changed
 documents to SQLite (WAL) and only then answers; if the write fails the book
 is reloaded from the store, so memory never runs ahead of disk. A restarted
 actor (`max_restarts=-1`) loads the same book: nothing it acknowledged is lost.
@@ -71,10 +72,22 @@ class MinerPicker:
 
     # --- picking --------------------------------------------------------------------
     def route_job(self, spec: JobSpec, dry_run: bool) -> JobRouted | Refusal:
+        return self.route_jobs([spec], dry_run)[0]
+
+    def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]:
+        """Route jobs in order, each decision seeing the bookings before it, and persist every
+        booking in one write before answering any of them."""
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(deletes=self._book.prune(now))
             self._pruned_at = now
+        puts: list[Put] = []
+        answers = [self._route(spec, dry_run, now, puts) for spec in specs]
+        if puts:
+            self._commit(puts)
+        return answers
+
+    def _route(self, spec: JobSpec, dry_run: bool, now: float, puts: list[Put]) -> JobRouted | Refusal:
         # a dry run takes the reference path: every filter over every miner, each one's reason
         index = None if dry_run else self._index
         outcome = pick(self._book, spec, self._current_block(now), self._netuid, now, index)
@@ -87,17 +100,10 @@ class MinerPicker:
         if address is None:
             message = f"{outcome.hotkey} is neither registered nor the configured trusted miner with an address"
             return Refusal(RefusalKind.NO_TRUSTED_MINER, message)
-        return JobRouted(
-            spec.job_uuid,
-            address,
-            outcome.reason,
-            self._book_or_replay(spec, outcome, dry_run, now),
-            outcome.replayed,
-            dry_run,
-            outcome.explain,
-        )
+        expires_at = self._book_or_replay(spec, outcome, dry_run, now, puts)
+        return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, dry_run, outcome.explain)
 
-    def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float) -> float | None:
+    def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, puts: list[Put]) -> float | None:
         """Reserve the selected miner (unless a dry run); the reservation's expiry, if any."""
         if outcome.reserve and not dry_run:
             config = self._book.config
@@ -112,7 +118,7 @@ class MinerPicker:
                 outcome.reason,
                 routed_at=now,
             )
-            self._commit(self._book.reserve(reservation, routed))
+            puts += self._book.reserve(reservation, routed)
             return expires_at
         held = self._book.reservations.get(spec.job_uuid)
         return held.expires_at if outcome.replayed and held and held.active(now) else None

@@ -1,9 +1,11 @@
 """The OrganismManager replica's side of the MinerPicker actor.
 
 Every call goes to the one picker under a time budget; an actor that does
-not answer in time (restarting, overloaded, gone) is `PickerUnavailable`. A
-pick is counted by outcome and timed. Answers stay typed: the api layer
-turns them into HTTP.
+not answer in time (restarting, overloaded, gone) is `PickerUnavailable`.
+Picks that arrive within a millisecond of each other go to the picker as one
+batch (fewer actor calls and one write for all of them; each still a
+decision of its own). A pick is counted by outcome and timed. Answers stay
+typed: the api layer turns them into HTTP.
 """
 
 import asyncio
@@ -17,6 +19,10 @@ from organism.jobs.picker_actor import get_or_create_picker
 from organism.jobs.records import JobSpec
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
+from servekit.coalescer import Coalescer
+
+PICK_WINDOW_S = 0.001
+PICK_MAX_BATCH = 64
 
 
 class PickerUnavailable(Exception):
@@ -34,6 +40,10 @@ class PickerClient:
         )
         self._timeout_s = settings.picker_call_timeout_s
         self._metrics = metrics
+        self._picks: Coalescer[JobSpec, JobRouted | Refusal] = Coalescer(self._route_batch, PICK_WINDOW_S, PICK_MAX_BATCH)
+
+    async def _route_batch(self, specs: list[JobSpec]) -> dict[JobSpec, JobRouted | Refusal]:
+        return dict(zip(specs, await self.call("route_jobs", specs), strict=True))
 
     async def call(self, method: str, *args: Any) -> Any:
         try:
@@ -46,7 +56,7 @@ class PickerClient:
     async def route_job(self, spec: JobSpec, dry_run: bool) -> JobRouted | Refusal:
         started = time.perf_counter()
         try:
-            outcome = await self.call("route_job", spec, dry_run)
+            outcome = await (self.call("route_job", spec, True) if dry_run else self._picks.get(spec))
         except PickerUnavailable:
             self._metrics.picks.inc(tags={"outcome": "PickerUnavailable"})
             raise

@@ -8,7 +8,7 @@ from coordinator.budget import LatencyBudget
 @pytest.mark.parametrize(
     "case, latencies_ms, expected_ms",
     [
-        ("nothing observed yet: the floor", [], 50),
+        ("nothing observed yet: the ceiling, patient until something is known", [], 500),
         ("a fast organism: the floor", [5] * 50, 50),
         ("a loaded organism at 80 ms: room above it", [80] * 200, 80),
         ("a jittery organism: mean plus four deviations", [40, 120] * 200, 80 + 4 * 40),

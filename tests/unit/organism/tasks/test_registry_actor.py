@@ -2,9 +2,9 @@
 
 import asyncio
 
+from contracts.registry_feed import InstanceChange, ViewVersion
 from contracts.routing_table import FieldProblem, Rule
 from organism.tasks.registry_actor import RuntimeRegistry
-from contracts.registry_feed import InstanceChange, ViewVersion
 
 
 async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
