@@ -4,12 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STATE_DIR ?= $(CURDIR)/.state
 
-.PHONY: install run test unit k8s bench bench-quick clean
+.PHONY: install os-packages run test unit k8s bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
+	@echo "installing into $(VENV) (first time: a few minutes, Ray is large)..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --no-color -e ".[test,bench]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -17,8 +18,13 @@ install: $(VENV)/.installed
 run: install
 	ORGANISM_STATE_DIR=$(STATE_DIR) $(VENV)/bin/routing run --config serve_config.yaml
 
-test: install
+os-packages:
+	bash .ci/os-packages
+
+# every test on SQLite, then the integration suite again with its state in PostgreSQL
+test: install os-packages
 	$(PY) -m pytest
+	ROUTING_TEST_STATE=postgres $(PY) -m pytest tests/integration
 
 unit: install
 	$(PY) -m pytest tests/unit

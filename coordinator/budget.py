@@ -7,13 +7,13 @@ weighted mean and mean deviation of recent successful calls, budget = mean +
 4 deviations, never below `floor_s` (the contract's 50 ms) nor above
 `ceiling_s` (when the organism is that slow, static routing is the answer).
 Before the first answer the budget is the ceiling (patience while nothing is
-known, e.g. just after a deploy); a timeout counts as an answer that took the
-whole budget, so a budget that is too short grows.
+known, e.g. just after a deploy); a timeout counts as an answer that took
+twice the budget, so a budget that is too short doubles within a few calls.
 """
 
 
 class LatencyBudget:
-    def __init__(self, floor_s: float, ceiling_s: float, weight: float = 0.05) -> None:
+    def __init__(self, floor_s: float, ceiling_s: float, weight: float = 0.2) -> None:
         self.floor_s = floor_s
         self.ceiling_s = ceiling_s
         self._weight = weight

@@ -64,8 +64,8 @@ class RemoteResolver:
             failure = FallbackReason.REMOTE_ERROR
             self.breaker.record_error()
         elapsed = self._clock() - started
-        if failure in (None, FallbackReason.TIMEOUT):  # a timeout: at least as slow as the whole budget
-            budget.observe(elapsed if failure is None else budget.seconds)
+        if failure in (None, FallbackReason.TIMEOUT):  # a timeout: slower than the whole budget
+            budget.observe(elapsed if failure is None else 2 * budget.seconds)
         if failure is None:
             self.breaker.record_success()
         self._observer.remote_call(kind, elapsed * 1000.0, failure)

@@ -36,12 +36,9 @@ class OrganismSettings(BaseSettings):
         return {self.state_resource: 0.001} if self.state_resource else {}
 
     @property
-    def state_db(self) -> Path:
-        return self.state_dir.expanduser().resolve() / "organism.db"
-
-    @property
-    def jobs_db(self) -> Path:
-        return self.state_dir.expanduser().resolve() / "jobs.db"
+    def state_path(self) -> Path:
+        """Where SQLite keeps the state when no PostgreSQL DSN is configured (`organism.state.locate`)."""
+        return self.state_dir.expanduser().resolve()
 
     def organ_actor_names(self) -> dict[str, str]:
         """Actor name -> logical id, one per configured organ instance."""

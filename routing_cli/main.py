@@ -3,11 +3,17 @@
     routing run [--config serve_config.yaml]    the whole stack on a local Ray cluster
     routing token --role admin --service ops    mint a service token
     routing k8s                                 render k8s/rayservice.yaml
+    routing backup > state.json                 the organism's state (SQLite or ROUTING_STATE_DSN), as JSON
+    routing restore state.json                  replace it with a backup (stop the stack first)
 """
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
+from organism.state.backup import dump, restore
+from organism.state.locate import FILES, open_store
 from routing_cli import kuberay, stack
 from servekit.identity import AuthSettings, Role, TokenAuthority
 
@@ -24,7 +30,17 @@ def main() -> int:
     token.add_argument("--service", required=True, help="the calling service's name (the token's subject)")
     token.add_argument("--ttl", type=int, default=None, help="seconds of validity (default ROUTING_TOKEN_TTL_S, 3600)")
     commands.add_parser("k8s", help="render k8s/rayservice.yaml from its template and serve_config.yaml")
+    for name, help_text in (("backup", "write the organism's state as JSON to stdout"),
+                            ("restore", "replace the organism's state with a backup (stop the stack first)")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--namespace", default="routing", help="the organism's namespace (default routing)")
+        command.add_argument("--state-dir", type=Path, default=Path(".state"),
+                             help="SQLite state directory when ROUTING_STATE_DSN is not set (default .state)")
+        if name == "restore":
+            command.add_argument("backup", type=Path)
     args = parser.parse_args()
+    if args.command in ("backup", "restore"):
+        return state_command(args)
     if args.command == "run":
         return stack.run(args.config)
     if args.command == "k8s":
@@ -35,6 +51,17 @@ def main() -> int:
     if not secret:
         parser.error("no secret: set ROUTING_TOKEN_SECRET or ROUTING_TOKEN_SECRET_FILE")
     print(TokenAuthority(secret).mint(args.service, Role(args.role), args.ttl or settings.token_ttl_s))
+    return 0
+
+
+def state_command(args: argparse.Namespace) -> int:
+    stores = {component: open_store(component, args.namespace, args.state_dir) for component in FILES}
+    if args.command == "backup":
+        print(json.dumps({component: dump(store) for component, store in stores.items()}, indent=1))
+        return 0
+    backup = json.loads(args.backup.read_text())
+    for component, store in stores.items():
+        print(f"{component}: {restore(store, backup[component])} documents restored", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,7 @@ from organism.jobs.records import (
     Reservation,
     RoutedJob,
 )
-from organism.store import Delete, DocumentStore, Put
+from organism.state.store import Delete, DocumentStore, Put
 
 RETENTION_S = 24 * 3600.0  # how long lapsed jobs and receipts are remembered
 COLLECTIONS = ("miners", "manifests", "blacklist", "allowances", "receipts", "reservations", "jobs", "meta")

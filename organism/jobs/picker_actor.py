@@ -12,9 +12,10 @@ actor (`max_restarts=-1`) loads the same book: nothing it acknowledged is lost.
 Answers are typed: records, views, `JobRouted`, or a `Refusal`; never HTTP.
 """
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import ray
@@ -38,10 +39,12 @@ from organism.jobs.records import (
     Reservation,
     RoutedJob,
 )
-from organism.store import Delete, Put, SqliteStore
+from organism.state.locate import open_store
+from organism.state.store import Delete, DocumentStore, Put, Transaction
 
 UNROUTED_RECEIPT_TTL_S = 600.0
 PRUNE_EVERY_S = 30.0
+CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
 
 
 def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
@@ -50,19 +53,25 @@ def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
 
 
 class MinerPicker:
-    def __init__(self, state_db: str, netuid: int) -> None:
-        self._store = SqliteStore(Path(state_db))
+    def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
+        self._store = store or open_store("jobs", namespace, Path(state_dir))
         self._book = MinerBook.load(self._store)
         self._index = CandidateIndex()
         self._netuid = netuid
         self._pruned_at = 0.0
 
-    def _commit(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
         try:
-            self._store.write(puts, deletes)
+            with self._store.transaction() as tx:
+                yield tx
         except Exception:
             self._book, self._index = MinerBook.load(self._store), CandidateIndex()  # memory must not run ahead of disk
             raise
+
+    def _commit(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+        with self._transaction() as tx:
+            tx.write(puts, deletes)
 
     def _current_block(self, now: float) -> int | None:
         return self._book.chain.current_block(now) if self._book.chain else None
@@ -75,35 +84,56 @@ class MinerPicker:
         return self.route_jobs([spec], dry_run)[0]
 
     def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]:
-        """Route jobs in order, each decision seeing the bookings before it, and persist every
-        booking in one write before answering any of them."""
+        """Route jobs in order, each decision seeing the bookings before it; a booking is written,
+        with the slot it claims, before any answer. One transaction for the batch where the store
+        serializes writers (SQLite), one per job where pickers of other processes may compete
+        (PostgreSQL: each transaction then holds one miner's lock at a time)."""
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(deletes=self._book.prune(now))
             self._pruned_at = now
-        puts: list[Put] = []
-        answers = [self._route(spec, dry_run, now, puts) for spec in specs]
-        if puts:
-            self._commit(puts)
+        groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
+        answers: list[JobRouted | Refusal] = []
+        for group in groups:
+            with self._transaction() as tx:
+                answers += [self._route(spec, dry_run, now, tx) for spec in group]
         return answers
 
-    def _route(self, spec: JobSpec, dry_run: bool, now: float, puts: list[Put]) -> JobRouted | Refusal:
+    def _route(self, spec: JobSpec, dry_run: bool, now: float, tx: Transaction) -> JobRouted | Refusal:
         # a dry run takes the reference path: every filter over every miner, each one's reason
         index = None if dry_run else self._index
-        outcome = pick(self._book, spec, self._current_block(now), self._netuid, now, index)
-        if isinstance(outcome, Refusal):
-            if outcome.kind is RefusalKind.ALL_MINERS_BUSY:  # a slot frees when a reservation lapses
-                reservation_s = self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-                return dataclasses.replace(outcome, retry_after_s=max(1, reservation_s))
-            return outcome
-        address = self._address_of(outcome.hotkey)
-        if address is None:
-            message = f"{outcome.hotkey} is neither registered nor the configured trusted miner with an address"
-            return Refusal(RefusalKind.NO_TRUSTED_MINER, message)
-        expires_at = self._book_or_replay(spec, outcome, dry_run, now, puts)
-        return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, dry_run, outcome.explain)
+        for _ in range(CLAIM_ATTEMPTS):
+            outcome = pick(self._book, spec, self._current_block(now), self._netuid, now, index)
+            if isinstance(outcome, Refusal):
+                return self._with_retry_after(outcome)
+            address = self._address_of(outcome.hotkey)
+            if address is None:
+                message = f"{outcome.hotkey} is neither registered nor the configured trusted miner with an address"
+                return Refusal(RefusalKind.NO_TRUSTED_MINER, message)
+            if outcome.reserve and not dry_run and not self._claimed(spec, outcome.hotkey, now, tx):
+                continue  # another picker holds that miner's slots: the next candidate
+            expires_at = self._book_or_replay(spec, outcome, dry_run, now, tx)
+            return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, dry_run, outcome.explain)
+        return self._with_retry_after(Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
 
-    def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, puts: list[Put]) -> float | None:
+    def _with_retry_after(self, refusal: Refusal) -> Refusal:
+        if refusal.kind is RefusalKind.ALL_MINERS_BUSY:  # a slot frees when a reservation lapses
+            reservation_s = self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
+            return dataclasses.replace(refusal, retry_after_s=max(1, reservation_s))
+        return refusal
+
+    def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
+        """Claim a slot of `hotkey` in the store; when there is none (booked by a picker of another
+        process), remember the miner full until its first claim lapses."""
+        online = self._book.manifests[spec.executor_class][hotkey].online_executor_count
+        held_until = now + self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
+        if tx.claim_slot(hotkey, spec.executor_class, spec.job_uuid, online, held_until, now) is not None:
+            return True
+        claims = tx.claims_of(hotkey, spec.executor_class)
+        self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
+        return False
+
+    def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, tx: Transaction) -> float | None:
         """Reserve the selected miner (unless a dry run); the reservation's expiry, if any."""
         if outcome.reserve and not dry_run:
             config = self._book.config
@@ -118,7 +148,7 @@ class MinerPicker:
                 outcome.reason,
                 routed_at=now,
             )
-            puts += self._book.reserve(reservation, routed)
+            tx.write(self._book.reserve(reservation, routed))
             return expires_at
         held = self._book.reservations.get(spec.job_uuid)
         return held.expires_at if outcome.replayed and held and held.active(now) else None
@@ -183,7 +213,12 @@ class MinerPicker:
         # a receipt from the future would hold a slot forever
         record = Receipt(kind, job_uuid, hotkey, executor_class, min(timestamp, now), ttl_s or default_ttl)
         puts, deletes = self._book.record_receipt(record, self._current_block(now))
-        self._commit(puts, deletes)
+        with self._transaction() as tx:
+            tx.write(puts, deletes)
+            if kind == "finished":
+                tx.release(job_uuid)  # its slot is free
+            else:
+                tx.hold(job_uuid, record.timestamp + record.ttl_s)  # the receipt holds the slot now
         return record
 
     def set_block(self, block: int) -> ChainView:
@@ -217,10 +252,11 @@ class MinerPicker:
 
 
 def get_or_create_picker(
-    name: str, namespace: str, state_db: Path, netuid: int, resources: dict[str, float]
+    name: str, namespace: str, state_dir: Path, netuid: int, resources: dict[str, float]
 ) -> ray.actor.ActorHandle:
     # One call at a time is the point; retries are safe because every call is idempotent
     # (a routed uuid replays its booking).
     return get_or_create_detached(
-        MinerPicker, name, namespace, str(state_db), netuid, resources=resources, max_concurrency=1, max_task_retries=3
+        MinerPicker, name, namespace, namespace, str(state_dir), netuid, resources=resources, max_concurrency=1,
+        max_task_retries=3,
     )

@@ -34,7 +34,7 @@ class PickerClient:
         self._picker = get_or_create_picker(
             settings.picker_actor_name,
             settings.namespace,
-            settings.jobs_db,
+            settings.state_path,
             settings.netuid,
             settings.state_actor_resources(),
         )

@@ -27,7 +27,7 @@ import ray
 from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
 from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
 from organism.detached import get_or_create_detached
-from organism.store import SqliteStore
+from organism.state.locate import open_store
 from organism.tasks.instance_cache import ActiveInstance
 from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState
 from organism.tasks.registry_view import EpochRotation, InstanceReport, RegistrySnapshot, RuleChange
@@ -44,8 +44,8 @@ def rule_to_doc(rule: Rule) -> dict[str, Any]:
 
 
 class RuntimeRegistry:
-    def __init__(self, state_db: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
-        self._store = SqliteStore(Path(state_db))
+    def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
+        self._store = open_store("registry", namespace, Path(state_dir))
         meta = self._store.load(META)
         if "epoch_counter" not in meta or "rules" not in meta:
             meta.setdefault("epoch_counter", 1)
@@ -177,11 +177,12 @@ class RuntimeRegistry:
 def get_or_create_registry(
     name: str,
     namespace: str,
-    state_db: Path,
+    state_dir: Path,
     heartbeat_timeout_s: float,
     known_logical_ids: list[str],
     resources: dict[str, float],
 ) -> ray.actor.ActorHandle:
     return get_or_create_detached(
-        RuntimeRegistry, name, namespace, str(state_db), heartbeat_timeout_s, known_logical_ids, resources=resources
+        RuntimeRegistry, name, namespace, namespace, str(state_dir), heartbeat_timeout_s, known_logical_ids,
+        resources=resources
     )

@@ -78,7 +78,7 @@ class TaskRouting:
         self._registry = get_or_create_registry(
             settings.registry_actor_name,
             settings.namespace,
-            settings.state_db,
+            settings.state_path,
             settings.heartbeat_timeout_s,
             sorted(settings.organs),
             settings.state_actor_resources(),

@@ -45,17 +45,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def serve_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def state_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """ROUTING_TEST_STATE=postgres runs the session's state in a throwaway PostgreSQL; else SQLite."""
+    if os.environ.get("ROUTING_TEST_STATE", "sqlite") != "postgres":
+        return {}
+    return {"ROUTING_STATE_DSN": request.getfixturevalue("postgres_dsn")}
+
+
+@pytest.fixture(scope="session")
+def serve_url(tmp_path_factory: pytest.TempPathFactory, state_env: dict[str, str]) -> str:
     # The session's ingress, HAProxy unless ROUTING_INGRESS=python; Ray reads it when it starts.
     private = private_directory()
-    os.environ.update(ingress_env(ingress_mode(), private, drain_s=0))
+    os.environ.update({**ingress_env(ingress_mode(), private, drain_s=0), **state_env})
     ray.init(
         num_cpus=2,
         include_dashboard=False,
         namespace="routing-tests",
         log_to_driver=bool(os.environ.get("TEST_RAY_LOGS")),
         # workers import test-only deployments (tests.integration.*) from the repository root
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "ROUTING_TOKEN_SECRET": TEST_SECRET}},
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "ROUTING_TOKEN_SECRET": TEST_SECRET, **state_env}},
     )
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})

@@ -75,7 +75,7 @@ def test_no_import_cycles():
 
 def test_the_pure_core_is_where_the_design_says():
     expected = {"contracts.normalize", "contracts.routing_table", "contracts.wire", "organism.jobs.policy",
-                "organism.tasks.resolution", "coordinator.router", "coordinator.breaker", "organism.store"}
+                "organism.tasks.resolution", "coordinator.router", "coordinator.breaker", "organism.state.store"}
     assert expected <= set(PURE)
 
 

@@ -3,7 +3,7 @@
 from organism.jobs.book import MinerBook
 from organism.jobs.chain import ChainReport
 from organism.jobs.records import BlacklistEntry, Manifest, Receipt, Reservation, RoutedJob
-from organism.store import InMemoryStore
+from organism.state.store import InMemoryStore
 
 from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run, selected
 

@@ -8,9 +8,9 @@ from organism.tasks.registry_actor import RuntimeRegistry
 
 
 async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
-    db = str(tmp_path / "organism.db")
+    db = str(tmp_path)
     organs = ["utility_organ_1", "graph_dispatcher"]
-    first = RuntimeRegistry(db, 15.0, organs)
+    first = RuntimeRegistry("t", db, 15.0, organs)
     start_epoch = first.view().epoch
     rotated = await first.rotate_epoch()
     kept = Rule("kept", "d", "graph_dispatcher")
@@ -20,7 +20,7 @@ async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path
     assert rejected.view is None
     assert rejected.problems == (FieldProblem("add.0.logical_id", "no organ is configured for logical id 'nobody'"),)
 
-    second = RuntimeRegistry(db, 15.0, organs)
+    second = RuntimeRegistry("t", db, 15.0, organs)
     view = second.view()
     assert view.epoch == rotated.view.epoch != start_epoch
     assert kept in view.rules
@@ -29,7 +29,7 @@ async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path
 
 
 async def test_watch_answers_at_once_for_another_boot_and_waits_for_a_change(tmp_path):
-    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
     current = registry.view().version
     other_boot = await registry.watch(ViewVersion("stale", 0), 5.0)
     assert other_boot.view.version == current and other_boot.resync
@@ -41,7 +41,7 @@ async def test_watch_answers_at_once_for_another_boot_and_waits_for_a_change(tmp
 
 
 async def test_the_feed_tells_which_instances_became_active_or_stopped_being(tmp_path):
-    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
     start = registry.view().version
     registry.register("u-1", "utility_organ_1", "organ:utility_organ_1:0", None, "starting")
     registry.set_status("u-1", "alive")
@@ -52,7 +52,7 @@ async def test_the_feed_tells_which_instances_became_active_or_stopped_being(tmp
 
 
 async def test_rotation_answers_the_new_view_with_it(tmp_path):
-    registry = RuntimeRegistry(str(tmp_path / "db"), 15.0, ["utility_organ_1"])
+    registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
     previous = registry.view().epoch
     rotated = await registry.rotate_epoch()
     assert rotated.view == registry.view() and rotated.previous_epoch == previous != rotated.view.epoch

@@ -1,0 +1,171 @@
+"""The store in SQL: SQLite (embedded, one file per scope) or PostgreSQL (a DSN).
+
+Both keep the same tables, created and upgraded by `MIGRATIONS` (an ordered
+list, applied at start under a lock; `schema_version` says how far a
+database is). In PostgreSQL many scopes share one database: documents are
+named `<scope>/<collection>` and claims carry their scope; a claim takes a
+transaction-scoped advisory lock on its miner, so two pickers in two
+processes claim that miner's slots one after the other. In SQLite every
+write transaction is `BEGIN IMMEDIATE`, which serializes writers anyway
+(SQLite mode is single-cluster by design). Connections come from a psycopg
+pool for PostgreSQL; SQLite uses one connection guarded by a lock.
+"""
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from organism.state.store import Claim, Delete, Put, free_slot
+
+MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
+    (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
+                     " doc TEXT NOT NULL, PRIMARY KEY (collection, key))"),
+    (2, "slot claims", "CREATE TABLE IF NOT EXISTS slot_claims (scope TEXT NOT NULL, hotkey TEXT NOT NULL,"
+                       " executor_class TEXT NOT NULL, slot INTEGER NOT NULL CHECK (slot >= 0),"
+                       " job_uuid TEXT NOT NULL, held_until DOUBLE PRECISION NOT NULL,"
+                       " PRIMARY KEY (scope, hotkey, executor_class, slot), UNIQUE (scope, job_uuid))"),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+MIGRATION_LOCK = 7_402_117  # the advisory lock id PostgreSQL migrations run under
+
+
+class SqlTransaction:
+    def __init__(self, cursor: Any, scope: str, prefix: str, marker: str, postgres: bool) -> None:
+        self._cursor, self._scope, self._prefix, self._postgres = cursor, scope, prefix, postgres
+        self._q = (lambda sql: sql.replace("?", "%s")) if marker == "%s" else (lambda sql: sql)
+
+    def _run(self, sql: str, params: tuple = ()) -> Any:
+        return self._cursor.execute(self._q(sql), params)
+
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+        encoded = [(self._prefix + c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before writing
+        for collection, key in deletes:
+            self._run("DELETE FROM documents WHERE collection = ? AND key = ?", (self._prefix + collection, key))
+        for row in encoded:
+            self._run("INSERT INTO documents (collection, key, doc) VALUES (?, ?, ?)"
+                      " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc", row)
+
+    def claim_slot(self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float,
+                   now: float) -> int | None:
+        if self._postgres:  # held until the transaction ends
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self._scope}|{hotkey}|{executor_class}",))
+        self._run("DELETE FROM slot_claims WHERE scope = ? AND (job_uuid = ?"
+                  " OR (hotkey = ? AND executor_class = ? AND held_until <= ?))",
+                  (self._scope, job_uuid, hotkey, executor_class, now))
+        slot = free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
+        if slot is not None:
+            self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
+                      " VALUES (?, ?, ?, ?, ?, ?)", (self._scope, hotkey, executor_class, slot, job_uuid, held_until))
+        return slot
+
+    def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]:
+        rows = self._run("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"
+                         " WHERE scope = ? AND hotkey = ? AND executor_class = ? ORDER BY slot",
+                         (self._scope, hotkey, executor_class)).fetchall()
+        return [Claim(*row) for row in rows]
+
+    def hold(self, job_uuid: str, held_until: float) -> None:
+        self._run("UPDATE slot_claims SET held_until = ? WHERE scope = ? AND job_uuid = ?",
+                  (held_until, self._scope, job_uuid))
+
+    def release(self, job_uuid: str) -> None:
+        self._run("DELETE FROM slot_claims WHERE scope = ? AND job_uuid = ?", (self._scope, job_uuid))
+
+    def clear(self) -> None:
+        """Everything of this scope (a restore starts here)."""
+        self._run("DELETE FROM documents WHERE collection LIKE ?", (self._prefix + "%",))
+        self._run("DELETE FROM slot_claims WHERE scope = ?", (self._scope,))
+
+    def restore_claim(self, claim: Claim) -> None:
+        self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
+                  " VALUES (?, ?, ?, ?, ?, ?)",
+                  (self._scope, claim.hotkey, claim.executor_class, claim.slot, claim.job_uuid, claim.held_until))
+
+
+class SqlStore:
+    """One scope's documents and claims; `location` is a PostgreSQL DSN or a SQLite file."""
+
+    def __init__(self, location: str | Path, scope: str) -> None:
+        self.scope = scope
+        self.postgres = str(location).startswith(("postgresql://", "postgres://"))
+        self.serializes_writers = not self.postgres  # SQLite: one writer at a time, whoever it is
+        self._prefix = f"{scope}/" if self.postgres else ""
+        if self.postgres:
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(str(location), min_size=1, max_size=4, open=True)
+        else:
+            path = Path(location)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = threading.Lock()
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self.version = self._migrate()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[tuple[Any, str]]:
+        """A cursor inside one transaction, and its parameter marker."""
+        if self.postgres:
+            with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+                yield cursor, "%s"
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db.cursor(), "?"
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> int:
+        with self._connection() as (cursor, _):
+            if self.postgres:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = cursor.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, _what, statement in MIGRATIONS:
+                if version > current:
+                    cursor.execute(statement)
+                    cursor.execute("INSERT INTO schema_version (version) VALUES (" + str(version) + ")")
+            return max(current, SCHEMA_VERSION)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._connection() as (cursor, marker):
+            yield SqlTransaction(cursor, self.scope, self._prefix, marker, self.postgres)
+
+    def load(self, collection: str) -> dict[str, Any]:
+        with self._connection() as (cursor, marker):
+            rows = cursor.execute(f"SELECT key, doc FROM documents WHERE collection = {marker}",
+                                  (self._prefix + collection,)).fetchall()
+        return {key: json.loads(doc) for key, doc in rows}
+
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+        with self.transaction() as tx:
+            tx.write(puts, deletes)
+
+    def collections(self) -> list[str]:
+        with self._connection() as (cursor, marker):
+            rows = cursor.execute(f"SELECT DISTINCT collection FROM documents WHERE collection LIKE {marker}"
+                                  " ORDER BY collection", (self._prefix + "%",)).fetchall()
+        return [row[0][len(self._prefix):] for row in rows]
+
+    def claims(self) -> list[Claim]:
+        with self._connection() as (cursor, marker):
+            rows = cursor.execute("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"
+                                  f" WHERE scope = {marker} ORDER BY hotkey, executor_class, slot", (self.scope,)).fetchall()
+        return [Claim(*row) for row in rows]
+
+    def close(self) -> None:
+        if self.postgres:
+            self._pool.close()
+        else:
+            with self._lock:
+                self._db.close()

@@ -1,0 +1,125 @@
+"""Durable state: documents, and the executor slots bookings claim. Pure.
+
+A store holds JSON documents in named collections, and *slot claims*: one row
+per executor slot a job holds (miner, executor class, slot number, job,
+held until). Everything a caller changes happens in one `transaction()`: its
+writes and its claims commit together or not at all.
+
+A claim is what makes an over-booking impossible to commit, even for two
+pickers in two processes (two clusters during an upgrade, two validators on
+one database): `claim_slot` takes the lowest slot number below the miner's
+online executors that no live claim holds, under a lock on that miner, and a
+slot number can have only one claim (the table's primary key) and a job only
+one slot. It answers None when every slot is held; `held_until` then says
+when the first one lapses.
+
+`InMemoryStore` is the test double and behaves the same; `sql.SqlStore` is
+SQLite (the embedded default) or PostgreSQL (selected by a DSN).
+"""
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Put = tuple[str, str, Any]  # collection, key, JSON-able document
+Delete = tuple[str, str]  # collection, key
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    hotkey: str
+    executor_class: str
+    slot: int
+    job_uuid: str
+    held_until: float
+
+
+class Transaction(Protocol):
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
+
+    def claim_slot(
+        self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float, now: float
+    ) -> int | None: ...
+
+    def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]: ...
+
+    def hold(self, job_uuid: str, held_until: float) -> None: ...
+
+    def release(self, job_uuid: str) -> None: ...
+
+
+class DocumentStore(Protocol):
+    def load(self, collection: str) -> dict[str, Any]: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
+
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
+
+    def claims(self) -> list[Claim]: ...
+
+
+def free_slot(taken: Iterable[int], online: int) -> int | None:
+    """The lowest slot number below `online` that nobody holds."""
+    held = set(taken)
+    return next((slot for slot in range(min(online, len(held) + 1)) if slot not in held), None)
+
+
+class _MemoryTransaction:
+    def __init__(self, store: "InMemoryStore") -> None:
+        self._documents = {c: dict(docs) for c, docs in store.documents.items()}
+        self._claims = dict(store.claim_rows)
+
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+        encoded = [(c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before changing anything
+        for collection, key in deletes:
+            self._documents.get(collection, {}).pop(key, None)
+        for collection, key, doc in encoded:
+            self._documents.setdefault(collection, {})[key] = doc
+
+    def claim_slot(self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float,
+                   now: float) -> int | None:
+        self._claims = {
+            key: claim for key, claim in self._claims.items()
+            if claim.job_uuid != job_uuid and not ((claim.hotkey, claim.executor_class) == (hotkey, executor_class)
+                                                    and claim.held_until <= now)
+        }
+        slot = free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
+        if slot is not None:
+            self._claims[(hotkey, executor_class, slot)] = Claim(hotkey, executor_class, slot, job_uuid, held_until)
+        return slot
+
+    def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]:
+        return sorted((c for c in self._claims.values() if (c.hotkey, c.executor_class) == (hotkey, executor_class)),
+                      key=lambda c: c.slot)
+
+    def hold(self, job_uuid: str, held_until: float) -> None:
+        for key, claim in list(self._claims.items()):
+            if claim.job_uuid == job_uuid:
+                self._claims[key] = Claim(claim.hotkey, claim.executor_class, claim.slot, job_uuid, held_until)
+
+    def release(self, job_uuid: str) -> None:
+        self._claims = {key: c for key, c in self._claims.items() if c.job_uuid != job_uuid}
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, str]] = {}
+        self.claim_rows: dict[tuple[str, str, int], Claim] = {}
+
+    def load(self, collection: str) -> dict[str, Any]:
+        return {key: json.loads(doc) for key, doc in self.documents.get(collection, {}).items()}
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        tx = _MemoryTransaction(self)
+        yield tx  # an exception leaves the store as it was
+        self.documents, self.claim_rows = tx._documents, tx._claims
+
+    def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+        with self.transaction() as tx:
+            tx.write(puts, deletes)
+
+    def claims(self) -> list[Claim]:
+        return sorted(self.claim_rows.values(), key=lambda c: (c.hotkey, c.executor_class, c.slot))

@@ -1,0 +1,104 @@
+"""The store, the same cases against every backend: in memory, SQLite, PostgreSQL."""
+
+import uuid
+
+import pytest
+
+from organism.state.backup import dump, restore
+from organism.state.sql import SCHEMA_VERSION, SqlStore
+from organism.state.store import InMemoryStore
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield InMemoryStore()
+        return
+    location = tmp_path / "state.db" if request.param == "sqlite" else request.getfixturevalue("postgres_dsn")
+    opened = SqlStore(location, f"test-{uuid.uuid4().hex[:8]}/jobs")  # scopes keep tests apart in one database
+    yield opened
+    opened.close()
+
+
+def test_write_then_load(store):
+    store.write(puts=[("meta", "epoch", 3), ("rules", "a", {"logical_id": "x"})])
+    assert store.load("meta") == {"epoch": 3}
+    assert store.load("rules") == {"a": {"logical_id": "x"}}
+    assert store.load("empty") == {}
+
+
+def test_put_overwrites_and_delete_removes(store):
+    store.write(puts=[("c", "k", 1), ("c", "j", 2)])
+    store.write(puts=[("c", "k", 5)], deletes=[("c", "j")])
+    assert store.load("c") == {"k": 5}
+
+
+def test_unencodable_batch_changes_nothing(store):
+    store.write(puts=[("c", "k", 1)])
+    with pytest.raises(TypeError):
+        store.write(puts=[("c", "k", 2), ("c", "bad", object())])
+    assert store.load("c") == {"k": 1}
+
+
+def test_a_failed_transaction_leaves_documents_and_claims_as_they_were(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            tx.write(puts=[("c", "k", 1)])
+            assert tx.claim_slot("m", "cls", "job-1", 2, 100.0, 0.0) == 0
+            raise RuntimeError("the picker failed half way")
+    assert store.load("c") == {} and store.claims() == []
+
+
+@pytest.mark.parametrize(
+    "case, steps, expected",
+    [
+        ("slots are taken lowest first", [("job-1", 2, 0.0), ("job-2", 2, 0.0)], [0, 1]),
+        ("no slot beyond the online executors", [("job-1", 1, 0.0), ("job-2", 1, 0.0)], [0, None]),
+        ("a lapsed claim frees its slot", [("job-1", 1, 0.0), ("job-2", 1, 50.0)], [0, 0]),
+        ("a job claims again: it keeps one slot", [("job-1", 2, 0.0), ("job-1", 2, 0.0), ("job-2", 2, 0.0)], [0, 0, 1]),
+        ("no executor online: nothing to claim", [("job-1", 0, 0.0)], [None]),
+    ],
+)
+def test_claims(store, case, steps, expected):
+    slots = []
+    for job, online, now in steps:
+        with store.transaction() as tx:
+            slots.append(tx.claim_slot("m", "cls", job, online, 10.0, now))  # held until 10
+    assert slots == expected
+
+
+def test_hold_and_release_a_jobs_claim(store):
+    with store.transaction() as tx:
+        tx.claim_slot("m", "cls", "job-1", 1, 10.0, 0.0)
+        tx.hold("job-1", 500.0)  # a start receipt holds it longer
+    with store.transaction() as tx:
+        assert tx.claim_slot("m", "cls", "job-2", 1, 10.0, 50.0) is None
+        assert [c.held_until for c in tx.claims_of("m", "cls")] == [500.0]
+        tx.release("job-1")  # finished
+        assert tx.claim_slot("m", "cls", "job-2", 1, 10.0, 50.0) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_state_survives_reopen_at_the_current_schema(backend, tmp_path, request):
+    location = tmp_path / "s.db" if backend == "sqlite" else request.getfixturevalue("postgres_dsn")
+    scope = f"reopen-{uuid.uuid4().hex[:8]}/registry"
+    first = SqlStore(location, scope)
+    first.write(puts=[("meta", "epoch", 7)])
+    first.close()
+    again = SqlStore(location, scope)
+    assert again.load("meta") == {"epoch": 7} and again.version == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_backup_then_restore_into_another_store(backend, tmp_path, request):
+    location = tmp_path / "a.db" if backend == "sqlite" else request.getfixturevalue("postgres_dsn")
+    source = SqlStore(location, f"a-{uuid.uuid4().hex[:8]}/jobs")
+    source.write(puts=[("miners", "m", {"hotkey": "m"}), ("meta", "arrivals", 3)])
+    with source.transaction() as tx:
+        tx.claim_slot("m", "cls", "job-1", 1, 10.0, 0.0)
+    backup = dump(source)
+    target = SqlStore(tmp_path / "b.db", "b/jobs")  # also moves state between backends
+    target.write(puts=[("stale", "x", 1)])
+    assert restore(target, backup) == 2
+    assert target.load("miners") == {"m": {"hotkey": "m"}} and target.load("stale") == {}
+    assert [(c.hotkey, c.job_uuid) for c in target.claims()] == [("m", "job-1")]
