@@ -31,7 +31,7 @@ def _pick_forever(location: str, scope: str, start_at: float, results: multiproc
     while time.time() < start_at:  # both begin together
         time.sleep(0.001)
     won = 0
-    for n in range(0, PICKS_PER_PICKER, 10):
+    for _ in range(0, PICKS_PER_PICKER, 10):
         batch = [JobSpec(str(uuid.uuid4()), CLASS, 1, 1, 1, 0, False) for _ in range(10)]
         won += sum(isinstance(answer, JobRouted) for answer in picker.route_jobs(batch))
     results.put(won)
