@@ -48,6 +48,7 @@ class OrganismManager(tasks_api.TaskApi, jobs_api.JobApi):
         metrics = OrganismMetrics()
         self.jobs = PickerClient(settings, metrics)
         self.tasks = TaskRouting(settings, metrics)
+        await self.jobs.start()
         await self.tasks.start()
 
     def __del__(self) -> None:

@@ -1,10 +1,12 @@
 """Render the KubeRay RayService from its template and serve_config.yaml.
 
 serveConfigV2 is serve_config.yaml with the changes a cluster needs: the
-Serve ingress listens on all interfaces, the organism keeps its state on the
-head's volume (`/state`) with its state actors pinned there (`routing_state`),
-and the contract's flags are the Coordinator's `user_config` (rollout phase
-2), so a rollout step is an edit of serveConfigV2 that KubeRay applies live.
+Serve ingress listens on all interfaces; the OrganismManager and the
+Coordinator scale with their load (`autoscaling_config` instead of a fixed
+`num_replicas`; the autoscaler adds workers for them); and the contract's
+flags are the Coordinator's `user_config` (rollout phase 2), so a rollout step
+is an edit of serveConfigV2 that KubeRay applies live. The state is in
+PostgreSQL (the pods' `ROUTING_STATE_DSN`), so no actor is pinned to a node.
 `make k8s` writes k8s/rayservice.yaml; a test checks the committed file is current.
 """
 
@@ -16,8 +18,10 @@ from typing import Any
 import yaml
 
 PLACEHOLDER = "    __SERVE_CONFIG_V2__\n"
-STATE_MOUNT = "/state"
-STATE_RESOURCE = "routing_state"
+AUTOSCALING = {  # replicas per deployment; a replica takes 0.1 CPU, a worker has 2
+    "OrganismManager": {"min_replicas": 2, "max_replicas": 8, "target_ongoing_requests": 32},
+    "Coordinator": {"min_replicas": 1, "max_replicas": 6, "target_ongoing_requests": 64},
+}
 ROLLOUT_PHASE_2 = {"routing_remote": True, "routing_remote_types": "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2"}
 
 
@@ -25,8 +29,10 @@ def cluster_serve_config(config: dict[str, Any]) -> dict[str, Any]:
     cluster = copy.deepcopy(config)
     cluster.setdefault("http_options", {})["host"] = "0.0.0.0"
     for app in cluster["applications"]:
-        if app["name"] == "organism":
-            app.setdefault("args", {}).update(state_dir=STATE_MOUNT, state_resource=STATE_RESOURCE)
+        for deployment in app["deployments"]:
+            if deployment["name"] in AUTOSCALING:
+                deployment.pop("num_replicas", None)
+                deployment["autoscaling_config"] = dict(AUTOSCALING[deployment["name"]])
         if app["name"] == "coordinator":
             for deployment in app["deployments"]:
                 deployment.setdefault("user_config", dict(ROLLOUT_PHASE_2))

@@ -21,7 +21,7 @@ from pathlib import Path
 import ray
 from pydantic import ValidationError
 
-from organism.detached import get_or_create_detached
+from organism.detached import Versioned, get_or_create_detached
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.chain import ChainReport, ChainView, chain_view
@@ -52,7 +52,7 @@ def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
     return Refusal(RefusalKind.UNKNOWN_MINER, f"not registered: {', '.join(missing)}", {"hotkeys": missing})
 
 
-class MinerPicker:
+class MinerPicker(Versioned):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
         self._book = MinerBook.load(self._store)

@@ -12,8 +12,10 @@ import asyncio
 import time
 from typing import Any
 
+import ray
 from ray.exceptions import RayError, RayTaskError
 
+from organism.detached import current, kill
 from organism.jobs.outcomes import JobRouted, Refusal
 from organism.jobs.picker_actor import get_or_create_picker
 from organism.jobs.records import JobSpec
@@ -31,19 +33,22 @@ class PickerUnavailable(Exception):
 
 class PickerClient:
     def __init__(self, settings: OrganismSettings, metrics: OrganismMetrics) -> None:
-        self._picker = get_or_create_picker(
-            settings.picker_actor_name,
-            settings.namespace,
-            settings.state_path,
-            settings.netuid,
-            settings.state_actor_resources(),
-        )
+        self._settings = settings
+        self._picker: ray.actor.ActorHandle | None = None
         self._timeout_s = settings.picker_call_timeout_s
         self._metrics = metrics
         self._picks: Coalescer[JobSpec, JobRouted | Refusal] = Coalescer(self._route_batch, PICK_WINDOW_S, PICK_MAX_BATCH)
 
     async def _route_batch(self, specs: list[JobSpec]) -> dict[JobSpec, JobRouted | Refusal]:
         return dict(zip(specs, await self.call("route_jobs", specs), strict=True))
+
+    async def start(self) -> None:
+        """Find (or start, or replace when it runs other code) the one picker."""
+        settings = self._settings
+        self._picker = await current(lambda: get_or_create_picker(
+            settings.picker_actor_name, settings.namespace, settings.state_path, settings.netuid,
+            settings.state_actor_resources(),
+        ), kill)
 
     async def call(self, method: str, *args: Any) -> Any:
         try:

@@ -11,6 +11,7 @@ routing (`draining`), lets running steps finish, marks it `dead` and exits.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 import ray
 
 from contracts.registry_feed import ViewVersion
-from organism.detached import get_or_create_detached
+from organism.detached import Versioned, get_or_create_detached
 from organism.tasks.organ_handlers import OrganContext, handler_for
 from organism.tasks.registry_state import InstanceStatus
 from servekit.context import correlation_id, current_caller
@@ -32,7 +33,7 @@ WATCH_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 10.0
 
 
-class Organ:
+class Organ(Versioned):
     def __init__(
         self,
         logical_id: str,
@@ -149,3 +150,9 @@ def get_or_create_organ(
     return get_or_create_detached(
         Organ, actor_name, namespace, logical_id, actor_name, registry, heartbeat_interval_s, heartbeat_jitter_s
     )
+
+
+async def drain_and_stop(organ: ray.actor.ActorHandle) -> None:
+    """Ask an organ to drain and stop; answered once it is gone."""
+    with contextlib.suppress(ray.exceptions.RayActorError):
+        await organ.drain_and_stop.remote()

@@ -26,7 +26,7 @@ import ray
 
 from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
 from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
-from organism.detached import get_or_create_detached
+from organism.detached import Versioned, get_or_create_detached
 from organism.state.locate import open_store
 from organism.tasks.instance_cache import ActiveInstance
 from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState
@@ -43,7 +43,7 @@ def rule_to_doc(rule: Rule) -> dict[str, Any]:
     return {"task_type": rule.task_type, "domain": rule.domain, "logical_id": rule.logical_id}
 
 
-class RuntimeRegistry:
+class RuntimeRegistry(Versioned):
     def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
         self._store = open_store("registry", namespace, Path(state_dir))
         meta = self._store.load(META)

@@ -18,10 +18,11 @@ from ray.exceptions import RayError
 from contracts.actor_names import is_organ_actor_name
 from contracts.registry_feed import Change, RegistryFollower, RegistryUpdate, RegistryView
 from contracts.routing_table import FieldProblem, Rule, RuleTable
+from organism.detached import current, kill
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
 from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
-from organism.tasks.organ import get_or_create_organ
+from organism.tasks.organ import drain_and_stop, get_or_create_organ
 from organism.tasks.registry_actor import get_or_create_registry
 from organism.tasks.registry_view import EpochRotation, RegistrySnapshot
 from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
@@ -75,32 +76,26 @@ class TaskRouting:
     def __init__(self, settings: OrganismSettings, metrics: OrganismMetrics) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._registry = get_or_create_registry(
-            settings.registry_actor_name,
-            settings.namespace,
-            settings.state_path,
-            settings.heartbeat_timeout_s,
-            sorted(settings.organs),
-            settings.state_actor_resources(),
-        )
-        self._organs = {
-            actor_name: get_or_create_organ(
-                actor_name,
-                logical_id,
-                settings.namespace,
-                self._registry,
-                settings.heartbeat_interval_s,
-                settings.heartbeat_jitter_s,
-            )
-            for actor_name, logical_id in settings.organ_actor_names().items()
-        }
+        self._registry: ray.actor.ActorHandle | None = None
+        self._organs: dict[str, ray.actor.ActorHandle] = {}
         self._cache = ActiveInstanceCache(self._lookup_active, ttl_s=settings.instance_cache_ttl_s)
         self._follower: RegistryFollower | None = None
         self._following: asyncio.Task | None = None
 
     async def start(self) -> None:
-        """Tell the registry which organs are configured, retire those that no longer are,
-        take the registry's view, then follow it for as long as the replica lives."""
+        """Find (or start, or replace when they run other code) the registry and the organs, tell
+        the registry which organs are configured, retire those that no longer are, take the
+        registry's view, then follow it for as long as the replica lives."""
+        settings = self._settings
+        self._registry = await current(lambda: get_or_create_registry(
+            settings.registry_actor_name, settings.namespace, settings.state_path, settings.heartbeat_timeout_s,
+            sorted(settings.organs), settings.state_actor_resources(),
+        ), kill)
+        for actor_name, logical_id in settings.organ_actor_names().items():
+            self._organs[actor_name] = await current(lambda actor_name=actor_name, logical_id=logical_id: get_or_create_organ(
+                actor_name, logical_id, settings.namespace, self._registry, settings.heartbeat_interval_s,
+                settings.heartbeat_jitter_s,
+            ), drain_and_stop)
         await self._registry.set_known_logical_ids.remote(sorted(self._settings.organs))
         await self._retire_unconfigured_organs()
         self._follower = RegistryFollower(await self._registry.view.remote(), self._on_change)
@@ -119,7 +114,9 @@ class TaskRouting:
         ]
         for name in retired:
             with contextlib.suppress(ValueError):  # another replica got there first
-                (await asyncio.to_thread(ray.get_actor, name, self._settings.namespace)).drain_and_stop.remote()
+                asyncio.get_running_loop().create_task(
+                    drain_and_stop(await asyncio.to_thread(ray.get_actor, name, self._settings.namespace))
+                )
         if retired:
             logger.info("retiring organs no longer configured: %s", retired)
         return retired

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from organism.settings import OrganismSettings
 from routing_cli.ingress import ingress_env
 from routing_cli.kuberay import render_files
 
+KUBERNETES_VERSION = "1.31.0"  # the oldest Kubernetes KubeRay 1.4+ supports that kubernetes-validate knows
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_CONFIG = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
 RAYSERVICE = yaml.safe_load((ROOT / "k8s" / "rayservice.yaml").read_text())
@@ -78,31 +80,35 @@ def test_every_deployment_fits_two_cores_and_takes_concurrent_requests():
 def test_rayservice_is_rendered_from_serve_config():
     assert (ROOT / "k8s" / "rayservice.yaml").read_text() == render_files(ROOT), "run `make k8s`"
     assert SERVE_CONFIG_V2["http_options"]["host"] == "0.0.0.0"
-    organism = next(a for a in SERVE_CONFIG_V2["applications"] if a["name"] == "organism")
-    assert organism["args"]["state_resource"] == "routing_state"
     without_cluster_changes = json.loads(json.dumps(SERVE_CONFIG_V2))
     without_cluster_changes["http_options"]["host"] = "127.0.0.1"
-    for key in ("state_dir", "state_resource"):
-        del next(a for a in without_cluster_changes["applications"] if a["name"] == "organism")["args"][key]
+    replicas = {"OrganismManager": 2, "Coordinator": 1}  # serve_config.yaml's fixed counts, for a laptop
+    for app in without_cluster_changes["applications"]:
+        for deployment in app["deployments"]:
+            if deployment["name"] in replicas:
+                autoscaling = deployment.pop("autoscaling_config")
+                assert autoscaling["min_replicas"] == replicas[deployment["name"]] < autoscaling["max_replicas"]
+                deployment["num_replicas"] = replicas[deployment["name"]]
     coordinator = next(a for a in without_cluster_changes["applications"] if a["name"] == "coordinator")
     assert coordinator["deployments"][0].pop("user_config") == {"routing_remote": True, "routing_remote_types": (
         "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2")}
     assert without_cluster_changes == SERVE_CONFIG
 
 
-def test_rayservice_matches_the_schema_and_wires_state_secret_and_redis():
+def test_rayservice_matches_the_schema_and_upgrades_safely():
     schema = json.loads((ROOT / "k8s" / "schema" / "rayservice.schema.json").read_text())
     jsonschema.validate(RAYSERVICE, schema)
-    cluster = RAYSERVICE["spec"]["rayClusterConfig"]
+    spec, cluster = RAYSERVICE["spec"], RAYSERVICE["spec"]["rayClusterConfig"]
     head = cluster["headGroupSpec"]
-    # KubeRay passes the value to `ray start --resources` as a quoted JSON string
-    assert json.loads(json.loads(head["rayStartParams"]["resources"])) == {"routing_state": 1}
-    assert head["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "routing-state"
+    assert spec["upgradeStrategy"] == {"type": "NewCluster"} and spec["excludeHeadPodFromServeSvc"] is True
+    assert head["rayStartParams"]["num-cpus"] == "0" and cluster["enableInTreeAutoscaling"] is True
+    assert "volumes" not in head["template"]["spec"]  # no state on the head: it is in PostgreSQL
     assert cluster["gcsFaultToleranceOptions"]["redisPassword"]["valueFrom"]["secretKeyRef"]["name"] == "routing-redis"
     pods = [head["template"]] + [g["template"] for g in cluster["workerGroupSpecs"]]
     for pod in pods:
         env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
         assert env["ROUTING_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "routing-token"
+        assert env["ROUTING_STATE_DSN"]["valueFrom"]["secretKeyRef"] == {"name": "routing-postgres", "key": "dsn"}
 
 
 def test_schema_rejects_a_misspelt_or_mistyped_field():
@@ -165,3 +171,25 @@ def test_every_pod_runs_the_haproxy_ingress_of_make_run():
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert ingress_env("haproxy").items() <= env.items()
         assert {"containerPort": 9101, "name": "haproxy-metrics"} in container["ports"]
+
+
+PLAIN_MANIFESTS = ["redis.yaml", "network-policy.yaml", "samples/postgres.yaml"]
+
+
+@pytest.mark.parametrize("manifest", PLAIN_MANIFESTS)
+def test_plain_kubernetes_manifests_validate_strictly(manifest):
+    for document in yaml.safe_load_all((ROOT / "k8s" / manifest).read_text()):
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_strict_validator_catches_a_misspelt_field():
+    policy = yaml.safe_load((ROOT / "k8s" / "network-policy.yaml").read_text())
+    policy["spec"]["podSelectr"] = policy["spec"].pop("podSelector")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(policy, KUBERNETES_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest_it_applies():
+    listed = yaml.safe_load((ROOT / "k8s" / "kustomization.yaml").read_text())["resources"]
+    assert listed == ["redis.yaml", "rayservice.yaml", "network-policy.yaml"]
+    assert all((ROOT / "k8s" / name).exists() for name in listed)
