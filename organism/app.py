@@ -8,6 +8,8 @@ Serve its application builder.
 
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from ray import cloudpickle, serve
 from ray.serve import Application
 
@@ -15,10 +17,12 @@ from organism.jobs import api as jobs_api
 from organism.jobs.picker_client import PickerClient, PickerUnavailable
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
+from organism.state.store import StoreUnavailable
 from organism.tasks import api as tasks_api
 from organism.tasks.routing import TaskRouting, TaskRoutingError
 from servekit.auth import configure_replica
 from servekit.control_plane import watch_control_plane
+from servekit.errors import error_response
 from servekit.ingress import conventional_app
 
 # Serve rewrites each route method's signature (`self` becomes a dependency) and ships the
@@ -32,6 +36,14 @@ app.include_router(tasks_api.router)
 app.include_router(jobs_api.router)
 app.add_exception_handler(TaskRoutingError, tasks_api.on_task_routing_error)
 app.add_exception_handler(PickerUnavailable, jobs_api.on_picker_unavailable)
+
+
+async def on_store_unavailable(request: Request, failure: StoreUnavailable) -> JSONResponse:
+    """The database is out: nothing was written, so nothing is acknowledged; reads from memory still answer."""
+    return error_response(503, "StoreUnavailable", str(failure), headers={"Retry-After": "1"})
+
+
+app.add_exception_handler(StoreUnavailable, on_store_unavailable)
 
 
 @serve.deployment(

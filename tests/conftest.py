@@ -7,5 +7,5 @@ from tests.postgres import throwaway_postgres
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> str:
-    with throwaway_postgres() as dsn:
-        yield dsn
+    with throwaway_postgres() as server:
+        yield server.dsn

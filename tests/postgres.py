@@ -14,8 +14,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def _binaries() -> Path:
@@ -33,9 +35,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class PostgresServer:
+    """A running throwaway server; `stop` and `start` it to play an outage."""
+
+    dsn: str
+    pg_ctl: Callable[..., Any]
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "immediate", "stop")
+
+    def start(self) -> None:
+        self.pg_ctl("-w", "start")
+
+
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Start a server; yield its DSN; stop and remove it."""
+def throwaway_postgres() -> Iterator[PostgresServer]:
+    """Start a server; yield it; stop and remove it."""
     binaries, port = _binaries(), _free_port()
     home = Path(tempfile.mkdtemp(prefix="rcp-pg-", dir="/tmp"))
     data = home / "data"
@@ -44,14 +60,18 @@ def throwaway_postgres() -> Iterator[str]:
         owner = pwd.getpwnam("postgres")
         os.chown(home, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True)  # noqa: E731
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {home} -c fsync=off -c max_connections=200"
+
+    def pg_ctl(*args: str, check: bool = True) -> None:
+        command = [*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), *args]
+        subprocess.run(command, check=check, capture_output=True)
+
     try:
-        run(str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--no-sync")
-        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {home} -c fsync=off -c max_connections=200"
-        run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+                        "--no-sync"], check=True, capture_output=True)
+        pg_ctl("-w", "start")
+        yield PostgresServer(f"postgresql://postgres@127.0.0.1:{port}/postgres", pg_ctl)
     finally:
         if data.exists():
-            subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True)
+            pg_ctl("-m", "immediate", "stop", check=False)
         shutil.rmtree(home, ignore_errors=True)

@@ -5,8 +5,9 @@ a time, so picks and reservations from every OrganismManager replica (and any
 other caller) are serialized cluster-wide, and no two callers can book the
 same executor slot. Picks that arrive together at a replica come as one
 `route_jobs` call: decided one after the other, written once. Each call changes the `MinerBook`, writes the changed
-documents to SQLite (WAL) and only then answers; if the write fails the book
-is reloaded from the store, so memory never runs ahead of disk. A restarted
+documents to the store and only then answers; if the write fails the book
+is reloaded from the store (or, when the store is unreachable, before the next
+change), so memory never runs ahead of disk. A restarted
 actor (`max_restarts=-1`) loads the same book: nothing it acknowledged is lost.
 
 Answers are typed: records, views, `JobRouted`, or a `Refusal`; never HTTP.
@@ -40,7 +41,7 @@ from organism.jobs.records import (
     RoutedJob,
 )
 from organism.state.locate import open_store
-from organism.state.store import Delete, DocumentStore, Put, Transaction
+from organism.state.store import Delete, DocumentStore, Put, StoreUnavailable, Transaction
 
 UNROUTED_RECEIPT_TTL_S = 600.0
 PRUNE_EVERY_S = 30.0
@@ -55,10 +56,20 @@ def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
 class MinerPicker(Versioned):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
-        self._book = MinerBook.load(self._store)
+        self._loaded = MinerBook.load(self._store)
         self._index = CandidateIndex()
         self._netuid = netuid
         self._pruned_at = 0.0
+        self._book_behind_store = False
+
+    @property
+    def _book(self) -> MinerBook:
+        """The book; reloaded first when a failed write left memory ahead of the store
+        (this raises StoreUnavailable while the store is still out)."""
+        if self._book_behind_store:
+            self._loaded, self._index = MinerBook.load(self._store), CandidateIndex()
+            self._book_behind_store = False
+        return self._loaded
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Transaction]:
@@ -66,7 +77,9 @@ class MinerPicker(Versioned):
             with self._store.transaction() as tx:
                 yield tx
         except Exception:
-            self._book, self._index = MinerBook.load(self._store), CandidateIndex()  # memory must not run ahead of disk
+            self._book_behind_store = True  # memory must not run ahead of disk
+            with contextlib.suppress(StoreUnavailable):
+                self._book  # noqa: B018 - reload now if the store answers
             raise
 
     def _commit(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
@@ -100,10 +113,11 @@ class MinerPicker(Versioned):
         return answers
 
     def _route(self, spec: JobSpec, dry_run: bool, now: float, tx: Transaction) -> JobRouted | Refusal:
+        book = self._book  # first: a reload also renews the index
         # a dry run takes the reference path: every filter over every miner, each one's reason
         index = None if dry_run else self._index
         for _ in range(CLAIM_ATTEMPTS):
-            outcome = pick(self._book, spec, self._current_block(now), self._netuid, now, index)
+            outcome = pick(book, spec, self._current_block(now), self._netuid, now, index)
             if isinstance(outcome, Refusal):
                 return self._with_retry_after(outcome)
             address = self._address_of(outcome.hotkey)

@@ -1,7 +1,8 @@
 """The OrganismManager replica's side of the MinerPicker actor.
 
 Every call goes to the one picker under a time budget; an actor that does
-not answer in time (restarting, overloaded, gone) is `PickerUnavailable`.
+not answer in time (restarting, overloaded, gone) is `PickerUnavailable`; one
+whose database did not answer is `StoreUnavailable`.
 Picks that arrive within a millisecond of each other go to the picker as one
 batch (fewer actor calls and one write for all of them; each still a
 decision of its own). A pick is counted by outcome and timed. Answers stay
@@ -21,6 +22,7 @@ from organism.jobs.picker_actor import get_or_create_picker
 from organism.jobs.records import JobSpec
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
+from organism.state.store import StoreUnavailable
 from servekit.coalescer import Coalescer
 
 PICK_WINDOW_S = 0.001
@@ -53,6 +55,8 @@ class PickerClient:
     async def call(self, method: str, *args: Any) -> Any:
         try:
             return await asyncio.wait_for(getattr(self._picker, method).remote(*args), self._timeout_s)
+        except StoreUnavailable as failure:  # the picker answered; its database did not
+            raise StoreUnavailable(f"the miner picker's store did not answer {method}; nothing was written") from failure
         except RayTaskError:
             raise  # a bug in the picker, not an outage: logged and answered 500 without a trace
         except (TimeoutError, RayError) as failure:

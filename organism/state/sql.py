@@ -8,7 +8,9 @@ transaction-scoped advisory lock on its miner, so two pickers in two
 processes claim that miner's slots one after the other. In SQLite every
 write transaction is `BEGIN IMMEDIATE`, which serializes writers anyway
 (SQLite mode is single-cluster by design). Connections come from a psycopg
-pool for PostgreSQL; SQLite uses one connection guarded by a lock.
+pool for PostgreSQL (a server that does not answer within `TIMEOUT_S`, or
+drops the connection, raises `StoreUnavailable`); SQLite uses one connection
+guarded by a lock.
 """
 
 import contextlib
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from organism.state.store import Claim, Delete, Put, free_slot
+from organism.state.store import Claim, Delete, Put, StoreUnavailable, free_slot
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
     (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
@@ -31,6 +33,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dia
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 7_402_117  # the advisory lock id PostgreSQL migrations run under
+TIMEOUT_S = 1.5  # waiting for a PostgreSQL connection, then StoreUnavailable: within every caller's timeout (2 s and more)
 
 
 class SqlTransaction:
@@ -89,15 +92,20 @@ class SqlTransaction:
 class SqlStore:
     """One scope's documents and claims; `location` is a PostgreSQL DSN or a SQLite file."""
 
-    def __init__(self, location: str | Path, scope: str) -> None:
+    def __init__(self, location: str | Path, scope: str, timeout_s: float = TIMEOUT_S) -> None:
         self.scope = scope
         self.postgres = str(location).startswith(("postgresql://", "postgres://"))
         self.serializes_writers = not self.postgres  # SQLite: one writer at a time, whoever it is
         self._prefix = f"{scope}/" if self.postgres else ""
         if self.postgres:
+            import psycopg
             from psycopg_pool import ConnectionPool
 
-            self._pool = ConnectionPool(str(location), min_size=1, max_size=4, open=True)
+            self._outage: type[Exception] = psycopg.OperationalError  # unreachable, restarted, timed out
+            # each connection is checked as it is handed out: one dropped by a database restart is replaced,
+            # not used for one failed request
+            self._pool = ConnectionPool(str(location), min_size=1, max_size=4, open=True, timeout=timeout_s,
+                                        check=ConnectionPool.check_connection, kwargs={"connect_timeout": 5})
         else:
             path = Path(location)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,8 +119,11 @@ class SqlStore:
     def _connection(self) -> Iterator[tuple[Any, str]]:
         """A cursor inside one transaction, and its parameter marker."""
         if self.postgres:
-            with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-                yield cursor, "%s"
+            try:
+                with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+                    yield cursor, "%s"
+            except self._outage as error:
+                raise StoreUnavailable(f"PostgreSQL: {error}") from error
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")

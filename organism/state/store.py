@@ -13,8 +13,12 @@ slot number can have only one claim (the table's primary key) and a job only
 one slot. It answers None when every slot is held; `held_until` then says
 when the first one lapses.
 
-`InMemoryStore` is the test double and behaves the same; `sql.SqlStore` is
-SQLite (the embedded default) or PostgreSQL (selected by a DSN).
+When the database cannot be reached in time, every operation raises
+`StoreUnavailable`: nothing was written, and the caller says so (a 503).
+
+`InMemoryStore` is the test double and behaves the same (`reachable = False`
+simulates an outage); `sql.SqlStore` is SQLite (the embedded default) or
+PostgreSQL (selected by a DSN).
 """
 
 import contextlib
@@ -25,6 +29,10 @@ from typing import Any, Protocol
 
 Put = tuple[str, str, Any]  # collection, key, JSON-able document
 Delete = tuple[str, str]  # collection, key
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer in time; nothing of the operation was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +115,22 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.documents: dict[str, dict[str, str]] = {}
         self.claim_rows: dict[tuple[str, str, int], Claim] = {}
+        self.reachable = True
+
+    def _reach(self) -> None:
+        if not self.reachable:
+            raise StoreUnavailable("the in-memory store is switched off")
 
     def load(self, collection: str) -> dict[str, Any]:
+        self._reach()
         return {key: json.loads(doc) for key, doc in self.documents.get(collection, {}).items()}
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
+        self._reach()
         tx = _MemoryTransaction(self)
         yield tx  # an exception leaves the store as it was
+        self._reach()
         self.documents, self.claim_rows = tx._documents, tx._claims
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:

@@ -21,6 +21,7 @@ from contracts.routing_table import FieldProblem, Rule, RuleTable
 from organism.detached import current, kill
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
+from organism.state.store import StoreUnavailable
 from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
 from organism.tasks.organ import drain_and_stop, get_or_create_organ
 from organism.tasks.registry_actor import get_or_create_registry
@@ -134,6 +135,8 @@ class TaskRouting:
             return await asyncio.wait_for(
                 getattr(self._registry, method).remote(*args), self._settings.registry_call_timeout_s
             )
+        except StoreUnavailable as error:  # the registry answered; its database did not
+            raise StoreUnavailable(f"the runtime registry's store did not answer {method}; nothing was written") from error
         except (TimeoutError, RayError) as error:
             raise RegistryUnavailable(f"runtime registry did not answer {method}: {type(error).__name__}") from error
 

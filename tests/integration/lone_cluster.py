@@ -1,12 +1,16 @@
 """A throwaway Ray cluster of its own, for tests that must not touch the session's.
 
 `ray start --head` in a short temporary directory (Ray's unix socket paths
-must stay under 108 bytes), the organism deployed on it by a driver process
-that stays alive, and everything killed afterwards, found by that directory.
-The ingress is the session's unless the test asks for another.
+must stay under 108 bytes), optionally worker nodes joining it (`ray start
+--address`, each with its own node manager port so a test can kill one node),
+the organism deployed on it by a driver process that stays alive, and
+everything killed afterwards, found by that directory. The ingress is the
+session's unless the test asks for another; it runs on the head only, since
+every node shares this machine's ports.
 """
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -14,8 +18,9 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -24,14 +29,16 @@ from tests.integration.conftest import REPO_ROOT, TEST_SECRET, _free_port
 
 DRIVER = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     import ray
     from ray import serve
-    from organism.app import build_app
+    from organism.app import OrganismManager
+    from organism.settings import OrganismSettings
     ray.init(address=sys.argv[1], namespace="lone-cluster")
-    serve.start(http_options={"host": "127.0.0.1", "port": int(sys.argv[2])})
-    serve.run(build_app({"namespace": "lone", "state_dir": sys.argv[3], "heartbeat_interval_s": 0.3}),
-              name="organism", route_prefix="/organism")
+    serve.start(http_options={"host": "127.0.0.1", "port": int(sys.argv[2]), "location": "HeadOnly"})
+    settings, replicas = json.loads(sys.argv[3]), int(sys.argv[4])
+    app = OrganismManager.options(num_replicas=replicas).bind(OrganismSettings(**settings))
+    serve.run(app, name="organism", route_prefix="/organism")
     print("deployed", flush=True)
     while True:
         time.sleep(60)
@@ -40,9 +47,23 @@ DRIVER = textwrap.dedent(
 
 
 @dataclass
+class Node:
+    node_manager_port: int
+
+    def raylet(self, cluster: "LoneCluster") -> psutil.Process:
+        flag = f"--node_manager_port={self.node_manager_port}"
+        return next(p for p in cluster.processes() if p.name() == "raylet" and flag in p.cmdline())
+
+    def node_id(self, cluster: "LoneCluster") -> str:
+        return next(a.split("=", 1)[1] for a in self.raylet(cluster).cmdline() if a.startswith("--node_id="))
+
+
+@dataclass
 class LoneCluster:
     base_url: str
     temp_dir: str
+    head: Node
+    workers: list[Node] = field(default_factory=list)
 
     def processes(self) -> list[psutil.Process]:
         found = []
@@ -57,36 +78,70 @@ class LoneCluster:
             if process.name() == name:
                 process.kill()
 
+    def kill_node(self, node: Node) -> None:
+        """What losing a machine looks like: its raylet and every worker process under it die at once."""
+        raylet = node.raylet(self)
+        for process in [raylet, *raylet.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
+def _start_node(ray_cli: str, env: dict[str, str], temp_dir: str, *args: str) -> Node:
+    node = Node(_free_port())
+    subprocess.run(
+        [ray_cli, "start", f"--temp-dir={temp_dir}", f"--node-manager-port={node.node_manager_port}",
+         f"--object-manager-port={_free_port()}", f"--min-worker-port={_free_port()}", "--max-worker-port=0",
+         *args],
+        env=env, check=True, capture_output=True,
+    )
+    return node
+
 
 @contextlib.contextmanager
-def lone_cluster(ingress: str) -> Iterator[LoneCluster]:
+def lone_cluster(
+    ingress: str,
+    *,
+    workers: int = 0,
+    head_cpus: int = 2,
+    env: dict[str, str] | None = None,
+    organism: dict[str, Any] | None = None,
+    replicas: int = 2,
+) -> Iterator[LoneCluster]:
+    """Start the cluster, deploy the organism (`organism`: its settings) on it, yield; kill it all after."""
     temp_dir = tempfile.mkdtemp(prefix="rcp-", dir="/tmp")
     gcs_port, http_port = _free_port(), _free_port()
     env = {
         **os.environ, "ROUTING_TOKEN_SECRET": TEST_SECRET, "PYTHONPATH": str(REPO_ROOT),
         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
         **ingress_env(ingress, Path(temp_dir) / "hap", drain_s=0, ports=(_free_port(), _free_port())),
+        **(env or {}),
     }
+    settings = {"namespace": "lone", "state_dir": os.path.join(temp_dir, "state"), "heartbeat_interval_s": 0.3,
+                **(organism or {})}
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
-    subprocess.run(
-        [ray_cli, "start", "--head", f"--port={gcs_port}", "--num-cpus=2", "--include-dashboard=false",
-         f"--temp-dir={temp_dir}", f"--ray-client-server-port={_free_port()}"],
-        env=env, check=True, capture_output=True,
-    )
-    cluster = LoneCluster(f"http://127.0.0.1:{http_port}", temp_dir)
-    with open(os.path.join(temp_dir, "driver.log"), "w") as log:
-        driver = subprocess.Popen(
-            [sys.executable, "-c", DRIVER, f"127.0.0.1:{gcs_port}", str(http_port), os.path.join(temp_dir, "state")],
-            env=env, stdout=subprocess.PIPE, stderr=log, text=True,
-        )
+    head = _start_node(ray_cli, env, temp_dir, "--head", f"--port={gcs_port}", f"--num-cpus={head_cpus}",
+                       "--include-dashboard=false", f"--ray-client-server-port={_free_port()}")
+    cluster = LoneCluster(f"http://127.0.0.1:{http_port}", temp_dir, head)
     started: list[psutil.Process] = []
+    driver = None
     try:
+        for _ in range(workers):
+            cluster.workers.append(_start_node(ray_cli, env, temp_dir, f"--address=127.0.0.1:{gcs_port}",
+                                               "--num-cpus=1"))
+        with open(os.path.join(temp_dir, "driver.log"), "w") as log:
+            driver = subprocess.Popen(
+                [sys.executable, "-c", DRIVER, f"127.0.0.1:{gcs_port}", str(http_port), json.dumps(settings),
+                 str(replicas)],
+                env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+            )
         assert driver.stdout.readline().strip() == "deployed", f"see {temp_dir}/driver.log"
-        raylet = next(p for p in cluster.processes() if p.name() == "raylet")
-        started = [*cluster.processes(), *raylet.children(recursive=True)]  # workers outlive a killed raylet
+        raylets = [p for p in cluster.processes() if p.name() == "raylet"]
+        # worker processes outlive a killed raylet
+        started = [*cluster.processes(), *(c for r in raylets for c in r.children(recursive=True))]
         yield cluster
     finally:
-        driver.kill()
+        if driver:
+            driver.kill()
         for process in [*started, *cluster.processes()]:
             with contextlib.suppress(psutil.Error):
                 process.kill()

@@ -10,8 +10,7 @@ import pytest
 import ray
 
 from tests.integration.conftest import ADMIN_HEADERS, OrganismStack, deploy_organism, tear_down_organism
-
-CLASS = "always_on.test"
+from tests.integration.miners import CLASS, job, load_miners
 
 
 @pytest.fixture(scope="module")
@@ -19,35 +18,6 @@ def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
     stack = deploy_organism(serve_url, tmp_path_factory.mktemp("jobs-state"))
     yield stack
     tear_down_organism(stack)
-
-
-def job(**overrides: Any) -> dict[str, Any]:
-    return {
-        "uuid": str(uuid.uuid4()),
-        "executor_class": CLASS,
-        "download_time_limit": 10,
-        "execution_time_limit": 20,
-        "upload_time_limit": 10,
-        "streaming_start_time_limit": 5,
-        "on_trusted_miner": False,
-        **overrides,
-    }
-
-
-def load_miners(client: httpx.Client, online: dict[str, int], prefix: str) -> list[str]:
-    """Register miners with `online` executors each; fresh manifests; allowance for the cycle."""
-    hotkeys = [f"{prefix}-{name}" for name in online]
-    for hotkey in hotkeys:
-        body = {"address": "127.0.0.1", "port": 9000, "ip_version": 4, "collateral_wei": "20000000000000000"}
-        assert client.put(f"/miners/{hotkey}", json=body).status_code == 200
-    manifests = [
-        {"hotkey": f"{prefix}-{name}", "executor_class": CLASS, "online_executor_count": n, "executor_count": n}
-        for name, n in online.items()
-    ]
-    assert client.post("/manifests", json={"manifests": manifests}).status_code == 200
-    allowances = [{"hotkey": h, "initial": 10_000, "remaining": 10_000} for h in hotkeys]
-    assert client.put("/allowances", json={"cycle": {"start": -14, "stop": 708}, "allowances": allowances}).status_code == 200
-    return hotkeys
 
 
 @pytest.fixture(scope="module")
