@@ -135,9 +135,11 @@ def lone_cluster(
                 env=env, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         assert driver.stdout.readline().strip() == "deployed", f"see {temp_dir}/driver.log"
-        raylets = [p for p in cluster.processes() if p.name() == "raylet"]
-        # worker processes outlive a killed raylet
-        started = [*cluster.processes(), *(c for r in raylets for c in r.children(recursive=True))]
+        started = cluster.processes()
+        for process in list(started):
+            with contextlib.suppress(psutil.Error):  # worker processes outlive a killed raylet
+                if process.name() == "raylet":
+                    started += process.children(recursive=True)
         yield cluster
     finally:
         if driver:
