@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.actor_names import organ_actor_name
 from contracts.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
+from organism.jobs.chain import MAX_NETUID
 
 
 class OrganismSettings(BaseSettings):
@@ -27,7 +28,8 @@ class OrganismSettings(BaseSettings):
     organ_call_timeout_s: PositiveFloat = 10.0
     picker_actor_name: str = "miner_picker"
     picker_call_timeout_s: PositiveFloat = 10.0
-    netuid: int = Field(12, ge=0)
+    # the cycle arithmetic (`jobs.chain`) matches the original's for these netuids only
+    netuid: int = Field(12, ge=0, le=MAX_NETUID)
     # On a multi-node cluster, a custom resource only the node with the state volume
     # advertises (KubeRay: the head); the registry and picker actors require it.
     state_resource: str | None = None

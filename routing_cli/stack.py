@@ -53,8 +53,9 @@ def _wait_until_healthy(base_url: str, child: subprocess.Popen, timeout_s: float
     return False
 
 
-def _banner(base_url: str, state_dir: str, service_token: str, admin_token: str) -> str:
+def _banner(base_url: str, state_dir: str, tokens: dict[Role, str]) -> str:
     example = json.dumps({"task": {"type": "graph_embed", "domain": "facts"}})
+    exports = "\n".join(f"    export {role.name}_TOKEN={token}" for role, token in tokens.items())
     return f"""
 ================ routing control plane is up ================
   Serve HTTP     {base_url}  (organism: /organism, coordinator: /pipeline, cognitive: /cognitive)
@@ -62,8 +63,7 @@ def _banner(base_url: str, state_dir: str, service_token: str, admin_token: str)
   Ray dashboard  {DASHBOARD_URL}
   State dir      {state_dir}
   Tokens (valid 24 h; mint more: routing token --role admin --service ops)
-    export SERVICE_TOKEN={service_token}
-    export ADMIN_TOKEN={admin_token}
+{exports}
   Try:           curl -X POST -H "Authorization: Bearer $SERVICE_TOKEN" {base_url}/organism/resolve-route -d '{example}'
   Stop:          Ctrl-C
 ==============================================================
@@ -84,7 +84,7 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
     if not secret:
         secret = os.environ["ROUTING_TOKEN_SECRET"] = secrets.token_urlsafe(48)
     authority = TokenAuthority(secret)
-    tokens = (authority.mint("local-service", Role.SERVICE, DEV_TOKEN_TTL_S), authority.mint("local-admin", Role.ADMIN, DEV_TOKEN_TTL_S))
+    tokens = {role: authority.mint(f"local-{role.value}", role, DEV_TOKEN_TTL_S) for role in Role}
     serve_cli = Path(sys.executable).with_name("serve")
     child = subprocess.Popen(
         [str(serve_cli), "run", str(config_path)],
@@ -104,5 +104,5 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
         stop(signal.SIGINT, None)
         child.wait(timeout=60)
         return 1
-    print(_banner(base_url, state_dir, *tokens), flush=True)
+    print(_banner(base_url, state_dir, tokens), flush=True)
     return child.wait()

@@ -1,7 +1,7 @@
 """Authentication of every route: bearer token -> `Caller`, or 401/403, before the body.
 
-A route declares the role it needs with the `require_service` or
-`require_admin` dependency. `AuthenticationMiddleware` reads those
+A route declares the role it needs with the `require_service`,
+`require_facts` or `require_admin` dependency. `AuthenticationMiddleware` reads those
 declarations once and checks the token and the role of every request
 before anything reads its body (401 when the token is missing, invalid or
 expired; 403 when its role is not enough), so a caller without the right
@@ -85,11 +85,16 @@ async def _require_service(request: Request) -> Caller:
     return _caller_for(request, Role.SERVICE)
 
 
+async def _require_facts(request: Request) -> Caller:
+    return _caller_for(request, Role.FACTS)
+
+
 async def _require_admin(request: Request) -> Caller:
     return _caller_for(request, Role.ADMIN)
 
 
 require_service = Depends(_require_service)
+require_facts = Depends(_require_facts)
 require_admin = Depends(_require_admin)
 
 
@@ -104,7 +109,7 @@ def caller_of(value: object) -> Caller:
     return Caller("in-cluster", Role.ADMIN, correlation_id.get())
 
 
-ROLE_OF_DEPENDENCY = {_require_admin: Role.ADMIN, _require_service: Role.SERVICE}
+ROLE_OF_DEPENDENCY = {_require_admin: Role.ADMIN, _require_facts: Role.FACTS, _require_service: Role.SERVICE}
 
 
 def _leaf_routes(routes: list[Any]) -> Iterator[APIRoute]:
@@ -123,7 +128,7 @@ def role_of(route: APIRoute) -> Role | None:
         if isinstance(p.default, DependsParam)
     ]
     roles = {ROLE_OF_DEPENDENCY[d] for d in declared if d in ROLE_OF_DEPENDENCY}
-    return Role.ADMIN if Role.ADMIN in roles else (Role.SERVICE if roles else None)
+    return next((role for role in (Role.ADMIN, Role.FACTS, Role.SERVICE) if role in roles), None)
 
 
 def _header(scope: dict, name: bytes) -> str | None:

@@ -1,7 +1,10 @@
 """Service tokens: who is calling, and may they. Pure (PyJWT, no Ray, no HTTP).
 
 A token is a JWT signed with HS256 carrying the calling service (`sub`), a
-role (`service` or `admin`), the issuer, and an expiry. The secret comes from
+role, the issuer, and an expiry. Roles (`GRANTS`): `service` routes and
+reads; `facts` feeds facts (miners, manifests, allowances, receipts, the
+chain) and nothing else; `admin` may everything, blacklisting and dynamic
+configuration included. The secret comes from
 `ROUTING_TOKEN_SECRET` or the file named by `ROUTING_TOKEN_SECRET_FILE`. With
 neither, services refuse to start unless `ROUTING_DEV_MODE=true`, which runs
 them unauthenticated (every caller is a local admin) for a laptop.
@@ -32,7 +35,15 @@ VERIFIED_TOKENS_KEPT = 4096
 
 class Role(StrEnum):
     SERVICE = "service"
+    FACTS = "facts"
     ADMIN = "admin"
+
+
+GRANTS: dict[Role, frozenset[Role]] = {  # a caller's role -> the route roles it may call
+    Role.SERVICE: frozenset({Role.SERVICE}),
+    Role.FACTS: frozenset({Role.FACTS}),
+    Role.ADMIN: frozenset(Role),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +57,7 @@ class Caller:
     via: str | None = None  # the service that forwarded this call, if any
 
     def may(self, needed: Role) -> bool:
-        return needed is Role.SERVICE or self.role is Role.ADMIN
+        return needed in GRANTS[self.role]
 
     def forwarded_by(self, service: str, correlation_id: str) -> "Caller":
         return replace(self, via=service, correlation_id=correlation_id or self.correlation_id)

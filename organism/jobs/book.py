@@ -1,34 +1,49 @@
-"""Everything job routing knows about miners, in memory, indexed. Pure.
+"""Everything job routing knows about miners and jobs, in memory, indexed. Pure.
 
 The records of `records`, indexed so that a pick is proportional to the
-miners that have a manifest for the requested class, not to every row; and
-the miners view (`statuses`) that `GET /miners` shows.
+miners that have a manifest for the requested class, not to every row: the
+jobs that may hold each (miner, class) slot, the jobs holding allowance on
+each miner, each miner's incidents, and the jobs in routing order.
+
+A job's life: `reserve` (reserved; its executor-seconds held against the
+miner's allowance for the cycle), a `started` receipt (running; the hold
+becomes the deduction the original makes), then `finished`, or `end_job`
+(declined, failed, released), or its reservation lapses (expired: the hold
+is returned). Whatever ends a job gives back its slot and its hold at once;
+a decline, failure or timeout is an incident of the miner (`incidents`).
 
 Every mutation returns the documents to write (`Put`s and `Delete`s) so the
-picker actor can persist them before it answers; `MinerBook.load` rebuilds the
-same book from those documents after a restart.
+picker actor can persist them before it answers; `book_documents.load_book`
+rebuilds the same book from those documents after a restart.
 """
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from sortedcontainers import SortedList
 
 from organism.jobs.chain import ChainReport
 from organism.jobs.dynamic_config import DynamicConfig
+from organism.jobs.incidents import auto_blacklist, recent
 from organism.jobs.records import (
     Allowance,
     BlacklistEntry,
+    Incident,
+    JobEvent,
+    JobState,
     Manifest,
     Miner,
-    MinerStatus,
     Receipt,
     Reservation,
     RoutedJob,
 )
-from organism.state.store import Delete, DocumentStore, Put
+from organism.state.store import Delete, Put
 
-RETENTION_S = 24 * 3600.0  # how long lapsed jobs and receipts are remembered
-COLLECTIONS = ("miners", "manifests", "blacklist", "allowances", "receipts", "reservations", "jobs", "meta")
+Slot = tuple[str, str]  # (hotkey, executor class)
+
+
+def _allowance_doc(row: Allowance) -> Put:
+    return ("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row))
 
 
 @dataclass
@@ -41,14 +56,17 @@ class MinerBook:
     finished: dict[str, Receipt] = field(default_factory=dict)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     jobs: dict[str, RoutedJob] = field(default_factory=dict)
-    jobs_by_slot: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (hotkey, class) -> job uuids
+    jobs_by_slot: dict[Slot, set[str]] = field(default_factory=dict)  # job uuids that may hold the slot
+    incidents: dict[str, list[Incident]] = field(default_factory=dict)  # hotkey -> oldest first
     config: DynamicConfig = field(default_factory=DynamicConfig)
     chain: ChainReport | None = None
     arrivals: int = 0
-    # derived, never stored: miners whose ranking facts changed since a candidate index last
-    # looked, and (hotkey, class) slots known to be full until a time
+    # derived, never stored: jobs holding allowance by miner, jobs in routing order, miners whose
+    # ranking facts changed since a candidate index last looked, slots known to be full until a time
+    holds: dict[str, dict[str, RoutedJob]] = field(default_factory=dict, compare=False, repr=False)
+    order: SortedList = field(default_factory=SortedList, compare=False, repr=False)  # (routed_at, uuid)
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
-    full_until: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
+    full_until: dict[Slot, float] = field(default_factory=dict, compare=False, repr=False)
 
     # --- reading --------------------------------------------------------------------
     def allowance_rows(self, block: int) -> dict[str, Allowance]:
@@ -59,72 +77,80 @@ class MinerBook:
                 rows.update(by_hotkey)
         return rows
 
-    def holds_slot(self, job_uuid: str, now: float) -> bool:
-        """Reserved (unexpired) or started (within its ttl), and not finished."""
+    def holds_slot(self, job_uuid: str, slot: Slot, now: float) -> bool:
+        """Reserved on `slot` (unexpired) or started there (within its ttl), and not finished.
+        Only the slot it is on counts it: a job routed again elsewhere holds nothing here."""
         if job_uuid in self.finished:
             return False
         reservation = self.reservations.get(job_uuid)
+        if reservation is not None and (reservation.hotkey, reservation.executor_class) == slot and reservation.active(now):
+            return True
         started = self.started.get(job_uuid)
-        return bool((reservation and reservation.active(now)) or (started and started.counts_at(now)))
+        return started is not None and (started.hotkey, started.executor_class) == slot and started.counts_at(now)
 
     def ongoing_jobs(self, hotkey: str, executor_class: str, now: float) -> int:
         """Active reservations plus unexpired started receipts, minus finished jobs."""
-        return sum(self.holds_slot(u, now) for u in self.jobs_by_slot.get((hotkey, executor_class), ()))
+        slot = (hotkey, executor_class)
+        return sum(self.holds_slot(u, slot, now) for u in self.jobs_by_slot.get(slot, ()))
 
     def has_free_slot(self, hotkey: str, executor_class: str, online: int, now: float) -> bool:
         """Fewer ongoing jobs than `online` executors; a full slot is remembered until its
         first booking can lapse (or anything about that slot changes)."""
-        key = (hotkey, executor_class)
-        if self.full_until.get(key, 0.0) > now:
+        slot = (hotkey, executor_class)
+        if self.full_until.get(slot, 0.0) > now:
             return False
-        holding = [u for u in self.jobs_by_slot.get(key, ()) if self.holds_slot(u, now)]
+        holding = [u for u in self.jobs_by_slot.get(slot, ()) if self.holds_slot(u, slot, now)]
         if len(holding) < online:
             return True
-        self.full_until[key] = min(self._holds_until(u) for u in holding)
+        self.full_until[slot] = min(self._holds_until(u) for u in holding)
         return False
 
     def _holds_until(self, job_uuid: str) -> float:
         reservation, started = self.reservations.get(job_uuid), self.started.get(job_uuid)
         return max(reservation.expires_at if reservation else 0.0, started.timestamp + started.ttl_s if started else 0.0)
 
-    def _slot_changed(self, hotkey: str, executor_class: str) -> None:
-        self.full_until.pop((hotkey, executor_class), None)
-
     def active_booking(self, job_uuid: str, now: float) -> RoutedJob | None:
         """The booking of a job routed here, if it still holds a slot."""
         job = self.jobs.get(job_uuid)
-        return job if job is not None and self.holds_slot(job_uuid, now) else None
+        return job if job is not None and self.holds_slot(job_uuid, (job.hotkey, job.executor_class), now) else None
 
-    def statuses(self, now: float, block: int | None) -> list[MinerStatus]:
-        """Every miner with its active blacklist entry, latest manifests, allowance
-        row of the current cycle and the ongoing jobs and free slots per class."""
-        rows = self.allowance_rows(block) if block is not None else {}
-        latest: dict[str, dict[str, Manifest]] = {}
-        for executor_class, by_hotkey in self.manifests.items():
-            for hotkey, manifest in by_hotkey.items():
-                latest.setdefault(hotkey, {})[executor_class] = manifest
-        statuses = []
-        for hotkey, miner in sorted(self.miners.items()):
-            entry = self.blacklist.get(hotkey)
-            manifests = latest.get(hotkey, {})
-            ongoing = {c: self.ongoing_jobs(hotkey, c, now) for c in manifests}
-            statuses.append(
-                MinerStatus(
-                    miner=miner,
-                    blacklist=entry if entry and entry.active(now) else None,
-                    manifests=manifests,
-                    allowance=rows.get(hotkey),
-                    ongoing_jobs=ongoing,
-                    free_slots={c: max(0, m.online_executor_count - ongoing[c]) for c, m in manifests.items()},
-                )
-            )
-        return statuses
+    def _holding(self, hotkey: str, now: float) -> Iterable[tuple[RoutedJob, Reservation]]:
+        for job_uuid, job in self.holds.get(hotkey, {}).items():
+            reservation = self.reservations.get(job_uuid)
+            if reservation is not None and reservation.active(now):
+                yield job, reservation
 
-    # --- writing (each returns what to persist) -----------------------------------------
+    def held_seconds(self, hotkey: str, cycle: tuple[int, int], now: float) -> float:
+        """Executor-seconds of `hotkey`'s allowance in `cycle` that active reservations hold."""
+        return sum(job.executor_seconds for job, _ in self._holding(hotkey, now) if job.hold_cycle == cycle)
+
+    def allowance_left(self, row: Allowance, now: float) -> float:
+        """The row's remaining seconds minus what reservations hold: what a new pick may use."""
+        return row.remaining - self.held_seconds(row.hotkey, (row.cycle_start, row.cycle_stop), now)
+
+    def next_hold_lapse(self, hotkey: str, now: float) -> float | None:
+        """When the first of `hotkey`'s holds lapses with its reservation (its allowance grows)."""
+        return min((reservation.expires_at for _, reservation in self._holding(hotkey, now)), default=None)
+
+    def recent_incidents(self, hotkey: str, now: float) -> list[Incident]:
+        return recent(self.incidents.get(hotkey, ()), self.config, now)
+
+    # --- facts (each returns what to persist) --------------------------------------------
     def upsert_miner(self, miner: Miner) -> list[Put]:
         self.miners[miner.hotkey] = miner
         self.changed.add(miner.hotkey)
         return [("miners", miner.hotkey, asdict(miner))]
+
+    def deregister(self, hotkey: str) -> list[Delete]:
+        """The miner and its manifests go; its jobs, incidents, blacklist entry and allowances stay."""
+        self.miners.pop(hotkey, None)
+        deletes: list[Delete] = [("miners", hotkey)]
+        for executor_class, by_hotkey in self.manifests.items():
+            if by_hotkey.pop(hotkey, None) is not None:
+                deletes.append(("manifests", f"{hotkey}|{executor_class}"))
+                self.full_until.pop((hotkey, executor_class), None)
+        self.changed.add(hotkey)
+        return deletes
 
     def add_manifests(self, manifests: Iterable[Manifest]) -> list[Put]:
         puts: list[Put] = []
@@ -136,7 +162,7 @@ class MinerBook:
             if current is None or manifest.recency >= current.recency:
                 by_hotkey[manifest.hotkey] = manifest
                 self.changed.add(manifest.hotkey)
-                self._slot_changed(manifest.hotkey, manifest.executor_class)
+                self.full_until.pop((manifest.hotkey, manifest.executor_class), None)
                 puts.append(("manifests", f"{manifest.hotkey}|{manifest.executor_class}", asdict(manifest)))
         return [*puts, ("meta", "arrivals", self.arrivals)]
 
@@ -155,103 +181,109 @@ class MinerBook:
         for row in rows:
             self.allowances.setdefault((row.cycle_start, row.cycle_stop), {})[row.hotkey] = row
             self.changed.add(row.hotkey)
-            puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
+            puts.append(_allowance_doc(row))
         return puts
-
-    def reserve(self, reservation: Reservation, job: RoutedJob) -> list[Put]:
-        earlier = self.jobs.get(job.job_uuid)
-        if earlier is not None:  # re-routed after its booking lapsed: deduct at most once, ever
-            job.allowance_deducted = earlier.allowance_deducted
-        self.reservations[reservation.job_uuid] = reservation
-        self._book_job(job)
-        self._slot_changed(job.hotkey, job.executor_class)
-        return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]
-
-    def record_receipt(self, receipt: Receipt, current_block: int | None) -> tuple[list[Put], list[Delete]]:
-        """Record a receipt. A start releases the job's reservation (the receipt now
-        holds the slot) and deducts a job routed here from the miner's allowance once."""
-        puts: list[Put] = [("receipts", f"{receipt.kind}|{receipt.job_uuid}", asdict(receipt))]
-        deletes: list[Delete] = []
-        self._slot_changed(receipt.hotkey, receipt.executor_class)
-        if receipt.kind == "finished":
-            self.finished[receipt.job_uuid] = receipt
-            self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
-            return puts, deletes
-        self.started[receipt.job_uuid] = receipt
-        self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
-        if self.reservations.pop(receipt.job_uuid, None) is not None:
-            deletes.append(("reservations", receipt.job_uuid))
-        job = self.jobs.get(receipt.job_uuid)
-        if job is not None and not job.allowance_deducted and current_block is not None:
-            row = self.allowance_rows(current_block).get(job.hotkey)
-            if row is not None:
-                row.remaining -= job.executor_seconds
-                self.changed.add(row.hotkey)
-                puts.append(("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row)))
-            job.allowance_deducted = True
-            puts.append(("jobs", job.job_uuid, asdict(job)))
-        return puts, deletes
 
     def set_config(self, config: DynamicConfig) -> list[Put]:
         self.config = config
+        self.changed.update(self.miners)  # the ranking and the incident rule may read it
         return [("meta", "config", config.model_dump())]
 
     def set_chain(self, report: ChainReport) -> list[Put]:
         self.chain = report
         return [("meta", "chain", asdict(report))]
 
-    def prune(self, now: float, retention_s: float = RETENTION_S) -> list[Delete]:
-        """Forget what can no longer hold a slot: expired reservations leave the store;
-        jobs that hold no slot leave the per-slot index (a later receipt puts them back);
-        jobs and receipts idle for `retention_s` leave memory and the store."""
+    # --- a job's life ---------------------------------------------------------------------
+    def reserve(self, reservation: Reservation, job: RoutedJob, hold_cycle: tuple[int, int] | None) -> list[Put]:
+        """Book `job`; with `hold_cycle`, its executor-seconds are held in that cycle's allowance."""
+        earlier = self.jobs.get(job.job_uuid)
+        if earlier is not None:  # routed again after its booking ended or lapsed: one history
+            job.allowance_deducted = earlier.allowance_deducted  # deduct at most once, ever
+            job.history, job.declined_by = earlier.history, earlier.declined_by
+            self.unbook_job(earlier)
+        job.state, job.hold_cycle = JobState.RESERVED.value, hold_cycle
+        job.history.append(JobEvent(JobState.RESERVED.value, reservation.created_at, job.hotkey, job.reason))
+        self.reservations[reservation.job_uuid] = reservation
+        self.index_job(job)
+        return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]
+
+    def record_receipt(self, receipt: Receipt, current_block: int | None) -> tuple[list[Put], list[Delete]]:
+        """A started or finished receipt. A start releases the job's reservation (the receipt now
+        holds the slot) and turns a hold into a deduction from the miner's allowance, once."""
+        puts: list[Put] = [("receipts", f"{receipt.kind}|{receipt.job_uuid}", asdict(receipt))]
         deletes: list[Delete] = []
-        for job_uuid in [u for u, r in self.reservations.items() if not r.active(now)]:
-            del self.reservations[job_uuid]
+        self.full_until.pop((receipt.hotkey, receipt.executor_class), None)
+        self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
+        (self.finished if receipt.kind == "finished" else self.started)[receipt.job_uuid] = receipt
+        if self.reservations.pop(receipt.job_uuid, None) is not None:
+            deletes.append(("reservations", receipt.job_uuid))
+        job = self.jobs.get(receipt.job_uuid)
+        if job is None:
+            return puts, deletes
+        self._release_hold(job)
+        state = JobState.FINISHED if receipt.kind == "finished" else JobState.RUNNING
+        job.state = state.value
+        job.history.append(JobEvent(state.value, receipt.timestamp, receipt.hotkey))
+        if state is JobState.RUNNING and not job.allowance_deducted and current_block is not None:
+            if (row := self.allowance_rows(current_block).get(job.hotkey)) is not None:
+                row.remaining -= job.executor_seconds
+                self.changed.add(row.hotkey)
+                puts.append(_allowance_doc(row))
+            job.allowance_deducted = True
+        return [*puts, ("jobs", job.job_uuid, asdict(job))], deletes
+
+    def end_job(
+        self, job_uuid: str, state: JobState, at: float, reason: str, incident: str | None, slot: Slot
+    ) -> tuple[list[Put], list[Delete]]:
+        """The job on `slot` ended (declined, failed, released): its reservation and started
+        receipt go, so its slot and its hold are free at once; `incident` is the miner's."""
+        puts: list[Put] = []
+        deletes: list[Delete] = []
+        if self.reservations.pop(job_uuid, None) is not None:
             deletes.append(("reservations", job_uuid))
-        for job_uuids in self.jobs_by_slot.values():
-            job_uuids.intersection_update({u for u in job_uuids if self.holds_slot(u, now)})
-        horizon = now - retention_s
-        for kind, receipts in (("started", self.started), ("finished", self.finished)):
-            for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:
-                del receipts[job_uuid]
-                deletes.append(("receipts", f"{kind}|{job_uuid}"))
-        idle = [u for u, j in self.jobs.items()
-                if j.routed_at < horizon and u not in self.reservations and u not in self.started and u not in self.finished]
-        for job_uuid in idle:
-            del self.jobs[job_uuid]
-            deletes.append(("jobs", job_uuid))
-        return deletes
+        if self.started.pop(job_uuid, None) is not None:
+            deletes.append(("receipts", f"started|{job_uuid}"))
+        self.full_until.pop(slot, None)
+        self.changed.add(slot[0])
+        if (job := self.jobs.get(job_uuid)) is not None:
+            self._release_hold(job)
+            job.state = state.value
+            job.history.append(JobEvent(state.value, at, job.hotkey, reason))
+            if incident is not None and job.hotkey not in job.declined_by:
+                job.declined_by.append(job.hotkey)  # a new pick of this uuid passes it over
+            puts.append(("jobs", job_uuid, asdict(job)))
+        if incident is not None:
+            puts += self._record_incident(Incident(incident, slot[0], job_uuid, at))
+        return puts, deletes
 
-    def _book_job(self, job: RoutedJob) -> None:
+    def _record_incident(self, incident: Incident) -> list[Put]:
+        """One incident per miner and job, however often it is reported."""
+        kept = self.incidents.setdefault(incident.hotkey, [])
+        if any(i.job_uuid == incident.job_uuid for i in kept):
+            return []
+        kept.append(incident)
+        puts: list[Put] = [("incidents", f"{incident.hotkey}|{incident.job_uuid}", asdict(incident))]
+        entry = auto_blacklist(kept, self.config, incident.at, self.blacklist.get(incident.hotkey))
+        return puts + self.set_blacklist(entry) if entry is not None else puts
+
+    def index_job(self, job: RoutedJob) -> None:
+        """Add a booked (or loaded) job to the indexes."""
         self.jobs[job.job_uuid] = job
+        self.order.add((job.routed_at, job.job_uuid))
         self.jobs_by_slot.setdefault((job.hotkey, job.executor_class), set()).add(job.job_uuid)
+        self.full_until.pop((job.hotkey, job.executor_class), None)
+        if job.hold_cycle is not None and job.state == JobState.RESERVED.value:
+            self.holds.setdefault(job.hotkey, {})[job.job_uuid] = job
+            self.changed.add(job.hotkey)
 
-    # --- persistence ----------------------------------------------------------------------
-    @classmethod
-    def load(cls, store: DocumentStore) -> "MinerBook":
-        docs: dict[str, dict[str, Any]] = {name: store.load(name) for name in COLLECTIONS}
-        book = cls()
-        for doc in docs["miners"].values():
-            book.miners[doc["hotkey"]] = Miner(**doc)
-        for doc in docs["manifests"].values():
-            book.manifests.setdefault(doc["executor_class"], {})[doc["hotkey"]] = Manifest(**doc)
-        for doc in docs["blacklist"].values():
-            book.blacklist[doc["hotkey"]] = BlacklistEntry(**doc)
-        book.upsert_allowances(Allowance(**doc) for doc in docs["allowances"].values())
-        for doc in docs["jobs"].values():
-            book._book_job(RoutedJob(**doc))
-        for doc in docs["reservations"].values():
-            book.reservations[doc["job_uuid"]] = Reservation(**doc)
-        for doc in docs["receipts"].values():
-            receipt = Receipt(**doc)
-            target = book.started if receipt.kind == "started" else book.finished
-            target[receipt.job_uuid] = receipt
-            book.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
-        meta = docs["meta"]
-        if "config" in meta:
-            book.config = DynamicConfig.model_validate(meta["config"])
-        if "chain" in meta:
-            book.chain = ChainReport(**meta["chain"])
-        book.arrivals = meta.get("arrivals", 0)
-        return book
+    def unbook_job(self, job: RoutedJob) -> None:
+        """Remove a job from the indexes (routed again, or forgotten)."""
+        del self.jobs[job.job_uuid]
+        self.order.discard((job.routed_at, job.job_uuid))
+        self.jobs_by_slot.get((job.hotkey, job.executor_class), set()).discard(job.job_uuid)
+        self.full_until.pop((job.hotkey, job.executor_class), None)
+        self._release_hold(job)
 
+    def _release_hold(self, job: RoutedJob) -> None:
+        if self.holds.get(job.hotkey, {}).pop(job.job_uuid, None) is not None:
+            self.changed.add(job.hotkey)

@@ -9,8 +9,10 @@ The index keeps the answer instead:
   again when time changes their verdict (a manifest going stale, a blacklist
   entry expiring: due events, processed at the next pick);
 - survivors with an allowance row of the current cycle sit in a sorted list
-  by rank (remaining/initial allowance, higher collateral, hotkey) and their
-  remaining seconds in another, so the per-job `allowance` filter is a bisect;
+  by rank (`filters.rank_key`) and their allowance left (after holds) in
+  another, so the per-job `allowance` filter is a bisect; a miner is judged
+  again when one of its holds lapses or an incident leaves the window, since
+  both move it in the ranking;
 - a new cycle (or a change of the allowance cycles) rebuilds it.
 A pick then costs a bisect plus a walk down the ranking to the first miner
 with enough collateral and a free slot. That the index and the filters agree
@@ -26,10 +28,18 @@ from dataclasses import dataclass, field
 from sortedcontainers import SortedList
 
 from organism.jobs.book import MinerBook
-from organism.jobs.filters import CANDIDATE_FILTERS, FILTER_NAMES, MANIFEST_MAX_AGE_S, Candidate, PickContext
+from organism.jobs.filters import (
+    CANDIDATE_FILTERS,
+    FILTER_NAMES,
+    MANIFEST_MAX_AGE_S,
+    Candidate,
+    PickContext,
+    RankKey,
+    rank_key,
+)
+from organism.jobs.incidents import next_lapse
 
 STATIC_FILTERS = CANDIDATE_FILTERS[:-1]  # the last one, `allowance`, depends on the job
-RankKey = tuple[float, int, str]
 
 
 @dataclass
@@ -105,10 +115,10 @@ class CandidateIndex:
         if row is None:
             index.without_row.add(hotkey)
             return
-        entry = ((-row.ratio, -book.miners[hotkey].collateral_wei, hotkey), row.remaining)
+        entry = (rank_key(candidate, row, context), book.allowance_left(row, now))
         index.entry[hotkey] = entry
         index.ranked.add(entry)
-        index.remaining.add(row.remaining)
+        index.remaining.add(entry[1])
 
     def _row(self, book: MinerBook, hotkey: str):
         row = None
@@ -118,11 +128,15 @@ class CandidateIndex:
 
     def _schedule(self, book: MinerBook, hotkey: str, executor_class: str, now: float) -> None:
         """When may time alone change this miner's verdict? Then judge it again."""
-        moments = [book.manifests[executor_class][hotkey].observed_at + MANIFEST_MAX_AGE_S]
+        moments = [
+            book.manifests[executor_class][hotkey].observed_at + MANIFEST_MAX_AGE_S,
+            book.next_hold_lapse(hotkey, now),
+            next_lapse(book.incidents.get(hotkey, ()), book.config, now),
+        ]
         entry = book.blacklist.get(hotkey)
         if entry is not None and entry.expires_at is not None:
             moments.append(entry.expires_at)
-        for moment in moments:
+        for moment in filter(None, moments):
             due = (math.nextafter(moment, math.inf), hotkey, executor_class)  # at `moment` the verdict still holds
             if moment >= now and due not in self._scheduled:
                 self._scheduled.add(due)

@@ -3,7 +3,9 @@
 An epoch is `tempo + 1` = 361 blocks, offset by the netuid; a cycle is two
 epochs (722 blocks) starting on an even epoch, so cycle starts are
 `722 k - netuid - 2`. For netuid 12: block 25 is in [-14, 708), block 708 in
-[708, 1430). A block lasts 12 s. The reported block advances by one every
+[708, 1430). That closed form is the original's epoch arithmetic only while
+the netuid offset stays inside one epoch: netuid <= `MAX_NETUID` (358), which
+the settings enforce. A block lasts 12 s. The reported block advances by one every
 12 s until the next report.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 TEMPO = 360
 BLOCK_TIME_S = 12
 CYCLE_BLOCKS = 2 * (TEMPO + 1)
+MAX_NETUID = TEMPO - 2
 
 
 @dataclass(frozen=True, slots=True)

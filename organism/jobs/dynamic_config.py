@@ -1,17 +1,23 @@
-"""Dynamic configuration of job routing and the executor classes. Pure.
+"""Dynamic configuration of job routing, executor classes included. Pure.
 
-The seven `DYNAMIC_*` parameters of the seed, with the original's defaults,
-plus the debug and trusted-miner overrides. Changes arrive as a strict
-partial update: unknown keys and wrong types are rejected.
+The seven `DYNAMIC_*` parameters of the seed with the original's defaults,
+the debug and trusted-miner overrides, and what the job lifecycle adds: the
+allowance held while routing (on by default; off restores the original's
+check-only routing), the incident rule (N incidents in a window blacklist a
+miner for a while; recent incidents demote it in the ranking), how old a
+block report may be, and the executor classes with their spin-up times (the
+original's five by default). Changes arrive as a strict partial update
+(`DynamicConfigPatch`, derived field by field from `DynamicConfig`):
+unknown keys and wrong types are rejected, by field name.
 """
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 from contracts.bounds import SECONDS_MAX, WEI_MAX, Address, Hotkey, Port
 
-EXECUTOR_CLASS_SPIN_UP_S: dict[str, int] = {
+ORIGINAL_EXECUTOR_CLASSES: dict[str, int] = {  # class -> spin-up seconds
     "spin_up-4min.gpu-24gb": 240,
     "always_on.gpu-24gb": 3,
     "always_on.llm.a6000": 30,
@@ -19,12 +25,17 @@ EXECUTOR_CLASS_SPIN_UP_S: dict[str, int] = {
     "always_on.cpu.8c.16gb": 30,
 }
 DEFAULT_EXECUTOR_CLASS = "spin_up-4min.gpu-24gb"
+MAX_EXECUTOR_CLASSES = 100
 
 ConfigSeconds = Annotated[int, Field(ge=0, le=SECONDS_MAX)]
 ConfigWei = Annotated[int, Field(ge=0, le=WEI_MAX)]
+ExecutorClassName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
-def _blank_is_unset(value: Any) -> Any:
+BLANK_MEANS_UNSET = ("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS")
+
+
+def _blank_is_unset(cls: type, value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
@@ -42,45 +53,51 @@ class DynamicConfig(BaseModel):
     TRUSTED_MINER_HOTKEY: Hotkey | None = None
     TRUSTED_MINER_ADDRESS: Address | None = None
     TRUSTED_MINER_PORT: Port | None = None
+    # a pick holds the job's executor-seconds against the miner's allowance until it starts or ends
+    DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING: bool = True
+    DYNAMIC_INCIDENT_WINDOW_SECONDS: ConfigSeconds = 3600
+    DYNAMIC_INCIDENTS_TO_BLACKLIST: Annotated[int, Field(ge=0, le=10_000)] = 5  # 0: never blacklist automatically
+    DYNAMIC_INCIDENT_BLACKLIST_SECONDS: ConfigSeconds = 1800
+    DYNAMIC_DEMOTE_MINERS_WITH_INCIDENTS: bool = True
+    DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS: ConfigSeconds = 120  # 0: no limit
+    EXECUTOR_CLASSES: dict[ExecutorClassName, ConfigSeconds] = Field(
+        default_factory=lambda: dict(ORIGINAL_EXECUTOR_CLASSES), min_length=1, max_length=MAX_EXECUTOR_CLASSES
+    )
 
-    @field_validator("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS", mode="before")
-    @classmethod
-    def _unset_when_blank(cls, value: Any) -> Any:
-        return _blank_is_unset(value)
+    _unset_when_blank = field_validator(*BLANK_MEANS_UNSET, mode="before")(_blank_is_unset)
+
+    def spin_up_s(self, executor_class: str) -> int | None:
+        return self.EXECUTOR_CLASSES.get(executor_class)
 
 
 NOT_NULLABLE = tuple(name for name, info in DynamicConfig.model_fields.items() if info.default is not None)
 
 
-class DynamicConfigPatch(BaseModel):
-    """A partial update: only the keys present change."""
+def _null_only_where_the_config_allows_it(cls: type, value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
 
-    model_config = ConfigDict(extra="forbid", strict=True)
 
-    DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING: bool | None = None
-    DYNAMIC_ALLOW_CROSS_CYCLE_ORGANIC_JOBS: bool | None = None
-    DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI: ConfigWei | None = None
-    DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS: ConfigSeconds | None = None
-    DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME: ConfigSeconds | None = None
-    DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT: ConfigSeconds | None = None
-    DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT: ConfigSeconds | None = None
-    DEBUG_MINER_KEY: Hotkey | None = None
-    TRUSTED_MINER_HOTKEY: Hotkey | None = None
-    TRUSTED_MINER_ADDRESS: Address | None = None
-    TRUSTED_MINER_PORT: Port | None = None
+def _optional(info: Any) -> Any:
+    """A field's type with its constraints, or None."""
+    nullable = info.annotation | None
+    return Annotated[(nullable, *info.metadata)] if info.metadata else nullable
 
-    @field_validator("DEBUG_MINER_KEY", "TRUSTED_MINER_HOTKEY", "TRUSTED_MINER_ADDRESS", mode="before")
-    @classmethod
-    def _unset_when_blank(cls, value: Any) -> Any:
-        return _blank_is_unset(value)
 
-    @field_validator(*NOT_NULLABLE, mode="before")
-    @classmethod
-    def _null_only_where_the_config_allows_it(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null")
-        return value
+# every key of DynamicConfig, optional: only the keys present change
+DynamicConfigPatch: type[BaseModel] = create_model(
+    "DynamicConfigPatch",
+    __config__=ConfigDict(extra="forbid", strict=True),
+    __doc__="A partial update of the dynamic configuration: only the keys present change.",
+    __validators__={
+        "_unset_when_blank": field_validator(*BLANK_MEANS_UNSET, mode="before")(_blank_is_unset),
+        "_not_null": field_validator(*NOT_NULLABLE, mode="before")(_null_only_where_the_config_allows_it),
+    },
+    **{name: (_optional(info), None) for name, info in DynamicConfig.model_fields.items()},
+)
 
-    def apply_to(self, config: DynamicConfig) -> DynamicConfig:
-        changes = self.model_dump(exclude_unset=True)
-        return DynamicConfig.model_validate({**config.model_dump(), **changes})
+
+def apply_patch(patch: BaseModel, config: DynamicConfig) -> DynamicConfig:
+    """The config with the patch's keys changed; raises pydantic's ValidationError, by field name."""
+    return DynamicConfig.model_validate({**config.model_dump(), **patch.model_dump(exclude_unset=True)})

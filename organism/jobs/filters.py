@@ -1,19 +1,23 @@
-"""Miner selection as named filters, the scheduler-framework way. Pure.
+"""Miner selection as named filters and scorers, the scheduler-framework way. Pure.
 
 A filter is a name, the refusal a pick gets when the filter leaves nobody,
 and a check that judges one candidate: `None` to pass, or a `Rejection`
 with its reason. The policy runs `CANDIDATE_FILTERS` over every miner with
-a manifest for the job's class, ranks the survivors, then walks them through
-`SLOT_FILTERS` until one passes; `explain` counts rejections by filter name.
-Adding a filter is one check function and one line in a tuple.
+a manifest for the job's class, ranks the survivors by `SCORERS` (lower
+first, in order: fewer recent incidents per online executor, more allowance
+left of the initial, more collateral; then the hotkey), then walks them
+through `SLOT_FILTERS` until one passes; `explain` counts rejections by
+filter name. Adding a filter or a scorer is one function and one line in a
+tuple.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from organism.jobs.book import MinerBook
 from organism.jobs.outcomes import RefusalKind
-from organism.jobs.records import Allowance, JobSpec, Manifest
+from organism.jobs.records import Allowance, JobSpec, Manifest, RoutedJob
 
 MANIFEST_MAX_AGE_S = 4 * 3600
 
@@ -23,6 +27,7 @@ ONLINE_EXECUTORS = "online_executors"
 ALLOWANCE = "allowance"
 COLLATERAL = "collateral"
 FREE_SLOT = "free_slot"
+NOT_DECLINED = "not_declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +85,10 @@ def enough_allowance(candidate: Candidate, context: PickContext) -> Rejection | 
     if row is None:
         return Rejection("no allowance row for the current cycle")
     needed = context.job.executor_seconds
-    if context.book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING and row.remaining <= needed:
-        return Rejection(f"{row.remaining:g} s of allowance left, the job needs more than {needed} s")
+    left = context.book.allowance_left(row, context.now)
+    if context.book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING and left <= needed:
+        held = f" ({row.remaining - left:g} s held by reservations)" if left < row.remaining else ""
+        return Rejection(f"{left:g} s of allowance left{held}, the job needs more than {needed} s")
     return None
 
 
@@ -89,6 +96,14 @@ def enough_collateral(candidate: Candidate, context: PickContext) -> Rejection |
     minimum = context.book.config.DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI
     collateral = context.book.miners[candidate.hotkey].collateral_wei
     return Rejection(f"collateral {collateral} < {minimum} wei") if minimum > 0 and collateral < minimum else None
+
+
+def not_declined(candidate: Candidate, context: PickContext) -> Rejection | None:
+    """A job routed again after a miner declined, failed or timed out on it goes elsewhere."""
+    earlier: RoutedJob | None = context.book.jobs.get(context.job.job_uuid)
+    if earlier is not None and candidate.hotkey in earlier.declined_by:
+        return Rejection("declined, failed or timed out on this job before")
+    return None
 
 
 def free_slot(candidate: Candidate, context: PickContext) -> Rejection | None:
@@ -105,7 +120,48 @@ CANDIDATE_FILTERS: tuple[Filter, ...] = (
     Filter(ALLOWANCE, RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, enough_allowance),
 )
 SLOT_FILTERS: tuple[Filter, ...] = (
+    Filter(NOT_DECLINED, RefusalKind.ALL_CANDIDATES_DECLINED, not_declined),
     Filter(COLLATERAL, RefusalKind.NOT_ENOUGH_COLLATERAL, enough_collateral),
     Filter(FREE_SLOT, RefusalKind.ALL_MINERS_BUSY, free_slot),
 )
 FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in (*CANDIDATE_FILTERS, *SLOT_FILTERS))
+
+
+# --- ranking ------------------------------------------------------------------------------
+Score = Callable[[Candidate, Allowance, PickContext], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Scorer:
+    name: str
+    score: Score  # lower ranks first
+
+
+def fewer_recent_incidents(candidate: Candidate, row: Allowance, context: PickContext) -> float:
+    """Recent incidents per online executor: a few on a large miner weigh little (0 when demotion is off)."""
+    if not context.book.config.DYNAMIC_DEMOTE_MINERS_WITH_INCIDENTS:
+        return 0.0
+    recent = len(context.book.recent_incidents(candidate.hotkey, context.now))
+    return recent / max(1, candidate.manifest.online_executor_count)
+
+
+def more_allowance_left(candidate: Candidate, row: Allowance, context: PickContext) -> float:
+    """Allowance left (after what reservations hold) as a share of the initial, higher first."""
+    return -(context.book.allowance_left(row, context.now) / row.initial) if row.initial else 0.0
+
+
+def more_collateral(candidate: Candidate, row: Allowance, context: PickContext) -> float:
+    return -context.book.miners[candidate.hotkey].collateral_wei  # an int: every wei counts
+
+
+SCORERS: tuple[Scorer, ...] = (
+    Scorer("fewer_recent_incidents", fewer_recent_incidents),
+    Scorer("more_allowance_left", more_allowance_left),
+    Scorer("more_collateral", more_collateral),
+)
+RankKey = tuple[Any, ...]
+
+
+def rank_key(candidate: Candidate, row: Allowance, context: PickContext) -> RankKey:
+    """The candidate's scores in `SCORERS` order, then its hotkey: sorting by it is the ranking."""
+    return (*(scorer.score(candidate, row, context) for scorer in SCORERS), candidate.hotkey)

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.bounds import (
     BLOCK_MAX,
@@ -22,19 +22,14 @@ from contracts.bounds import (
     UnixTime,
     WeiAmount,
 )
-from organism.jobs.dynamic_config import DEFAULT_EXECUTOR_CLASS, EXECUTOR_CLASS_SPIN_UP_S
+from organism.jobs.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
 from organism.jobs.records import MinerStatus
 
 CycleBlock = Annotated[int, Field(strict=True, ge=-BLOCK_MAX, le=BLOCK_MAX)]  # a cycle may start before block 0
 
 
-def _known_class(value: str) -> str:
-    if value not in EXECUTOR_CLASS_SPIN_UP_S:
-        raise ValueError(f"unknown executor class; known: {', '.join(sorted(EXECUTOR_CLASS_SPIN_UP_S))}")
-    return value
-
-
-ExecutorClass = Annotated[str, AfterValidator(_known_class)]
+# its format here; whether it is configured (dynamic config) the picker says, by field name
+ExecutorClass = ExecutorClassName
 
 
 class JobRouteRequest(BaseModel):
@@ -80,9 +75,11 @@ class MinerOut(MinerIn):
 class MinerStatusOut(MinerOut):
     blacklist: dict[str, Any] | None
     manifests: dict[str, dict[str, Any]]
-    allowance: dict[str, Any] | None
+    allowance: dict[str, Any] | None = Field(description="the current cycle's row; `held`: seconds reservations hold of it")
     ongoing_jobs: dict[str, int]
     free_slots: dict[str, int]
+    recent_incidents: int = Field(description="incidents inside DYNAMIC_INCIDENT_WINDOW_SECONDS")
+    incidents: list[dict[str, Any]] = Field(description="every remembered incident (24 h), oldest first")
 
     @classmethod
     def of(cls, status: MinerStatus) -> "MinerStatusOut":
@@ -95,15 +92,19 @@ class MinerStatusOut(MinerOut):
                 for c, m in status.manifests.items()
             },
             allowance=None if row is None else {
-                "cycle": {"start": row.cycle_start, "stop": row.cycle_stop}, "initial": row.initial, "remaining": row.remaining
+                "cycle": {"start": row.cycle_start, "stop": row.cycle_stop}, "initial": row.initial,
+                "remaining": row.remaining, "held": status.held_seconds,
             },
             ongoing_jobs=status.ongoing_jobs,
             free_slots=status.free_slots,
+            recent_incidents=status.recent_incidents,
+            incidents=[{"kind": i.kind, "job_uuid": i.job_uuid, "at": i.at} for i in status.incidents],
         )
 
 
 class MinersOut(BaseModel):
     miners: list[MinerStatusOut]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")
 
 
 class ManifestIn(BaseModel):
@@ -166,7 +167,7 @@ class AllowancesIn(BaseModel):
 
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["started", "finished"]
+    kind: Literal["started", "finished", "declined", "failed"]
     job_uuid: UUID
     hotkey: Hotkey
     executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
@@ -185,3 +186,41 @@ class ChainOut(BaseModel):
     current_block: int
     netuid: int
     cycle: dict[str, int]
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Literal["declined", "cancelled", "failed", "timeout"]
+
+
+class JobEventOut(BaseModel):
+    state: str
+    at: float
+    hotkey: str
+    reason: str | None
+
+
+class JobMinerOut(BaseModel):
+    hotkey: str
+    address: str | None = Field(description="null once the miner is deregistered")
+    port: int | None
+    ip_version: int | None
+
+
+class JobOut(BaseModel):
+    job_uuid: str
+    state: Literal["reserved", "running", "finished", "failed", "declined", "released", "expired"]
+    miner: JobMinerOut
+    executor_class: str
+    executor_seconds: int
+    routed_at: float
+    reservation_expires_at: float | None
+    allowance_held: bool
+    allowance_deducted: bool
+    declined_by: list[str] = Field(description="miners a new pick of this uuid passes over")
+    history: list[JobEventOut]
+
+
+class JobsOut(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")

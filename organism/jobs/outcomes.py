@@ -14,12 +14,15 @@ class RefusalKind(StrEnum):
     JOB_ALREADY_FINISHED = "JobAlreadyFinished"
     NO_TRUSTED_MINER = "NoTrustedMiner"
     CURRENT_BLOCK_UNKNOWN = "CurrentBlockUnknown"
+    CURRENT_BLOCK_STALE = "CurrentBlockStale"
     NOT_ENOUGH_TIME_IN_CYCLE = "NotEnoughTimeInCycle"
     NO_MINER_FOR_EXECUTOR_TYPE = "NoMinerForExecutorType"
     NO_MINER_WITH_ENOUGH_ALLOWANCE = "NoMinerWithEnoughAllowance"
     NOT_ENOUGH_COLLATERAL = "NotEnoughCollateral"
     ALL_MINERS_BUSY = "AllMinersBusy"
+    ALL_CANDIDATES_DECLINED = "AllCandidatesDeclined"
     UNKNOWN_MINER = "UnknownMiner"
+    UNKNOWN_JOB = "UnknownJob"
     RECEIPT_MISMATCH = "ReceiptMismatch"
     INVALID = "ValidationError"
 
@@ -27,7 +30,7 @@ class RefusalKind(StrEnum):
 @dataclass
 class Explain:
     """Why a pick went the way it did: counts per filter, and for a dry run the
-    ranking and each passed-over miner's reason."""
+    ranking, each ranked miner's scores and each passed-over miner's reason."""
 
     miners: int = 0
     candidates: int = 0
@@ -36,6 +39,7 @@ class Explain:
     required_s: int | None = None
     ranking: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # hotkey -> "filter: reason"
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # hotkey -> scorer name -> score
 
     def as_dict(self, with_ranking: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -48,6 +52,7 @@ class Explain:
         if with_ranking:
             body["ranking"] = self.ranking
             body["reasons"] = self.reasons
+            body["scores"] = self.scores
         return body
 
 

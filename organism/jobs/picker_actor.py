@@ -4,11 +4,13 @@ A plain (non-async) actor with `max_concurrency=1`: Ray runs its calls one at
 a time, so picks and reservations from every OrganismManager replica (and any
 other caller) are serialized cluster-wide, and no two callers can book the
 same executor slot. Picks that arrive together at a replica come as one
-`route_jobs` call: decided one after the other, written once. Each call changes the `MinerBook`, writes the changed
-documents to the store and only then answers; if the write fails the book
-is reloaded from the store (or, when the store is unreachable, before the next
-change), so memory never runs ahead of disk. A restarted
-actor (`max_restarts=-1`) loads the same book: nothing it acknowledged is lost.
+`route_jobs` call: decided one after the other, written once. Each call
+changes the `MinerBook`, writes the changed documents to the store and only
+then answers; if the write fails the book is reloaded from the store (or,
+when the store is unreachable, before the next change), so memory never
+runs ahead of disk. A restarted actor (`max_restarts=-1`) loads the same
+book: nothing it acknowledged is lost. What receipts and releases do to a
+job is decided in `lifecycle`; the actor writes it.
 
 Answers are typed: records, views, `JobRouted`, or a `Refusal`; never HTTP.
 """
@@ -18,33 +20,34 @@ import dataclasses
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import ray
 from pydantic import ValidationError
 
 from organism.detached import Versioned, get_or_create_detached
+from organism.jobs import lifecycle, views
 from organism.jobs.book import MinerBook
+from organism.jobs.book_documents import load_book
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.chain import ChainReport, ChainView, chain_view
-from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch
+from organism.jobs.dynamic_config import DynamicConfig, apply_patch
 from organism.jobs.outcomes import JobRouted, MinerAddress, Refusal, RefusalKind
-from organism.jobs.policy import Selection, pick, required_seconds
+from organism.jobs.policy import Selection, pick, unknown_class
 from organism.jobs.records import (
     Allowance,
     BlacklistEntry,
     JobSpec,
+    JobState,
     Manifest,
     Miner,
     MinerStatus,
     Receipt,
-    Reservation,
-    RoutedJob,
 )
+from organism.jobs.retention import PRUNE_EVERY_S, prune
 from organism.state.locate import open_store
 from organism.state.store import Delete, DocumentStore, Put, StoreUnavailable, Transaction
 
-UNROUTED_RECEIPT_TTL_S = 600.0
-PRUNE_EVERY_S = 30.0
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
 
 
@@ -56,7 +59,7 @@ def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
 class MinerPicker(Versioned):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
-        self._loaded = MinerBook.load(self._store)
+        self._loaded = load_book(self._store)
         self._index = CandidateIndex()
         self._netuid = netuid
         self._pruned_at = 0.0
@@ -67,7 +70,7 @@ class MinerPicker(Versioned):
         """The book; reloaded first when a failed write left memory ahead of the store
         (this raises StoreUnavailable while the store is still out)."""
         if self._book_behind_store:
-            self._loaded, self._index = MinerBook.load(self._store), CandidateIndex()
+            self._loaded, self._index = load_book(self._store), CandidateIndex()
             self._book_behind_store = False
         return self._loaded
 
@@ -103,7 +106,7 @@ class MinerPicker(Versioned):
         (PostgreSQL: each transaction then holds one miner's lock at a time)."""
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
-            self._commit(deletes=self._book.prune(now))
+            self._commit(deletes=prune(self._book, now))
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
         answers: list[JobRouted | Refusal] = []
@@ -150,19 +153,8 @@ class MinerPicker(Versioned):
     def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, tx: Transaction) -> float | None:
         """Reserve the selected miner (unless a dry run); the reservation's expiry, if any."""
         if outcome.reserve and not dry_run:
-            config = self._book.config
-            expires_at = now + config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-            reservation = Reservation(spec.job_uuid, outcome.hotkey, spec.executor_class, now, expires_at)
-            routed = RoutedJob(
-                spec.job_uuid,
-                outcome.hotkey,
-                spec.executor_class,
-                spec.executor_seconds,
-                required_seconds(spec, config),
-                outcome.reason,
-                routed_at=now,
-            )
-            tx.write(self._book.reserve(reservation, routed))
+            expires_at, puts = lifecycle.book_job(self._book, spec, outcome, now, self._current_block(now))
+            tx.write(puts)
             return expires_at
         held = self._book.reservations.get(spec.job_uuid)
         return held.expires_at if outcome.replayed and held and held.active(now) else None
@@ -181,9 +173,19 @@ class MinerPicker(Versioned):
         self._commit(self._book.upsert_miner(miner))
         return miner
 
+    def deregister(self, hotkey: str) -> Refusal | None:
+        """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
+        if self._missing([hotkey]):
+            return unknown_miners([hotkey])
+        self._commit(deletes=self._book.deregister(hotkey))
+        return None
+
     def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal:
         if missing := self._missing(m.hotkey for m in manifests):
             return unknown_miners(missing)
+        for position, manifest in enumerate(manifests):
+            if (unknown := unknown_class(self._book.config, manifest.executor_class, f"manifests.{position}.executor_class")):
+                return unknown
         now = time.time()
         # a manifest from the future would never go stale and would shadow every newer one
         records = [dataclasses.replace(m, observed_at=min(m.observed_at, now)) for m in manifests]
@@ -215,25 +217,34 @@ class MinerPicker(Versioned):
     ) -> Receipt | Refusal:
         if self._missing([hotkey]):
             return unknown_miners([hotkey])
+        if (unknown := unknown_class(self._book.config, executor_class, "executor_class")) is not None:
+            return unknown
         now = time.time()
-        routed = self._book.jobs.get(job_uuid)
-        if routed is not None and (routed.hotkey, routed.executor_class) != (hotkey, executor_class):
-            return Refusal(
-                RefusalKind.RECEIPT_MISMATCH,
-                f"job {routed.job_uuid} was routed to {routed.hotkey} for {routed.executor_class}",
-                {"hotkey": routed.hotkey, "executor_class": routed.executor_class},
-            )
-        default_ttl = routed.required_seconds if routed else UNROUTED_RECEIPT_TTL_S
-        # a receipt from the future would hold a slot forever
-        record = Receipt(kind, job_uuid, hotkey, executor_class, min(timestamp, now), ttl_s or default_ttl)
-        puts, deletes = self._book.record_receipt(record, self._current_block(now))
+        return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
+                                             now, self._current_block(now)))
+
+    def _apply(self, change: lifecycle.Change | Refusal) -> Any:
+        """Write a lifecycle change with what it does to the job's slot claim; its answer."""
+        if isinstance(change, Refusal):
+            return change
         with self._transaction() as tx:
-            tx.write(puts, deletes)
-            if kind == "finished":
-                tx.release(job_uuid)  # its slot is free
-            else:
-                tx.hold(job_uuid, record.timestamp + record.ttl_s)  # the receipt holds the slot now
-        return record
+            tx.write(change.puts, change.deletes)
+            if change.release_claim:
+                tx.release(change.answer.job_uuid)
+            elif change.hold_claim_until is not None:
+                tx.hold(change.answer.job_uuid, change.hold_claim_until)
+        return change.answer
+
+    # --- jobs ---------------------------------------------------------------------------
+    def release_job(self, job_uuid: str, reason: str) -> views.JobView | Refusal:
+        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time()))
+
+    def job(self, job_uuid: str) -> views.JobView | Refusal:
+        return lifecycle.view_of(self._book, job_uuid, time.time())
+
+    def jobs(self, limit: int, before: views.JobCursor | None, state: str | None,
+             hotkey: str | None) -> tuple[list[views.JobView], views.JobCursor | None]:
+        return views.jobs_page(self._book, time.time(), limit, before, JobState(state) if state else None, hotkey)
 
     def set_block(self, block: int) -> ChainView:
         now = time.time()
@@ -247,9 +258,9 @@ class MinerPicker(Versioned):
     def config(self) -> DynamicConfig:
         return self._book.config
 
-    def patch_config(self, patch: DynamicConfigPatch) -> DynamicConfig | Refusal:
+    def patch_config(self, patch: Any) -> DynamicConfig | Refusal:
         try:
-            config = patch.apply_to(self._book.config)
+            config = apply_patch(patch, self._book.config)
         except ValidationError as invalid:
             problems = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in invalid.errors()]
             return Refusal(RefusalKind.INVALID, "; ".join(f"{p['field']}: {p['problem']}" for p in problems), problems)
@@ -260,9 +271,16 @@ class MinerPicker(Versioned):
         return config
 
     # --- views ------------------------------------------------------------------------
-    def miners(self) -> list[MinerStatus]:
+    def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
+               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
         now = time.time()
-        return self._book.statuses(now, self._current_block(now))
+        return views.miners_page(self._book, now, self._current_block(now), limit, after, executor_class, blacklisted)
+
+    def miner(self, hotkey: str) -> MinerStatus | Refusal:
+        if self._missing([hotkey]):
+            return unknown_miners([hotkey])
+        now = time.time()
+        return views.miner_status(self._book, hotkey, now, self._current_block(now))
 
 
 def get_or_create_picker(

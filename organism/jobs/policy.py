@@ -1,11 +1,12 @@
 """Miner selection for a job: the seed's steps over a book snapshot. Pure.
 
 In order: a job whose booking still holds a slot is replayed, a finished one
-refused; the debug miner, then the trusted miner, bypass every check; the
-current block must be known; the time left in the cycle is checked only when
-cross-cycle jobs are not allowed (equal passes); then the named filters of
-`filters` (candidates, ranking by remaining/initial allowance then higher
-collateral, then the first ranked candidate with enough collateral and a
+refused; its executor class must be configured; the debug miner, then the
+trusted miner, bypass every check; the current block must be known and its
+report not older than the configured limit; the time left in the cycle is
+checked only when cross-cycle jobs are not allowed (equal passes); then the
+named filters and scorers of `filters` (candidates, ranking, then the first
+ranked candidate that did not decline this job, has enough collateral and a
 free slot is selected).
 
 Refusals are values (`Refusal`) with the counts of `explain`, so the caller
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import STATIC_FILTERS, CandidateIndex, static_rejections
 from organism.jobs.chain import Cycle, cycle_containing
-from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S, DynamicConfig
+from organism.jobs.dynamic_config import DynamicConfig
 from organism.jobs.filters import (
     ALLOWANCE,
     CANDIDATE_FILTERS,
@@ -27,10 +28,13 @@ from organism.jobs.filters import (
     FILTER_NAMES,
     FREE_SLOT,
     FRESH_MANIFEST,
+    NOT_DECLINED,
+    SCORERS,
     SLOT_FILTERS,
     Candidate,
     Filter,
     PickContext,
+    rank_key,
 )
 from organism.jobs.outcomes import Explain, Refusal, RefusalKind
 from organism.jobs.records import JobSpec
@@ -50,9 +54,17 @@ def required_seconds(job: JobSpec, config: DynamicConfig) -> int:
         config.DYNAMIC_ORGANIC_JOB_ALLOWED_LEEWAY_TIME
         + config.DYNAMIC_EXECUTOR_RESERVATION_TIME_LIMIT
         + config.DYNAMIC_EXECUTOR_STARTUP_TIME_LIMIT
-        + EXECUTOR_CLASS_SPIN_UP_S[job.executor_class]
+        + (config.spin_up_s(job.executor_class) or 0)
         + job.executor_seconds
     )
+
+
+def unknown_class(config: DynamicConfig, executor_class: str, field_name: str) -> Refusal | None:
+    """A refusal naming `field_name` when the dynamic config has no such executor class."""
+    if config.spin_up_s(executor_class) is not None:
+        return None
+    problem = f"unknown executor class; configured: {', '.join(sorted(config.EXECUTOR_CLASSES))}"
+    return Refusal(RefusalKind.INVALID, f"{field_name}: {problem}", [{"field": field_name, "problem": problem}])
 
 
 def pick(
@@ -66,6 +78,8 @@ def pick(
         return Selection(booked.hotkey, booked.reason, False, explain, replayed=True)
     if job.job_uuid in book.finished:  # routing it again would book a slot nothing ever frees
         return Refusal(RefusalKind.JOB_ALREADY_FINISHED, "this job uuid already has a finished receipt", {}, explain)
+    if (unknown := unknown_class(config, job.executor_class, "executor_class")) is not None:
+        return unknown
     if config.DEBUG_MINER_KEY:
         return Selection(config.DEBUG_MINER_KEY, "debug_miner", False, explain)
     if job.on_trusted_miner:
@@ -75,6 +89,11 @@ def pick(
         return Selection(config.TRUSTED_MINER_HOTKEY, "trusted_miner", False, explain)
     if block is None:
         return Refusal(RefusalKind.CURRENT_BLOCK_UNKNOWN, "no block reported yet", {}, explain)
+    limit = config.DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS
+    if book.chain is not None and limit and (age := now - book.chain.reported_at) > limit:
+        message = f"the last block report is {age:.0f} s old, older than the {limit} s limit"
+        details = {"reported_block": book.chain.block, "reported_at": book.chain.reported_at, "max_age_s": limit}
+        return Refusal(RefusalKind.CURRENT_BLOCK_STALE, message, details, explain)
 
     cycle = cycle_containing(block, netuid)
     explain.remaining_s = cycle.seconds_left(block)
@@ -99,8 +118,10 @@ def pick(
             return _refusal(stage.refusal, explain, job, cycle, book)
 
     explain.candidates = len(candidates)
-    candidates.sort(key=lambda c: _rank(c, context))
+    keys = {c.hotkey: rank_key(c, context.allowance_rows[c.hotkey], context) for c in candidates}
+    candidates.sort(key=lambda c: keys[c.hotkey])
     explain.ranking = [c.hotkey for c in candidates]
+    explain.scores = {c.hotkey: dict(zip((s.name for s in SCORERS), keys[c.hotkey], strict=False)) for c in candidates}
     return _first_with_a_slot(candidates, context, explain, cycle)
 
 
@@ -119,7 +140,7 @@ def _select_by_index(
         return _refusal(RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, explain, job, cycle, book)
     manifests = book.manifests[job.executor_class]
     enough = (
-        Candidate(manifests[key[2]]) for key, remaining in ranked.ranked
+        Candidate(manifests[key[-1]]) for key, remaining in ranked.ranked
         if not checked or remaining > job.executor_seconds
     )
     return _first_with_a_slot(enough, PickContext(book, job, now, {}), explain, cycle, detailed=False)
@@ -151,12 +172,6 @@ def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: 
     return False
 
 
-def _rank(candidate: Candidate, context: PickContext) -> tuple[float, int, str]:
-    """Higher remaining/initial allowance first, then higher collateral, then hotkey."""
-    row = context.allowance_rows[candidate.hotkey]
-    return -row.ratio, -context.book.miners[candidate.hotkey].collateral_wei, candidate.hotkey
-
-
 def _refusal(kind: RefusalKind, explain: Explain, job: JobSpec, cycle: Cycle, book: MinerBook) -> Refusal:
     if kind is RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE:
         message = f"no miner that is not blacklisted has a fresh manifest with online executors of {job.executor_class}"
@@ -167,6 +182,9 @@ def _refusal(kind: RefusalKind, explain: Explain, job: JobSpec, cycle: Cycle, bo
             f" in cycle [{cycle.start}, {cycle.stop})"
         )
         details = {"executor_seconds": job.executor_seconds, "cycle": {"start": cycle.start, "stop": cycle.stop}}
+    elif kind is RefusalKind.ALL_CANDIDATES_DECLINED:
+        message = "every candidate declined, failed or timed out on this job before"
+        details = {"declined": explain.rejected[NOT_DECLINED]}
     elif kind is RefusalKind.NOT_ENOUGH_COLLATERAL:
         minimum = book.config.DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI
         message = f"every candidate has less collateral than {minimum} wei"

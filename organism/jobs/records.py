@@ -1,11 +1,41 @@
 """The facts job routing keeps about miners and jobs, one record type each. Pure.
 
 A job request (`JobSpec`); miners, the latest manifest per (miner, executor class), blacklist entries,
-allowance rows per (miner, cycle), started and finished receipts,
-preliminary reservations and routed jobs. `MinerBook` indexes them.
+allowance rows per (miner, cycle), receipts, preliminary reservations, routed
+jobs with their life (`JobState`, `JobEvent`) and miner incidents.
+`MinerBook` indexes them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class JobState(StrEnum):
+    RESERVED = "reserved"  # routed, its reservation active
+    RUNNING = "running"  # a start receipt
+    FINISHED = "finished"
+    FAILED = "failed"
+    DECLINED = "declined"
+    RELEASED = "released"  # given back by the caller (cancelled)
+    EXPIRED = "expired"  # the reservation lapsed without a start
+
+
+ENDED = frozenset({JobState.FINISHED, JobState.FAILED, JobState.DECLINED, JobState.RELEASED})
+
+
+class IncidentKind(StrEnum):
+    DECLINED = "declined"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+
+# how a job ends, by release reason or receipt kind: its state, and the miner's incident if any
+ENDINGS: dict[str, tuple[JobState, IncidentKind | None]] = {
+    "declined": (JobState.DECLINED, IncidentKind.DECLINED),
+    "failed": (JobState.FAILED, IncidentKind.FAILED),
+    "timeout": (JobState.FAILED, IncidentKind.TIMEOUT),
+    "cancelled": (JobState.RELEASED, None),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +104,7 @@ class Allowance:
 
 @dataclass(slots=True)
 class Receipt:
-    kind: str  # started | finished
+    kind: str  # started | finished | declined | failed
     job_uuid: str
     hotkey: str
     executor_class: str
@@ -98,6 +128,14 @@ class Reservation:
 
 
 @dataclass(slots=True)
+class JobEvent:
+    state: str
+    at: float
+    hotkey: str
+    reason: str | None = None
+
+
+@dataclass(slots=True)
 class RoutedJob:
     job_uuid: str
     hotkey: str
@@ -107,6 +145,23 @@ class RoutedJob:
     reason: str
     allowance_deducted: bool = False
     routed_at: float = 0.0
+    # its life; the defaults are what a job stored before these fields existed reads as
+    state: str = JobState.RESERVED.value  # as recorded; `expired` is read from the reservation
+    history: list[JobEvent] = field(default_factory=list)
+    declined_by: list[str] = field(default_factory=list)  # miners a new pick of this uuid passes over
+    hold_cycle: tuple[int, int] | None = None  # the allowance cycle its executor-seconds are held in
+
+    def __post_init__(self) -> None:  # loaded from JSON: events as dicts, the cycle as a list
+        self.history = [e if isinstance(e, JobEvent) else JobEvent(**e) for e in self.history]
+        self.hold_cycle = tuple(self.hold_cycle) if self.hold_cycle is not None else None
+
+
+@dataclass(slots=True)
+class Incident:
+    kind: str  # IncidentKind
+    hotkey: str
+    job_uuid: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +174,6 @@ class MinerStatus:
     allowance: Allowance | None
     ongoing_jobs: dict[str, int]
     free_slots: dict[str, int]
+    held_seconds: float = 0.0  # of the allowance, by reservations not yet started
+    incidents: tuple[Incident, ...] = ()  # remembered ones, oldest first
+    recent_incidents: int = 0  # inside the configured window

@@ -27,7 +27,10 @@ TEST_SECRET = "integration-tests-secret-" + "x" * 16
 AUTHORITY = TokenAuthority(TEST_SECRET)
 ADMIN_TOKEN = AUTHORITY.mint("tests", Role.ADMIN)
 SERVICE_TOKEN = AUTHORITY.mint("tests", Role.SERVICE)
+FACTS_TOKEN = AUTHORITY.mint("tests-feeder", Role.FACTS)
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+FACTS_HEADERS = {"Authorization": f"Bearer {FACTS_TOKEN}"}
 
 
 def http_client(base_url: str, **options: Any) -> httpx.Client:

@@ -86,7 +86,12 @@ def assert_nothing_invalid_is_stored(state: dict[str, Any]) -> None:
         assert miner["address"].isprintable() and (miner["blacklist"] or {}).get("reason", "").isprintable()
     for rule in state["rules"]["rules"]:
         assert all((v or "").isprintable() for v in rule.values())
-    assert all(v is None or (isinstance(v, str) and v.isprintable()) or type(v) in (int, bool) for v in state["config"].values())
+    def clean(value: Any) -> bool:
+        if isinstance(value, dict):  # EXECUTOR_CLASSES: name -> seconds
+            return all(isinstance(k, str) and k.isprintable() and clean(v) for k, v in value.items())
+        return value is None or (isinstance(value, str) and value.isprintable()) or type(value) in (int, bool)
+
+    assert all(clean(v) for v in state["config"].values())
 
 
 @pytest.mark.parametrize("prefix", ["/organism", "/pipeline", "/cognitive"])

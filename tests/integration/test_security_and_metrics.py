@@ -53,6 +53,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+MATRIX_MINER = "role-matrix"
 ROUTES = [
     ("post", "/organism/resolve-route", {"task": {"type": "graph_embed"}}),
     ("post", "/organism/resolve-routes", {"tasks": [{"type": "graph_embed"}]}),
@@ -61,6 +62,7 @@ ROUTES = [
     ("post", "/organism/execute", {"logical_id": "utility_organ_1", "task": {"type": "x"}}),
     ("get", "/organism/miners", None),
     ("get", "/organism/config", None),
+    ("get", "/organism/jobs", None),
     ("post", "/pipeline/route", {"type": "graph_embed"}),
     ("post", "/pipeline/tasks", {"type": "graph_embed"}),
     ("post", "/cognitive/plan-task", {"task": {"type": "graph_embed"}}),
@@ -70,14 +72,28 @@ ADMIN_ROUTES = [
     ("post", "/organism/routing/refresh", None),
     ("post", "/organism/registry/epoch", None),
     ("patch", "/organism/config", {}),
+    ("post", f"/organism/miners/{MATRIX_MINER}/blacklist", {"reason": "matrix", "duration_s": 1}),
+    ("delete", f"/organism/miners/{MATRIX_MINER}/blacklist", None),
 ]
+FACTS_ROUTES = [
+    ("put", f"/organism/miners/{MATRIX_MINER}", {"address": "127.0.0.1", "port": 9000}),
+    ("post", "/organism/manifests", {"manifests": [
+        {"hotkey": MATRIX_MINER, "executor_class": "always_on.test", "online_executor_count": 1, "executor_count": 1}]}),
+    ("put", "/organism/allowances", {"cycle": {"start": -14, "stop": 708},
+                                      "allowances": [{"hotkey": MATRIX_MINER, "initial": 10, "remaining": 10}]}),
+    ("post", "/organism/receipts", {"kind": "started", "job_uuid": "5b0e0a52-5f0e-4d2c-9d1e-7e2a7f0c1a11",
+                                    "hotkey": MATRIX_MINER, "executor_class": "always_on.test"}),
+    ("put", "/organism/chain", {"block": 25}),
+    ("delete", "/organism/miners/never-registered", None),
+]
+ROLE_ROUTES = {Role.SERVICE: ROUTES, Role.FACTS: FACTS_ROUTES, Role.ADMIN: ADMIN_ROUTES}
 
 
 def call(client: httpx.Client, method: str, path: str, body, headers=None) -> httpx.Response:
     return client.request(method.upper(), path, json=body, headers=headers or {})
 
 
-@pytest.mark.parametrize("method, path, body", ROUTES + ADMIN_ROUTES)
+@pytest.mark.parametrize("method, path, body", ROUTES + FACTS_ROUTES + ADMIN_ROUTES)
 def test_every_route_needs_a_token(stack, method, path, body):
     _, client = stack
     expired = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 1}, TEST_SECRET, "HS256")
@@ -96,12 +112,20 @@ def test_service_token_is_enough_for_service_routes(stack, method, path, body):
     assert response.status_code == 200, (path, response.text)
 
 
-@pytest.mark.parametrize("method, path, body", ADMIN_ROUTES)
-def test_admin_routes_refuse_a_service_token(stack, method, path, body):
+@pytest.mark.parametrize("caller", list(Role))
+@pytest.mark.parametrize("needed", list(Role))
+def test_role_matrix(stack, caller, needed):
+    """service routes and reads; facts feeds facts only; admin may everything."""
     _, client = stack
-    response = call(client, method, path, body, bearer(SERVICE_TOKEN))
-    assert response.status_code == 403, response.text
-    assert response.json()["error"]["type"] == "Forbidden"
+    allowed = {Role.SERVICE: {Role.SERVICE}, Role.FACTS: {Role.FACTS}, Role.ADMIN: set(Role)}[caller]
+    token = bearer(AUTHORITY.mint(f"matrix-{caller.value}", caller))
+    for method, path, body in ROLE_ROUTES[needed]:
+        response = call(client, method, path, body, token)
+        if needed in allowed:
+            assert response.status_code not in (401, 403), (caller, method, path, response.text)
+        else:
+            assert response.status_code == 403, (caller, method, path, response.text)
+            assert response.json()["error"]["message"] == f"this route needs the {needed.value} role"
 
 
 def test_admin_token_changes_rules(stack):

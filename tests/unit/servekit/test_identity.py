@@ -64,10 +64,16 @@ def test_unsigned_none_algorithm_is_refused():
         TokenAuthority(SECRET, FakeClock()).verify(token)
 
 
-def test_roles():
-    admin, service = Caller("a", Role.ADMIN), Caller("s", Role.SERVICE)
-    assert admin.may(Role.ADMIN) and admin.may(Role.SERVICE)
-    assert service.may(Role.SERVICE) and not service.may(Role.ADMIN)
+@pytest.mark.parametrize(
+    "role, may",
+    [
+        (Role.SERVICE, {Role.SERVICE}),  # routes and reads
+        (Role.FACTS, {Role.FACTS}),  # feeds facts, nothing else: not route, read, blacklist or configure
+        (Role.ADMIN, {Role.SERVICE, Role.FACTS, Role.ADMIN}),
+    ],
+)
+def test_roles(role, may):
+    assert {needed for needed in Role if Caller("x", role).may(needed)} == may
 
 
 def test_secret_from_env_or_file_and_refusal_without(monkeypatch, tmp_path):

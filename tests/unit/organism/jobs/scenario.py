@@ -3,9 +3,10 @@
 from organism.jobs.book import MinerBook
 from organism.jobs.dynamic_config import DynamicConfig
 from organism.jobs.filters import Candidate, PickContext
+from organism.jobs.lifecycle import book_job
 from organism.jobs.outcomes import Refusal
 from organism.jobs.policy import Selection, pick
-from organism.jobs.records import Allowance, JobSpec, Manifest, Miner, Reservation, RoutedJob
+from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
 
 NOW = 1_000_000.0
 NETUID = 12
@@ -47,9 +48,8 @@ def selected(outcome) -> str:
 
 
 def reserve(book: MinerBook, outcome: Selection, uuid: str, now: float = NOW) -> None:
-    expires = now + book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-    routed = RoutedJob(uuid, outcome.hotkey, CLASS, 40, 94, "selected", routed_at=now)
-    book.reserve(Reservation(uuid, outcome.hotkey, CLASS, now, expires), routed)
+    """Book as the picker does (the allowance held in the current cycle when holding is on)."""
+    book_job(book, job(uuid), outcome, now, BLOCK)
 
 
 def judge(check, book: MinerBook, hotkey: str = "a", spec: JobSpec | None = None, now: float = NOW) -> str | None:

@@ -1,8 +1,9 @@
-"""The miner book: slots held by reservations and receipts, allowance deduction, reload, pruning, the miners view."""
+"""The miner book: slots held by reservations and receipts, allowance deduction, reload, the miners view."""
 
-from organism.jobs.book import MinerBook
+from organism.jobs.book_documents import load_book
 from organism.jobs.chain import ChainReport
 from organism.jobs.records import BlacklistEntry, Manifest, Receipt, Reservation, RoutedJob
+from organism.jobs.views import miners_page
 from organism.state.store import InMemoryStore
 
 from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run, selected
@@ -65,31 +66,17 @@ def test_book_reloads_from_its_documents():
     writes.append(book.set_blacklist(BlacklistEntry("a", "temp", NOW, NOW + 5)))
     for puts in writes:
         store.write(puts)
-    store.write(book.reserve(Reservation("j", "a", CLASS, NOW, NOW + 10), RoutedJob("j", "a", CLASS, 40, 94, "selected")))
+    store.write(book.reserve(Reservation("j", "a", CLASS, NOW, NOW + 10), RoutedJob("j", "a", CLASS, 40, 94, "selected"), None))
     puts, deletes = book.record_receipt(Receipt("finished", "k", "a", CLASS, NOW, 1.0), BLOCK)
     store.write(puts, deletes)
 
-    reloaded = MinerBook.load(store)
+    reloaded = load_book(store)
     assert reloaded.miners == book.miners and reloaded.blacklist == book.blacklist
     assert reloaded.manifests[CLASS]["a"].recency == book.manifests[CLASS]["a"].recency
     assert reloaded.config == book.config and reloaded.chain == book.chain
     assert reloaded.reservations == book.reservations and reloaded.jobs == book.jobs
     assert set(reloaded.finished) == {"k"} and reloaded.arrivals == book.arrivals
     assert reloaded.ongoing_jobs("a", CLASS, NOW) == 1
-
-
-def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
-    book = make_book({"hotkey": "a", "online": 100})
-    for n in range(5):
-        reserve(book, run(book, job(f"old-{n}")), f"old-{n}")
-    later = NOW + 60
-    reserve(book, run(book, job("live"), now=later), "live", now=later)
-    book.record_receipt(Receipt("started", "running", "a", CLASS, later, 1000.0), BLOCK)
-    deletes = book.prune(later)
-    assert sorted(deletes) == [("reservations", f"old-{n}") for n in range(5)]
-    assert book.jobs_by_slot[("a", CLASS)] == {"live", "running"}
-    assert book.ongoing_jobs("a", CLASS, later) == 2
-    assert set(book.reservations) == {"live"}
 
 
 def test_a_finished_job_is_not_routed_again():
@@ -110,22 +97,11 @@ def test_rerouting_after_a_lapse_never_deducts_twice():
     assert book.allowance_rows(BLOCK)["a"].remaining == 960.0
 
 
-def test_prune_forgets_jobs_and_receipts_after_the_retention():
-    book = make_book({"hotkey": "a", "online": 10})
-    book.reserve(Reservation("old", "a", CLASS, NOW, NOW + 10), RoutedJob("old", "a", CLASS, 40, 94, "selected", routed_at=NOW))
-    book.record_receipt(Receipt("finished", "ext", "a", CLASS, NOW, 5.0), BLOCK)
-    later = NOW + 200  # retention 100 s: "old" (routed at NOW) and "ext" (done at NOW + 5) are past it
-    book.reserve(Reservation("new", "a", CLASS, later, later + 10), RoutedJob("new", "a", CLASS, 40, 94, "selected", routed_at=later))
-    deletes = book.prune(later, retention_s=100)
-    assert ("jobs", "old") in deletes and ("receipts", "finished|ext") in deletes
-    assert set(book.jobs) == {"new"} and not book.finished
-
-
 def test_statuses_show_each_miners_facts_and_free_slots():
     book = make_book({"hotkey": "a", "online": 2}, {"hotkey": "b", "online": None, "remaining": None})
     reserve(book, run(book), "job-1")
     book.set_blacklist(BlacklistEntry("b", "gone", NOW - 10, NOW - 1))  # lapsed: not shown
-    a, b = book.statuses(NOW, BLOCK)
+    a, b = miners_page(book, NOW, BLOCK, limit=10)[0]
     assert (a.miner.hotkey, a.ongoing_jobs, a.free_slots, a.allowance.remaining) == ("a", {CLASS: 1}, {CLASS: 1}, 1000.0)
     assert (b.miner.hotkey, b.manifests, b.allowance, b.blacklist) == ("b", {}, None, None)
-    assert book.statuses(NOW, None)[0].allowance is None  # no block, no current cycle
+    assert miners_page(book, NOW, None, limit=10)[0][0].allowance is None  # no block, no current cycle

@@ -1,5 +1,6 @@
-"""The candidate index agrees with the filters: any history of facts, time and picks gives
-the same pick and the same explain counts on the fast path as on the reference path."""
+"""The candidate index agrees with the filters: any history of facts, time, picks (holding
+allowance or not) and job endings (incidents that demote and blacklist) gives the same pick
+and the same explain counts on the fast path as on the reference path."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,7 +10,17 @@ from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.dynamic_config import DynamicConfig
 from organism.jobs.outcomes import Refusal
 from organism.jobs.policy import Selection, pick
-from organism.jobs.records import Allowance, BlacklistEntry, JobSpec, Manifest, Miner, Receipt, Reservation, RoutedJob
+from organism.jobs.records import (
+    ENDINGS,
+    Allowance,
+    BlacklistEntry,
+    JobSpec,
+    Manifest,
+    Miner,
+    Receipt,
+    Reservation,
+    RoutedJob,
+)
 
 from .scenario import ETH, NETUID, NOW
 
@@ -46,7 +57,10 @@ def histories(draw):
                       st.floats(-500, 2000)),
             st.tuples(st.just("receipt"), st.just(hotkey), st.just(executor_class), st.sampled_from(["started", "finished"]),
                       st.floats(1, 600)),
-            st.tuples(st.just("config"), st.booleans(), st.sampled_from([0, 10**16])),
+            st.tuples(st.just("config"), st.booleans(), st.sampled_from([0, 10**16]), st.booleans(), st.booleans(),
+                      st.sampled_from([0, 1, 2])),
+            st.tuples(st.just("end"), st.integers(0, 50), st.sampled_from(["declined", "failed", "timeout", "cancelled"])),
+            st.tuples(st.just("deregister"), st.just(hotkey)),
             st.tuples(st.just("wait"), st.floats(0, 3 * 3600)),
             st.tuples(st.just("pick"), st.sampled_from(CLASSES), st.integers(0, 900), st.sampled_from([25, 800])),
         )))
@@ -61,7 +75,7 @@ def test_fast_and_reference_picks_agree(history):
         kind, *args = step
         if kind == "miner":
             book.upsert_miner(Miner(args[0], "10.0.0.1", 8000, 4, args[1]))
-        elif args and args[0] not in book.miners and kind not in ("config", "wait", "pick"):
+        elif args and args[0] not in book.miners and kind not in ("config", "wait", "pick", "end"):
             continue  # facts need a registered miner, as the picker enforces
         elif kind == "manifest":
             book.add_manifests([Manifest(args[0], args[1], args[2], 3, now - args[3], 0)])
@@ -75,8 +89,19 @@ def test_fast_and_reference_picks_agree(history):
             jobs += 1
             book.record_receipt(Receipt(args[2], f"ext-{jobs}", args[0], args[1], now, args[3]), 25)
         elif kind == "config":
-            book.set_config(DynamicConfig(DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING=args[0],
-                                          DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI=args[1]))
+            book.set_config(DynamicConfig(
+                DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING=args[0], DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI=args[1],
+                DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING=args[2], DYNAMIC_DEMOTE_MINERS_WITH_INCIDENTS=args[3],
+                DYNAMIC_INCIDENTS_TO_BLACKLIST=args[4], DYNAMIC_INCIDENT_WINDOW_SECONDS=600,
+            ))
+        elif kind == "end":
+            booked = sorted(book.jobs)
+            if booked:
+                routed = book.jobs[booked[args[0] % len(booked)]]
+                state, incident = ENDINGS[args[1]]
+                book.end_job(routed.job_uuid, state, now, args[1], incident, (routed.hotkey, routed.executor_class))
+        elif kind == "deregister":
+            book.deregister(args[0])
         elif kind == "wait":
             now += args[0]
         elif kind == "pick":
@@ -85,6 +110,8 @@ def test_fast_and_reference_picks_agree(history):
             fast = pick(book, job, args[2], NETUID, now, index)
             assert verdict(fast) == verdict(pick(book, job, args[2], NETUID, now)), step
             if isinstance(fast, Selection):
+                row = book.allowance_rows(args[2]).get(fast.hotkey)
+                hold = (row.cycle_start, row.cycle_stop) if row and book.config.DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING else None
                 book.reserve(Reservation(job.job_uuid, fast.hotkey, job.executor_class, now, now + 10),
                              RoutedJob(job.job_uuid, fast.hotkey, job.executor_class, job.executor_seconds, 300,
-                                       "selected", routed_at=now))
+                                       "selected", routed_at=now), hold)

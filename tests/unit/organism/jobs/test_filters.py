@@ -122,8 +122,11 @@ def test_free_slot(case, book, now, expected):
 
 
 def test_filters_are_named_and_each_refuses_with_its_kind():
-    assert FILTER_NAMES == ("not_blacklisted", "fresh_manifest", "online_executors", "allowance", "collateral", "free_slot")
+    assert FILTER_NAMES == (
+        "not_blacklisted", "fresh_manifest", "online_executors", "allowance", "not_declined", "collateral", "free_slot"
+    )
     refusals = {f.name: f.refusal for f in (*CANDIDATE_FILTERS, *SLOT_FILTERS)}
     assert refusals["allowance"] is RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE
     assert refusals["collateral"] is RefusalKind.NOT_ENOUGH_COLLATERAL
     assert refusals["free_slot"] is RefusalKind.ALL_MINERS_BUSY
+    assert refusals["not_declined"] is RefusalKind.ALL_CANDIDATES_DECLINED

@@ -1,13 +1,21 @@
 """The selection policy: precedence of its steps, which refusal each stage gives, ordering, explain."""
 
+from dataclasses import replace
+
 import pytest
 
 from organism.jobs.book import MinerBook
+from organism.jobs.chain import ChainReport
 from organism.jobs.filters import MANIFEST_MAX_AGE_S
 from organism.jobs.policy import required_seconds
 from organism.jobs.records import Allowance, BlacklistEntry, Receipt
 
 from .scenario import BLOCK, ETH, NOW, job, make_book, refused, reserve, run, selected
+
+
+def reported(book: MinerBook, age_s: float) -> MinerBook:
+    book.set_chain(ChainReport(BLOCK, NOW - age_s))
+    return book
 
 
 def finished(book: MinerBook, uuid: str) -> MinerBook:
@@ -27,6 +35,15 @@ def finished(book: MinerBook, uuid: str) -> MinerBook:
         ("trusted miner bypasses every check", make_book(TRUSTED_MINER_HOTKEY="t"), job(trusted=True), None, ("selected", "t")),
         ("trusted without one configured", make_book({"hotkey": "a"}), job(trusted=True), BLOCK, ("refused", "NoTrustedMiner")),
         ("the block must be known after the overrides", make_book({"hotkey": "a"}), job(), None, ("refused", "CurrentBlockUnknown")),
+        ("an unconfigured executor class, before the overrides", make_book({"hotkey": "a"}, DEBUG_MINER_KEY="a"),
+         replace(job(), executor_class="custom.class"), BLOCK, ("refused", "ValidationError")),
+        ("a block report older than the limit", reported(make_book({"hotkey": "a"}), 121), job(), BLOCK,
+         ("refused", "CurrentBlockStale")),
+        ("a block report within the limit", reported(make_book({"hotkey": "a"}), 120), job(), BLOCK, ("selected", "a")),
+        ("no limit on the block report's age", reported(make_book({"hotkey": "a"}, DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS=0), 10**6),
+         job(), BLOCK, ("selected", "a")),
+        ("the overrides do not need the block", reported(make_book(TRUSTED_MINER_HOTKEY="t"), 10**6), job(trusted=True), BLOCK,
+         ("selected", "t")),
         ("no miner at all", make_book(), job(), BLOCK, ("refused", "NoMinerForExecutorType")),
         ("a stale manifest: no miner for the type",
          make_book({"hotkey": "a", "observed_at": NOW - MANIFEST_MAX_AGE_S - 1}), job(), BLOCK, ("refused", "NoMinerForExecutorType")),
@@ -41,6 +58,15 @@ def test_precedence(case, book, spec, block, expected):
     outcome = run(book, spec, block=block)
     verdict, value = expected
     assert (selected(outcome) if verdict == "selected" else refused(outcome)) == value
+
+
+def test_executor_classes_and_their_spin_up_come_from_the_dynamic_config():
+    classes = {"custom.class": 60, "always_on.test": 3}
+    book = make_book({"hotkey": "a"}, EXECUTOR_CLASSES=classes)
+    custom = replace(job(), executor_class="custom.class")
+    assert required_seconds(custom, book.config) - required_seconds(job(), book.config) == 57
+    refusal = run(make_book({"hotkey": "a"}, EXECUTOR_CLASSES={"always_on.test": 3}), replace(job(), executor_class="always_on.gpu-24gb"))
+    assert refused(refusal) == "ValidationError" and refusal.details[0]["field"] == "executor_class"
 
 
 def test_overrides_reserve_nothing():
@@ -119,6 +145,7 @@ def test_explain_counts_each_filter_by_name_and_says_why_for_each_miner():
         "fresh_manifest": 2,
         "online_executors": 1,
         "allowance": 1,
+        "not_declined": 0,
         "collateral": 0,
         "free_slot": 0,
     }

@@ -1,0 +1,45 @@
+"""Miner incidents: what counts as recent, and when a miner is blacklisted for them. Pure.
+
+A miner that declines a job, fails it or lets it time out has an incident
+(`Incident`, recorded by `MinerBook.end_job`). Incidents inside the
+configured window are *recent*: they demote the miner in the ranking (the
+`fewer_recent_incidents` scorer of `filters`) and, when there are
+`DYNAMIC_INCIDENTS_TO_BLACKLIST` of them, blacklist it automatically for
+`DYNAMIC_INCIDENT_BLACKLIST_SECONDS`. Older ones are kept for the miner's
+history until the book's retention.
+"""
+
+from collections.abc import Sequence
+
+from organism.jobs.dynamic_config import DynamicConfig
+from organism.jobs.records import BlacklistEntry, Incident
+
+AUTO_BLACKLIST_REASON = "auto: {count} incidents in {window} s"
+
+
+def recent(incidents: Sequence[Incident], config: DynamicConfig, now: float) -> list[Incident]:
+    """The incidents inside the window (`incidents` oldest first)."""
+    since = now - config.DYNAMIC_INCIDENT_WINDOW_SECONDS
+    return [i for i in incidents if i.at > since]
+
+
+def next_lapse(incidents: Sequence[Incident], config: DynamicConfig, now: float) -> float | None:
+    """When the oldest recent incident leaves the window (and the miner's score changes)."""
+    inside = recent(incidents, config, now)
+    return inside[0].at + config.DYNAMIC_INCIDENT_WINDOW_SECONDS if inside else None
+
+
+def auto_blacklist(
+    incidents: Sequence[Incident], config: DynamicConfig, now: float, current: BlacklistEntry | None
+) -> BlacklistEntry | None:
+    """The entry the incident rule puts on a miner now, if it does: never shortens or
+    replaces an active entry (an operator's, or an earlier automatic one)."""
+    threshold = config.DYNAMIC_INCIDENTS_TO_BLACKLIST
+    if threshold == 0 or (current is not None and current.active(now)):
+        return None
+    count = len(recent(incidents, config, now))
+    if count < threshold:
+        return None
+    reason = AUTO_BLACKLIST_REASON.format(count=count, window=config.DYNAMIC_INCIDENT_WINDOW_SECONDS)
+    hotkey = incidents[-1].hotkey
+    return BlacklistEntry(hotkey, reason, now, now + config.DYNAMIC_INCIDENT_BLACKLIST_SECONDS)

@@ -1,0 +1,99 @@
+"""What a pick, a receipt or a release does to a job, decided over a MinerBook. Pure.
+
+A pick books the job (`book_job`): a reservation on the selected miner, and
+its executor-seconds held against that miner's allowance for the cycle of
+the current block, unless holding is off in the dynamic config.
+
+Each decision is a `Change`: the answer, the documents to write, and what
+happens to the job's slot claim in the store (released, or held until a
+time). The picker actor applies it in one transaction; a refusal changes
+nothing.
+
+- A receipt for a job routed here must name the miner and class it was
+  routed to. `started` makes it running, `finished` finished; `declined` and
+  `failed` end it like a release with that reason.
+- A release (`declined`, `failed`, `timeout`, `cancelled`) of a job that has
+  not ended frees its slot and its held allowance at once, records the
+  miner's incident (all but `cancelled`) and keeps the miner from a new pick
+  of the same uuid. Releasing an ended job changes nothing and answers its
+  state: a release is idempotent.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from organism.jobs.book import MinerBook
+from organism.jobs.outcomes import Refusal, RefusalKind
+from organism.jobs.policy import Selection, required_seconds
+from organism.jobs.records import ENDED, ENDINGS, JobSpec, Receipt, Reservation, RoutedJob
+from organism.jobs.views import JobView, job_state, job_view
+from organism.state.store import Delete, Put
+
+UNROUTED_RECEIPT_TTL_S = 600.0  # how long a started receipt of a job not routed here holds a slot
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    answer: Any
+    puts: list[Put] = field(default_factory=list)
+    deletes: list[Delete] = field(default_factory=list)
+    release_claim: bool = False
+    hold_claim_until: float | None = None
+
+
+def book_job(book: MinerBook, spec: JobSpec, outcome: Selection, now: float, block: int | None) -> tuple[float, list[Put]]:
+    """Reserve the selected miner for the job: the reservation's expiry, and what to write."""
+    config = book.config
+    expires_at = now + config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
+    reservation = Reservation(spec.job_uuid, outcome.hotkey, spec.executor_class, now, expires_at)
+    routed = RoutedJob(spec.job_uuid, outcome.hotkey, spec.executor_class, spec.executor_seconds,
+                       required_seconds(spec, config), outcome.reason, routed_at=now)
+    row = book.allowance_rows(block).get(outcome.hotkey) if block is not None else None
+    hold = (row.cycle_start, row.cycle_stop) if row is not None and config.DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING else None
+    return expires_at, book.reserve(reservation, routed, hold)
+
+
+def unknown_job(job_uuid: str) -> Refusal:
+    return Refusal(RefusalKind.UNKNOWN_JOB, f"job {job_uuid} was never routed here", {"job_uuid": job_uuid})
+
+
+def receipt(
+    book: MinerBook, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
+    ttl_s: float | None, now: float, block: int | None,
+) -> Change | Refusal:
+    routed = book.jobs.get(job_uuid)
+    if routed is not None and (routed.hotkey, routed.executor_class) != (hotkey, executor_class):
+        return Refusal(
+            RefusalKind.RECEIPT_MISMATCH,
+            f"job {routed.job_uuid} was routed to {routed.hotkey} for {routed.executor_class}",
+            {"hotkey": routed.hotkey, "executor_class": routed.executor_class},
+        )
+    default_ttl = routed.required_seconds if routed else UNROUTED_RECEIPT_TTL_S
+    # a receipt from the future would hold a slot forever
+    record = Receipt(kind, job_uuid, hotkey, executor_class, min(timestamp, now), ttl_s or default_ttl)
+    if kind in ENDINGS:
+        if routed is not None and job_state(book, routed, now) in ENDED:
+            return Change(record)  # ended already (a retried receipt, or released first): as a release, idempotent
+        state, incident = ENDINGS[kind]
+        puts, deletes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class))
+        return Change(record, puts, deletes, release_claim=True)
+    puts, deletes = book.record_receipt(record, block)
+    if kind == "finished":
+        return Change(record, puts, deletes, release_claim=True)  # its slot is free
+    return Change(record, puts, deletes, hold_claim_until=record.timestamp + record.ttl_s)  # the receipt holds it
+
+
+def release(book: MinerBook, job_uuid: str, reason: str, now: float) -> Change | Refusal:
+    job: RoutedJob | None = book.jobs.get(job_uuid)
+    if job is None:
+        return unknown_job(job_uuid)
+    if job_state(book, job, now) in ENDED:
+        return Change(job_view(book, job, now))
+    state, incident = ENDINGS[reason]
+    puts, deletes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class))
+    return Change(job_view(book, job, now), puts, deletes, release_claim=True)
+
+
+def view_of(book: MinerBook, job_uuid: str, now: float) -> JobView | Refusal:
+    job = book.jobs.get(job_uuid)
+    return unknown_job(job_uuid) if job is None else job_view(book, job, now)

@@ -1,0 +1,42 @@
+"""What the book forgets: lapsed bookings at once, jobs, receipts and incidents after the retention."""
+
+from organism.jobs.records import Receipt, Reservation, RoutedJob
+from organism.jobs.retention import prune
+
+from .scenario import BLOCK, CLASS, NOW, job, make_book, reserve, run
+
+
+def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
+    book = make_book({"hotkey": "a", "online": 100})
+    for n in range(5):
+        reserve(book, run(book, job(f"old-{n}")), f"old-{n}")
+    later = NOW + 60
+    reserve(book, run(book, job("live"), now=later), "live", now=later)
+    book.record_receipt(Receipt("started", "running", "a", CLASS, later, 1000.0), BLOCK)
+    deletes = prune(book, later)
+    assert sorted(deletes) == [("reservations", f"old-{n}") for n in range(5)]
+    assert book.jobs_by_slot[("a", CLASS)] == {"live", "running"}
+    assert book.ongoing_jobs("a", CLASS, later) == 2
+    assert set(book.reservations) == {"live"}
+
+
+def test_prune_forgets_jobs_and_receipts_after_the_retention():
+    book = make_book({"hotkey": "a", "online": 10})
+    book.reserve(Reservation("old", "a", CLASS, NOW, NOW + 10), RoutedJob("old", "a", CLASS, 40, 94, "selected", routed_at=NOW), None)
+    book.record_receipt(Receipt("finished", "ext", "a", CLASS, NOW, 5.0), BLOCK)
+    later = NOW + 200  # retention 100 s: "old" (routed at NOW) and "ext" (done at NOW + 5) are past it
+    book.reserve(Reservation("new", "a", CLASS, later, later + 10), RoutedJob("new", "a", CLASS, 40, 94, "selected", routed_at=later), None)
+    deletes = prune(book, later, retention_s=100)
+    assert ("jobs", "old") in deletes and ("receipts", "finished|ext") in deletes
+    assert set(book.jobs) == {"new"} and not book.finished
+
+
+def test_incidents_are_forgotten_after_the_retention_and_kept_before():
+    from organism.jobs import lifecycle
+
+    book = make_book({"hotkey": "a", "online": 10})
+    for uuid, at in (("old", NOW), ("new", NOW + 150)):
+        reserve(book, run(book, job(uuid), now=at), uuid, now=at)
+        lifecycle.release(book, uuid, "declined", at)
+    deletes = prune(book, NOW + 200, retention_s=100)
+    assert ("incidents", "a|old") in deletes and [i.job_uuid for i in book.incidents["a"]] == ["new"]
