@@ -146,7 +146,7 @@ def deploy_organism(serve_url: str, state_dir: Path, **overrides: Any) -> Organi
 def tear_down_organism(stack: OrganismStack) -> None:
     stack.client.close()
     serve.delete("organism")  # a no-op when a test deleted it already
-    names = [stack.settings.registry_actor_name, *stack.settings.organ_actor_names()]
+    names = [stack.settings.registry_actor_name, stack.settings.picker_actor_name, *stack.settings.organ_actor_names()]
     for name in names:
         try:
             ray.kill(ray.get_actor(name, namespace=stack.settings.namespace))

@@ -21,8 +21,9 @@ def job(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def load_miners(client: httpx.Client, online: dict[str, int], prefix: str) -> list[str]:
-    """Register miners with `online` executors each; fresh manifests; allowance for the cycle."""
+def load_miners(client: httpx.Client, online: dict[str, int], prefix: str, allowance: float = 10_000) -> list[str]:
+    """Register miners with `online` executors each; fresh manifests; `allowance` seconds each for the cycle
+    (a pick holds its job's executor-seconds: 40 for `job()`)."""
     hotkeys = [f"{prefix}-{name}" for name in online]
     for hotkey in hotkeys:
         body = {"address": "127.0.0.1", "port": 9000, "ip_version": 4, "collateral_wei": "20000000000000000"}
@@ -32,6 +33,6 @@ def load_miners(client: httpx.Client, online: dict[str, int], prefix: str) -> li
         for name, n in online.items()
     ]
     assert client.post("/manifests", json={"manifests": manifests}).status_code == 200
-    allowances = [{"hotkey": h, "initial": 10_000, "remaining": 10_000} for h in hotkeys]
+    allowances = [{"hotkey": h, "initial": allowance, "remaining": allowance} for h in hotkeys]
     assert client.put("/allowances", json={"cycle": {"start": -14, "stop": 708}, "allowances": allowances}).status_code == 200
     return hotkeys

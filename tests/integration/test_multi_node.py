@@ -91,7 +91,7 @@ def test_a_worker_node_lost_under_load_then_the_whole_cluster_restarted(cluster_
         client = connect(cluster)
         assert client.put("/chain", json={"block": 25}).status_code == 200
         assert client.patch("/config", json={"DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS": 3600}).status_code == 200
-        load_miners(client, {"a": 5000, "b": 5000}, "node-loss")
+        load_miners(client, {"a": 5000, "b": 5000}, "node-loss", allowance=10**9)
         epoch = client.post("/registry/epoch").json()["epoch"]
         rule = {"task_type": "survives_restarts", "domain": None, "logical_id": "actuator_organ_1"}
         assert client.put("/routing/rules", json={"add": [rule]}).status_code == 200
