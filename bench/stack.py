@@ -18,9 +18,9 @@ from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
 from routing_cli.ingress import ingress_env, private_directory
-from servekit.identity import Role, TokenAuthority
+from servekit.identity import Role
+from tests.tokens import JWKS_JSON, SIGNER
 
-SECRET = "benchmark-secret-" + "b" * 24
 noop_app = FastAPI()
 
 
@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 
 def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> Stack:
-    env = {"ROUTING_TOKEN_SECRET": SECRET, **ingress_env(ingress, private_directory(), drain_s=0)}
+    env = {"ROUTING_TOKEN_PUBLIC_KEYS": JWKS_JSON, **ingress_env(ingress, private_directory(), drain_s=0)}
     if throughput_optimized:
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
     os.environ.update(env)  # read by Serve's processes when they start
@@ -64,7 +64,7 @@ def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> 
         serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator",
                   route_prefix="/pipeline")
     noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
-    token = TokenAuthority(SECRET).mint("bench", Role.ADMIN)
+    token = SIGNER.mint("bench", Role.ADMIN)
     return Stack(f"http://127.0.0.1:{port}", f"Bearer {token}", noop)
 
 

@@ -31,7 +31,7 @@ class Cognitive:
         watch_control_plane()
         self._planner = Planner.from_file(settings.templates_path)
 
-    @app.post("/plan-task")
+    @app.post("/plan-task", tags=["planning"])
     async def plan_task(self, request: PlanRequest, caller: Caller = require_service) -> Plan:
         caller_of(caller)
         try:

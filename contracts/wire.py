@@ -31,6 +31,7 @@ class TaskSpec(BaseModel):
 
 
 class ResolveRouteRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"task": {"type": "graph_embed", "domain": "facts"}}]})
     task: TaskSpec
     preferred_logical_id: Identifier | None = None
 
@@ -56,6 +57,7 @@ class BulkRouteItem(BaseModel):
 
 
 class ResolveRoutesRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tasks": [{"key": "graph_embed|facts", "type": "graph_embed", "domain": "facts"}]}]})
     tasks: list[BulkRouteItem] = Field(max_length=MAX_BULK_ITEMS)
 
 
@@ -97,6 +99,7 @@ MAX_PLAN_STEPS = 16
 
 
 class PlanRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"task": {"type": "graph_rag_query_v2", "domain": "facts"}}]})
     task: TaskSpec
 
 

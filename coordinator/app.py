@@ -33,6 +33,7 @@ from servekit.context import current_correlation_id, replica_logger
 from servekit.control_plane import ensure_control_plane, watch_control_plane
 from servekit.errors import ApiError
 from servekit.ingress import conventional_app
+from servekit.openapi import errors
 
 logger = replica_logger(__name__)
 NOTHING_SEEN = RegistryView(ViewVersion("", 0), "", (), 0)  # the first update from the registry resyncs
@@ -71,12 +72,12 @@ class Coordinator:
         self._router.apply_flags(flags)
         logger.info("routing flags now %s", flags.model_dump(mode="json"))
 
-    @app.post("/route", dependencies=[require_service])
+    @app.post("/route", dependencies=[require_service], tags=["pipeline"])
     async def route(self, request: RouteRequest) -> RouteResponse:
         step = await self._router.route(request.type, request.domain, request.preferred_logical_id)
         return RouteResponse(type=normalize_type(request.type), domain=normalize_domain(request.domain), **asdict(step))
 
-    @app.post("/tasks", dependencies=[require_service])
+    @app.post("/tasks", dependencies=[require_service], tags=["pipeline"], responses=errors(429))
     async def submit_task(self, request: TaskRequest) -> TaskResponse:
         task = TaskSpec(type=request.type, domain=request.domain, params=request.params)
         decision = self._governor.decide(request.type, request.escalate, request.drift_score)

@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.bounds import Flag, Identifier, JsonObject, NonBlank
 
 
 class TaskRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"type": "graph_rag_query_v2", "domain": "facts"}]})
     type: NonBlank
     domain: Identifier | None = None
     params: JsonObject = Field(default_factory=dict)
@@ -42,6 +43,7 @@ class TaskResponse(BaseModel):
 
 
 class RouteRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"type": "graph_embed", "domain": "facts"}]})
     type: NonBlank
     domain: Identifier | None = None
     preferred_logical_id: Identifier | None = None

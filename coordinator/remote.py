@@ -4,7 +4,10 @@
 allows it, waits at most the budget that follows the organism's observed
 latency (`LatencyBudget`), and answers the organism's reply or the
 `FallbackReason` it failed with. Errors and timeouts go to the breaker as
-what they are; every attempt is reported to the observer.
+what they are; every attempt is reported to the observer. A timed-out
+attempt is not cut: it runs on in the background (at most
+`LATENCY_WATCH_S`), so the latency histogram holds how long the organism
+really took, not the budget (which would hide slowness behind timeouts).
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from coordinator.settings import CoordinatorSettings
 from servekit.clock import Clock
 
 T = TypeVar("T")
+LATENCY_WATCH_S = 10.0
 
 
 class RemoteResolver:
@@ -52,22 +56,40 @@ class RemoteResolver:
         budget = self.budgets[kind]
         started = self._clock()
         failure: FallbackReason | None = None
+        attempt = asyncio.ensure_future(remote_call())
         try:
-            answer = await asyncio.wait_for(remote_call(), budget.seconds)
+            answer = await asyncio.wait_for(asyncio.shield(attempt), budget.seconds)
         except TimeoutError:
             failure = FallbackReason.TIMEOUT
             self.breaker.record_timeout()
+            self._measure_in_background(kind, attempt, started)
         except asyncio.CancelledError:
+            attempt.cancel()
             self.breaker.record_error()  # a cancelled probe must not hold half-open forever
             raise
         except Exception:
             failure = FallbackReason.REMOTE_ERROR
             self.breaker.record_error()
         elapsed = self._clock() - started
-        if failure in (None, FallbackReason.TIMEOUT):  # a timeout: slower than the whole budget
-            budget.observe(elapsed if failure is None else 2 * budget.seconds)
         if failure is None:
+            budget.observe(elapsed)
             self.breaker.record_success()
-        self._observer.remote_call(kind, elapsed * 1000.0, failure)
+        elif failure is FallbackReason.TIMEOUT:  # slower than the whole budget
+            budget.observe(2 * budget.seconds)
+        if failure is not FallbackReason.TIMEOUT:
+            self._observer.remote_latency(kind, elapsed * 1000.0)
+        self._observer.remote_call(kind, failure)
         self._observer.breaker_state(self.breaker.state)
         return answer if failure is None else failure
+
+    def _measure_in_background(self, kind: str, attempt: asyncio.Future, started: float) -> None:
+        """Record the timed-out attempt's real latency when it ends; cancel it after LATENCY_WATCH_S."""
+        deadline = asyncio.get_running_loop().call_later(LATENCY_WATCH_S, attempt.cancel)
+
+        def ended(done: asyncio.Future) -> None:
+            deadline.cancel()
+            if not done.cancelled():
+                done.exception()  # retrieved: the answer came too late to matter
+            self._observer.remote_latency(kind, (self._clock() - started) * 1000.0)
+
+        attempt.add_done_callback(ended)

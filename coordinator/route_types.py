@@ -55,7 +55,9 @@ class OrganismResolver(Protocol):
 class RouteObserver(Protocol):
     def cache_hit(self) -> None: ...
 
-    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None: ...
+    def remote_call(self, kind: str, failure: str | None) -> None: ...
+
+    def remote_latency(self, kind: str, latency_ms: float) -> None: ...
 
     def bulk_items(self, items: int, failed: int) -> None: ...
 
@@ -68,7 +70,10 @@ class NullObserver:
     def cache_hit(self) -> None:
         pass
 
-    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None:
+    def remote_call(self, kind: str, failure: str | None) -> None:
+        pass
+
+    def remote_latency(self, kind: str, latency_ms: float) -> None:
         pass
 
     def bulk_items(self, items: int, failed: int) -> None:

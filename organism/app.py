@@ -1,7 +1,8 @@
 """OrganismManager: the dispatcher's Serve deployment, composed of its two wings.
 
 Task routing (`tasks.api.TaskApi`) and job routing (`jobs.api.JobApi`) each
-bring their routes and the one object they need; this module only builds the
+bring their routes and the one object they need, the audit trail
+(`audit.api.AuditApi`) reads both; this module only builds the
 FastAPI app from their routers, makes the deployment class of both, and gives
 Serve its application builder.
 """
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from ray import cloudpickle, serve
 from ray.serve import Application
 
+from organism.audit import api as audit_api
 from organism.jobs import api as jobs_api
 from organism.jobs.picker_client import PickerClient, PickerUnavailable
 from organism.metrics import OrganismMetrics
@@ -28,12 +30,13 @@ from servekit.ingress import conventional_app
 # Serve rewrites each route method's signature (`self` becomes a dependency) and ships the
 # app to replicas by value; cloudpickle would send these modules' functions by name and
 # lose the rewrite, so the wings travel by value.
-for wing in (tasks_api, jobs_api):
+for wing in (tasks_api, jobs_api, audit_api):
     cloudpickle.register_pickle_by_value(wing)
 
 app = conventional_app("OrganismManager", "Task routing (rules, registry, organs) and job routing (miners)")
 app.include_router(tasks_api.router)
 app.include_router(jobs_api.router)
+app.include_router(audit_api.router)
 app.add_exception_handler(TaskRoutingError, tasks_api.on_task_routing_error)
 app.add_exception_handler(PickerUnavailable, jobs_api.on_picker_unavailable)
 
@@ -53,7 +56,7 @@ app.add_exception_handler(StoreUnavailable, on_store_unavailable)
     ray_actor_options={"num_cpus": 0.1},
 )
 @serve.ingress(app)
-class OrganismManager(tasks_api.TaskApi, jobs_api.JobApi):
+class OrganismManager(tasks_api.TaskApi, jobs_api.JobApi, audit_api.AuditApi):
     async def __init__(self, settings: OrganismSettings) -> None:
         configure_replica()
         watch_control_plane()

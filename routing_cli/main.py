@@ -1,8 +1,9 @@
 """The `routing` console command (declared in pyproject's `[project.scripts]`).
 
     routing run [--config serve_config.yaml]    the whole stack on a local Ray cluster
+    routing keys new | retire                   token signing keys (routing_cli/tokens.py)
     routing token --role admin --service ops    mint a service token
-    routing k8s                                 render k8s/rayservice.yaml
+    routing k8s                                 render k8s/rayservice.yaml and the PrometheusRule
     routing backup > state.json                 the organism's state (SQLite or ROUTING_STATE_DSN), as JSON
     routing restore state.json                  replace it with a backup (stop the stack first)
 """
@@ -14,8 +15,7 @@ from pathlib import Path
 
 from organism.state.backup import dump, restore
 from organism.state.locate import FILES, open_store
-from routing_cli import kuberay, stack
-from servekit.identity import AuthSettings, Role, TokenAuthority
+from routing_cli import kuberay, monitoring, stack, tokens
 
 
 def main() -> int:
@@ -23,13 +23,8 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole stack on a local Ray cluster")
     run.add_argument("--config", type=Path, default=Path("serve_config.yaml"))
-    token = commands.add_parser(
-        "token", help="mint a token with the secret of ROUTING_TOKEN_SECRET or ROUTING_TOKEN_SECRET_FILE"
-    )
-    token.add_argument("--role", choices=[r.value for r in Role], required=True)
-    token.add_argument("--service", required=True, help="the calling service's name (the token's subject)")
-    token.add_argument("--ttl", type=int, default=None, help="seconds of validity (default ROUTING_TOKEN_TTL_S, 3600)")
-    commands.add_parser("k8s", help="render k8s/rayservice.yaml from its template and serve_config.yaml")
+    tokens.add_commands(commands)
+    commands.add_parser("k8s", help="render k8s/rayservice.yaml and k8s/monitoring/prometheus-rule.yaml from their sources")
     for name, help_text in (("backup", "write the organism's state as JSON to stdout"),
                             ("restore", "replace the organism's state with a backup (stop the stack first)")):
         command = commands.add_parser(name, help=help_text)
@@ -45,13 +40,12 @@ def main() -> int:
         return stack.run(args.config)
     if args.command == "k8s":
         Path("k8s/rayservice.yaml").write_text(kuberay.render_files(Path(".")))
+        monitoring.RENDERED.write_text(monitoring.render_files(Path(".")))
         return 0
-    settings = AuthSettings()
-    secret = settings.secret()
-    if not secret:
-        parser.error("no secret: set ROUTING_TOKEN_SECRET or ROUTING_TOKEN_SECRET_FILE")
-    print(TokenAuthority(secret).mint(args.service, Role(args.role), args.ttl or settings.token_ttl_s))
-    return 0
+    try:
+        return tokens.run(args)
+    except (RuntimeError, ValueError, FileExistsError) as problem:
+        parser.error(str(problem))
 
 
 def state_command(args: argparse.Namespace) -> int:

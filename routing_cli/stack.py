@@ -5,9 +5,12 @@ all three applications), waits until every application answers its health
 route, prints where everything is, and stays in the foreground until Ctrl-C,
 which shuts Serve and the local cluster down.
 
-Development mode: unless a token secret is configured already, a fresh one is
-generated for this run (`ROUTING_TOKEN_SECRET`, with `ROUTING_DEV_MODE=true`),
-and ready-to-use service and admin tokens are printed with the banner.
+Development mode: unless a token key set is configured already, a throwaway
+Ed25519 key pair is generated for this run: the applications get only its
+public half (`ROUTING_TOKEN_PUBLIC_KEYS`), the private key stays in a 0700
+directory for this launcher and `routing token`, and a ready-to-use token per
+role is printed with the banner, beside the dashboard and metrics addresses
+Ray actually chose (read from the cluster, not assumed).
 
 `serve run` runs in its own session with SIGINT restored, so exactly one
 SIGINT reaches it: the one this launcher forwards on Ctrl-C or SIGTERM (a
@@ -16,7 +19,6 @@ background job of a non-interactive shell would otherwise ignore SIGINT).
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -28,11 +30,37 @@ from pathlib import Path
 import yaml
 
 from routing_cli.ingress import ingress_env, ingress_mode, private_directory
-from servekit.identity import AuthSettings, Role, TokenAuthority
+from servekit.identity import AuthSettings, Role, TokenSigner, signer_from_settings
+from servekit.keys import new_private_key, private_pem, public_jwk
 
 HEALTH_ROUTES = ("/organism/health", "/pipeline/health", "/cognitive/health")
-DASHBOARD_URL = "http://127.0.0.1:8265"
 DEV_TOKEN_TTL_S = 24 * 3600
+
+
+def _session_signer(private_dir: Path) -> tuple[TokenSigner | None, Path | None]:
+    """The operator's key set if one is configured (and its signer, if the private key is given);
+    else a throwaway pair: the public half into this environment, the private key into a file."""
+    settings = AuthSettings()
+    if settings.public_keys():
+        return (signer_from_settings(settings), settings.token_private_key_file) if settings.token_private_key_file else (None, None)
+    key = new_private_key()
+    key_file = private_dir / "signing-key.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_text(private_pem(key))
+    os.environ["ROUTING_TOKEN_PUBLIC_KEYS"] = json.dumps({"keys": [public_jwk(key.public_key())]})
+    return TokenSigner(private_pem(key)), key_file
+
+
+def cluster_endpoints() -> tuple[str, list[int]]:
+    """The dashboard URL and the metrics ports Ray chose, asked from the running cluster."""
+    import ray
+
+    context = ray.init(address="auto", namespace="routing-cli", log_to_driver=False, logging_level="ERROR")
+    try:
+        ports = sorted({node["MetricsExportPort"] for node in ray.nodes() if node["Alive"]})
+        return f"http://{context.dashboard_url}", ports
+    finally:
+        ray.shutdown()
 
 
 def _healthy(url: str) -> bool:
@@ -53,17 +81,24 @@ def _wait_until_healthy(base_url: str, child: subprocess.Popen, timeout_s: float
     return False
 
 
-def _banner(base_url: str, state_dir: str, tokens: dict[Role, str]) -> str:
+def banner(base_url: str, state_dir: str, dashboard_url: str, metrics_ports: list[int],
+           tokens: dict[Role, str], key_file: Path | None) -> str:
     example = json.dumps({"task": {"type": "graph_embed", "domain": "facts"}})
     exports = "\n".join(f"    export {role.name}_TOKEN={token}" for role, token in tokens.items())
+    minting = (f"ROUTING_TOKEN_PRIVATE_KEY_FILE={key_file} routing token --role admin --service ops" if key_file
+               else "with your own signing key: routing token --role admin --service ops")
+    metrics = "  ".join(f"http://127.0.0.1:{port}/metrics" for port in metrics_ports)
     return f"""
 ================ routing control plane is up ================
   Serve HTTP     {base_url}  (organism: /organism, coordinator: /pipeline, cognitive: /cognitive)
-  API docs       {base_url}/organism/docs
-  Ray dashboard  {DASHBOARD_URL}
+  API docs       {base_url}/organism/docs  {base_url}/pipeline/docs  {base_url}/cognitive/docs
+  Ray dashboard  {dashboard_url}
+  Metrics        {metrics}  (Prometheus)
   State dir      {state_dir}
-  Tokens (valid 24 h; mint more: routing token --role admin --service ops)
+  Tokens (valid 24 h; mint more: {minting})
 {exports}
+  Operator CLI   ROUTING_URL={base_url} ROUTING_TOKEN=$ADMIN_TOKEN routing status   (routing --help)
+  Serve CLI      serve status --address {dashboard_url}   serve config --address {dashboard_url}
   Try:           curl -X POST -H "Authorization: Bearer $SERVICE_TOKEN" {base_url}/organism/resolve-route -d '{example}'
   Stop:          Ctrl-C
 ==============================================================
@@ -78,16 +113,16 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
     os.environ.setdefault("ROUTING_REMOTE", "true")  # rollout phase 2 of the contract; ROUTING_REMOTE=false: phase 1
     mode = ingress_mode()
     # before Ray starts: Ray reads the ingress environment once
-    os.environ.update(ingress_env(mode, private_directory(), drain_s=0))
+    private_dir = private_directory()
+    os.environ.update(ingress_env(mode, private_dir, drain_s=0))
     os.environ.setdefault("ROUTING_DEV_MODE", "true")
-    secret = AuthSettings().secret()
-    if not secret:
-        secret = os.environ["ROUTING_TOKEN_SECRET"] = secrets.token_urlsafe(48)
-    authority = TokenAuthority(secret)
-    tokens = {role: authority.mint(f"local-{role.value}", role, DEV_TOKEN_TTL_S) for role in Role}
+    signer, key_file = _session_signer(private_dir)
+    tokens = {role: signer.mint(f"local-{role.value}", role, DEV_TOKEN_TTL_S) for role in Role} if signer else {}
     serve_cli = Path(sys.executable).with_name("serve")
+    cluster_env = {k: v for k, v in os.environ.items() if k != "ROUTING_TOKEN_PRIVATE_KEY_FILE"}  # never to Ray
     child = subprocess.Popen(
         [str(serve_cli), "run", str(config_path)],
+        env=cluster_env,
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -104,5 +139,6 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
         stop(signal.SIGINT, None)
         child.wait(timeout=60)
         return 1
-    print(_banner(base_url, state_dir, tokens), flush=True)
+    dashboard_url, metrics_ports = cluster_endpoints()
+    print(banner(base_url, state_dir, dashboard_url, metrics_ports, tokens, key_file), flush=True)
     return child.wait()

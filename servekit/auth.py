@@ -9,7 +9,7 @@ token learns nothing from the body's size or syntax. The dependency then
 hands the route the caller the middleware verified.
 
 Every deployment calls `configure_replica()` when it starts; it fails (and
-so stops the deployment) when no secret is configured outside development
+so stops the deployment) when no token key set is configured outside development
 mode. A DeploymentHandle call passes its `Caller` along instead of a token:
 `caller_of` makes it the request's caller.
 """
@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 
 from servekit.context import correlation_id, current_caller, replica_logger, stamp_serve_logs
 from servekit.errors import ApiError, error_response
-from servekit.identity import AuthSettings, Caller, Role, TokenAuthority, TokenError, authority_from_settings
+from servekit.identity import AuthSettings, Caller, Role, TokenError, TokenVerifier, verifier_from_settings
 from servekit.middleware import HttpMiddleware
 
 try:  # FastAPI >= 0.137 keeps included routers as nodes instead of copying their routes
@@ -38,19 +38,19 @@ DEV_CALLER = Caller("local-dev", Role.ADMIN)
 
 
 class _Auth:
-    """The token authority of this process, set once by `configure_replica`."""
+    """The token verifier of this process, set once by `configure_replica`."""
 
-    authority: TokenAuthority | None = None
+    verifier: TokenVerifier | None = None
     configured = False
 
 
 def configure_replica(settings: AuthSettings | None = None) -> None:
     """Call from every deployment's constructor: authentication and log context.
-    Raises, so the deployment does not start, when no token secret is configured."""
-    _Auth.authority = authority_from_settings(settings or AuthSettings())
+    Raises, so the deployment does not start, when no token key set is configured."""
+    _Auth.verifier = verifier_from_settings(settings or AuthSettings())
     _Auth.configured = True
-    if _Auth.authority is None:
-        logger.warning("ROUTING_DEV_MODE without a token secret: requests are NOT authenticated")
+    if _Auth.verifier is None:
+        logger.warning("ROUTING_DEV_MODE without a token key set: requests are NOT authenticated")
     stamp_serve_logs()
 
 
@@ -58,14 +58,14 @@ def authenticate(header: str, declared: str | None, needed: Role) -> Caller:
     """The caller of a bearer `header`, if its role is enough; ApiError 401/403 otherwise."""
     if not _Auth.configured:
         raise ApiError(503, "NotReady", "authentication is not configured yet")
-    if _Auth.authority is None:
+    if _Auth.verifier is None:
         caller = DEV_CALLER
     else:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "Unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         try:
-            caller = _Auth.authority.verify(token.strip())
+            caller = _Auth.verifier.verify(token.strip())
         except TokenError as error:
             raise ApiError(401, "Unauthorized", str(error), headers={"WWW-Authenticate": "Bearer"}) from error
     if not caller.may(needed):
@@ -112,12 +112,12 @@ def caller_of(value: object) -> Caller:
 ROLE_OF_DEPENDENCY = {_require_admin: Role.ADMIN, _require_facts: Role.FACTS, _require_service: Role.SERVICE}
 
 
-def _leaf_routes(routes: list[Any]) -> Iterator[APIRoute]:
+def leaf_routes(routes: list[Any]) -> Iterator[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         elif _IncludedRouter is not None and isinstance(route, _IncludedRouter):
-            yield from _leaf_routes(route.original_router.routes)
+            yield from leaf_routes(route.original_router.routes)
 
 
 def role_of(route: APIRoute) -> Role | None:
@@ -144,7 +144,7 @@ class AuthenticationMiddleware(HttpMiddleware):
 
     def _needed(self, scope: dict) -> Role | None:
         if self._roles is None:  # the routes are final once requests arrive
-            leaves = _leaf_routes(scope["app"].router.routes)
+            leaves = leaf_routes(scope["app"].router.routes)
             self._roles = [(route, role) for route in leaves if (role := role_of(route)) is not None]
         root, path = scope.get("root_path", ""), scope["path"]
         path = path[len(root):] if root and path.startswith(root) else path

@@ -1,16 +1,20 @@
 """Service tokens: who is calling, and may they. Pure (PyJWT, no Ray, no HTTP).
 
-A token is a JWT signed with HS256 carrying the calling service (`sub`), a
-role, the issuer, and an expiry. Roles (`GRANTS`): `service` routes and
-reads; `facts` feeds facts (miners, manifests, allowances, receipts, the
-chain) and nothing else; `admin` may everything, blacklisting and dynamic
-configuration included. The secret comes from
-`ROUTING_TOKEN_SECRET` or the file named by `ROUTING_TOKEN_SECRET_FILE`. With
-neither, services refuse to start unless `ROUTING_DEV_MODE=true`, which runs
-them unauthenticated (every caller is a local admin) for a laptop.
+A token is a JWT signed with Ed25519 (`EdDSA`) carrying the calling service
+(`sub`), a role, the issuer, an expiry, and in its header the `kid` of the
+signing key. Minting needs the private key (`TokenSigner`), which no
+deployment holds; deployments verify with the public key set
+(`TokenVerifier`, a JWKS from `ROUTING_TOKEN_PUBLIC_KEYS` or the file named
+by `ROUTING_TOKEN_PUBLIC_KEYS_FILE`), so a compromised service can verify
+tokens but mint none. Only EdDSA is accepted: a token signed with HMAC (for
+instance with the public key as its secret) is invalid. Roles (`GRANTS`):
+`service` routes and reads; `facts` feeds facts (miners, manifests,
+allowances, receipts, the chain) and nothing else; `admin` may everything.
+Without a key set, services refuse to start unless `ROUTING_DEV_MODE=true`,
+which runs them unauthenticated (every caller is a local admin) for a laptop.
 
-Errors never echo the token or hint at the secret: a token is either
-missing, invalid (malformed, wrongly signed, wrong issuer) or expired.
+Errors never echo the token: a token is either missing, invalid (malformed,
+signed by no key of the set, wrong issuer) or expired.
 """
 
 import time
@@ -20,14 +24,13 @@ from enum import StrEnum
 from pathlib import Path
 
 import jwt
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servekit.clock import Clock
+from servekit.keys import ALGORITHM, key_set, load_private_key, public_jwk
 
-ALGORITHM = "HS256"
 ISSUER = "routing-control-plane"
-MIN_SECRET_LENGTH = 32
 MAX_LIFETIME_S = 30 * 24 * 3600  # a token that lives longer than this is refused, whoever signed it
 CLOCK_SKEW_S = 60
 VERIFIED_TOKENS_KEPT = 4096
@@ -70,34 +73,44 @@ class TokenError(Exception):
 class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
-    token_secret: SecretStr | None = None
-    token_secret_file: Path | None = None
+    token_public_keys: str | None = None  # a JWKS document
+    token_public_keys_file: Path | None = None
+    token_private_key_file: Path | None = None  # for minting only: never set it on a deployment
     dev_mode: bool = False
     token_ttl_s: int = Field(3600, gt=0)
 
-    def secret(self) -> str | None:
-        if self.token_secret is not None:
-            return self.token_secret.get_secret_value()
-        if self.token_secret_file is not None:
-            return self.token_secret_file.read_text().strip()
+    def public_keys(self) -> str | None:
+        if self.token_public_keys:
+            return self.token_public_keys
+        if self.token_public_keys_file is not None:
+            return self.token_public_keys_file.read_text()
         return None
 
 
-class TokenAuthority:
-    def __init__(self, secret: str, clock: Clock = time.time) -> None:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"the token secret must be at least {MIN_SECRET_LENGTH} characters")
-        self._secret = secret
+class TokenSigner:
+    """Mints tokens with a private key; its `kid` names the key in the set."""
+
+    def __init__(self, private_pem: str | bytes, clock: Clock = time.time) -> None:
+        self._key = load_private_key(private_pem)
+        self.kid = public_jwk(self._key.public_key())["kid"]
         self._clock = clock
-        # token -> (caller, expiry): a verified token is checked again only for its expiry
-        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()
 
     def mint(self, service: str, role: Role, ttl_s: int = 3600) -> str:
         if not 0 < ttl_s <= MAX_LIFETIME_S:
             raise ValueError(f"a token lives between 1 s and {MAX_LIFETIME_S} s")
         now = int(self._clock())
         claims = {"sub": service, "role": role.value, "iss": ISSUER, "iat": now, "exp": now + ttl_s}
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+
+class TokenVerifier:
+    """Verifies tokens against a key set (public keys by kid)."""
+
+    def __init__(self, jwks: str | dict, clock: Clock = time.time) -> None:
+        self._keys = {key.key_id: key.key for key in key_set(jwks).keys}
+        self._clock = clock
+        # token -> (caller, expiry): a verified token is checked again only for its expiry
+        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()
 
     def verify(self, token: str) -> Caller:
         known = self._verified.get(token)
@@ -116,10 +129,11 @@ class TokenAuthority:
 
     def _verify_signed(self, token: str) -> tuple[Caller, int]:
         try:
+            key = self._keys[jwt.get_unverified_header(token)["kid"]]
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
+                key,
+                algorithms=[ALGORITHM],  # never the algorithm the token names
                 issuer=ISSUER,
                 # expiry is checked below against the injected clock, not PyJWT's wall clock
                 options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False, "verify_iat": False},
@@ -142,14 +156,20 @@ def _whole_seconds(value: object) -> int:
     return value
 
 
-def authority_from_settings(settings: AuthSettings) -> TokenAuthority | None:
-    """The authority to check tokens with; None only in development mode without a secret."""
-    secret = settings.secret()
-    if secret:
-        return TokenAuthority(secret)
+def verifier_from_settings(settings: AuthSettings) -> TokenVerifier | None:
+    """The verifier of this process; None only in development mode without a key set."""
+    jwks = settings.public_keys()
+    if jwks:
+        return TokenVerifier(jwks)
     if settings.dev_mode:
         return None
     raise RuntimeError(
-        "no token secret configured: set ROUTING_TOKEN_SECRET or ROUTING_TOKEN_SECRET_FILE "
-        "(or ROUTING_DEV_MODE=true for an unauthenticated local stack)"
+        "no token key set configured: set ROUTING_TOKEN_PUBLIC_KEYS or ROUTING_TOKEN_PUBLIC_KEYS_FILE "
+        "(routing keys new makes one), or ROUTING_DEV_MODE=true for an unauthenticated local stack"
     )
+
+
+def signer_from_settings(settings: AuthSettings) -> TokenSigner:
+    if settings.token_private_key_file is None:
+        raise RuntimeError("minting needs the signing key: set ROUTING_TOKEN_PRIVATE_KEY_FILE (routing keys new makes one)")
+    return TokenSigner(settings.token_private_key_file.read_bytes())

@@ -10,13 +10,16 @@ from servekit.middleware import (
     HeaderLimitMiddleware,
     JsonBodyMiddleware,
 )
+from servekit.openapi import document
 
 
 def conventional_app(title: str, summary: str) -> FastAPI:
-    """The error envelope and, outermost first: correlation ids, the header limit,
-    authentication (before any body is read), the body limit, JSON-only bodies."""
+    """The error envelope, an OpenAPI that documents it (`servekit.openapi`) and, outermost
+    first: correlation ids, the header limit, authentication (before any body is read), the
+    body limit, JSON-only bodies."""
     app = FastAPI(title=title, summary=summary)
     install_error_handlers(app)
+    document(app)
     layers = (JsonBodyMiddleware, BodyLimitMiddleware, AuthenticationMiddleware, HeaderLimitMiddleware, CorrelationIdMiddleware)
     for middleware in layers:
         app.add_middleware(middleware)  # each one added wraps the ones before it

@@ -44,11 +44,13 @@ from organism.jobs.outcomes import Refusal, RefusalKind
 from organism.jobs.picker_client import PickerClient, PickerUnavailable
 from organism.jobs.records import Allowance, JobSpec, JobState, Manifest, Miner
 from organism.jobs.views import JobView
+from organism.state.audit import current_stamp
 from servekit.auth import require_admin, require_facts, require_service
 from servekit.control_plane import requires_control_plane
 from servekit.errors import ApiError, error_response, validation_error
+from servekit.openapi import errors
 
-router = APIRouter()
+router = APIRouter(tags=["job routing"])
 HotkeyPath = Annotated[Hotkey, Path(description="the miner's hotkey")]
 JobUuidPath = Annotated[UUID, Path(description="the job's uuid")]
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many per page")]
@@ -116,7 +118,7 @@ def _job_cursor(cursor: str | None) -> tuple[float, str] | None:
 class JobApi:
     jobs: PickerClient
 
-    @router.post("/jobs/route", dependencies=[require_service, requires_control_plane])
+    @router.post("/jobs/route", dependencies=[require_service, requires_control_plane], responses=errors(409))
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
         spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}))
         outcome = await self.jobs.route_job(spec, dry_run)
@@ -126,10 +128,10 @@ class JobApi:
 
     @router.put("/miners/{hotkey}", dependencies=[require_facts, requires_control_plane])
     async def put_miner(self, miner: MinerIn, hotkey: HotkeyPath) -> MinerOut:
-        stored = await self.jobs.call("upsert_miner", Miner(hotkey=hotkey, **miner.model_dump(mode="python")))
+        stored = await self.jobs.call("upsert_miner", Miner(hotkey=hotkey, **miner.model_dump(mode="python")), current_stamp())
         return MinerOut(**asdict(stored))
 
-    @router.get("/jobs/{job_uuid}", dependencies=[require_service])
+    @router.get("/jobs/{job_uuid}", dependencies=[require_service], responses=errors(404))
     async def get_job(self, job_uuid: JobUuidPath) -> JobOut:
         return _job_out(_accepted(await self.jobs.call("job", str(job_uuid))))
 
@@ -142,7 +144,7 @@ class JobApi:
         page, following = await self.jobs.call("jobs", limit, _job_cursor(cursor), state and state.value, hotkey)
         return JobsOut(jobs=[_job_out(v) for v in page], next_cursor=following and f"{following[0]!r}~{following[1]}")
 
-    @router.post("/jobs/{job_uuid}/release", dependencies=[require_service, requires_control_plane])
+    @router.post("/jobs/{job_uuid}/release", dependencies=[require_service, requires_control_plane], responses=errors(404))
     async def release_job(self, job_uuid: JobUuidPath, release: Annotated[ReleaseIn, Body()]) -> JobOut:
         """Give the job's slot and held allowance back at once; idempotent. `declined`, `failed` and
         `timeout` are incidents of the miner, which a new pick of this uuid passes over."""
@@ -157,17 +159,18 @@ class JobApi:
         page, following = await self.jobs.call("miners", limit, cursor, executor_class, blacklisted)
         return MinersOut(miners=[MinerStatusOut.of(status) for status in page], next_cursor=following)
 
-    @router.get("/miners/{hotkey}", dependencies=[require_service])
+    @router.get("/miners/{hotkey}", dependencies=[require_service], responses=errors(404))
     async def get_miner(self, hotkey: HotkeyPath) -> MinerStatusOut:
         return MinerStatusOut.of(_accepted(await self.jobs.call("miner", hotkey)))
 
-    @router.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane])
+    @router.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane],
+                    responses=errors(404))
     async def deregister_miner(self, hotkey: HotkeyPath) -> Response:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
-        _accepted(await self.jobs.call("deregister", hotkey))
+        _accepted(await self.jobs.call("deregister", hotkey, current_stamp()))
         return Response(status_code=204)
 
-    @router.post("/manifests", dependencies=[require_facts, requires_control_plane])
+    @router.post("/manifests", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def post_manifests(self, batch: ManifestsIn) -> ManifestsIn:
         now = time.time()
         records = [
@@ -177,25 +180,27 @@ class JobApi:
         stored = _accepted(await self.jobs.call("add_manifests", records))
         return ManifestsIn(manifests=[{k: v for k, v in asdict(r).items() if k != "arrival"} for r in stored])
 
-    @router.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane])
+    @router.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane], responses=errors(404))
     async def blacklist_miner(self, entry: BlacklistIn, hotkey: HotkeyPath) -> BlacklistOut:
-        return BlacklistOut(**asdict(_accepted(await self.jobs.call("blacklist", hotkey, entry.reason, entry.duration_s))))
+        answer = await self.jobs.call("blacklist", hotkey, entry.reason, entry.duration_s, current_stamp())
+        return BlacklistOut(**asdict(_accepted(answer)))
 
-    @router.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane])
+    @router.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane],
+                    responses=errors(404))
     async def lift_blacklist(self, hotkey: HotkeyPath) -> Response:
-        _accepted(await self.jobs.call("lift_blacklist", hotkey))
+        _accepted(await self.jobs.call("lift_blacklist", hotkey, current_stamp()))
         return Response(status_code=204)
 
-    @router.put("/allowances", dependencies=[require_facts, requires_control_plane])
+    @router.put("/allowances", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def put_allowances(self, batch: AllowancesIn) -> AllowancesIn:
         cycle = batch.cycle
         rows = [Allowance(r.hotkey, cycle.start, cycle.stop, r.initial, r.remaining) for r in batch.allowances]
-        stored = _accepted(await self.jobs.call("upsert_allowances", rows))
+        stored = _accepted(await self.jobs.call("upsert_allowances", rows, current_stamp()))
         return AllowancesIn(
             cycle=cycle, allowances=[{"hotkey": r.hotkey, "initial": r.initial, "remaining": r.remaining} for r in stored]
         )
 
-    @router.post("/receipts", dependencies=[require_facts, requires_control_plane])
+    @router.post("/receipts", dependencies=[require_facts, requires_control_plane], responses=errors(404, 409))
     async def post_receipt(self, receipt: ReceiptIn) -> ReceiptIn:
         timestamp = receipt.timestamp if receipt.timestamp is not None else time.time()
         stored = await self.jobs.call(
@@ -206,9 +211,9 @@ class JobApi:
 
     @router.put("/chain", dependencies=[require_facts, requires_control_plane])
     async def put_chain(self, report: ChainIn) -> ChainOut:
-        return ChainOut(**asdict(await self.jobs.call("set_block", report.block)))
+        return ChainOut(**asdict(await self.jobs.call("set_block", report.block, current_stamp())))
 
-    @router.get("/chain", dependencies=[require_service])
+    @router.get("/chain", dependencies=[require_service], responses=errors(404))
     async def get_chain(self) -> ChainOut:
         chain = await self.jobs.call("chain")
         if chain is None:
@@ -221,4 +226,4 @@ class JobApi:
 
     @router.patch("/config", dependencies=[require_admin, requires_control_plane])
     async def patch_config(self, patch: DynamicConfigPatch) -> DynamicConfig:
-        return _accepted(await self.jobs.call("patch_config", patch))
+        return _accepted(await self.jobs.call("patch_config", patch, current_stamp()))

@@ -4,10 +4,10 @@ A pick books the job (`book_job`): a reservation on the selected miner, and
 its executor-seconds held against that miner's allowance for the cycle of
 the current block, unless holding is off in the dynamic config.
 
-Each decision is a `Change`: the answer, the documents to write, and what
-happens to the job's slot claim in the store (released, or held until a
-time). The picker actor applies it in one transaction; a refusal changes
-nothing.
+Each decision is a `Change` (`outcomes`): the answer, the documents to
+write, and what happens to the job's slot claim in the store (released, or
+held until a time). The picker actor applies it in one transaction; a
+refusal changes nothing.
 
 - A receipt for a job routed here must name the miner and class it was
   routed to. `started` makes it running, `finished` finished; `declined` and
@@ -19,26 +19,14 @@ nothing.
   state: a release is idempotent.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from organism.jobs.book import MinerBook
-from organism.jobs.outcomes import Refusal, RefusalKind
+from organism.jobs.outcomes import Change, Refusal, RefusalKind
 from organism.jobs.policy import Selection, required_seconds
 from organism.jobs.records import ENDED, ENDINGS, JobSpec, Receipt, Reservation, RoutedJob
 from organism.jobs.views import JobView, job_state, job_view
-from organism.state.store import Delete, Put
+from organism.state.store import Put
 
 UNROUTED_RECEIPT_TTL_S = 600.0  # how long a started receipt of a job not routed here holds a slot
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    answer: Any
-    puts: list[Put] = field(default_factory=list)
-    deletes: list[Delete] = field(default_factory=list)
-    release_claim: bool = False
-    hold_claim_until: float | None = None
 
 
 def book_job(book: MinerBook, spec: JobSpec, outcome: Selection, now: float, block: int | None) -> tuple[float, list[Put]]:

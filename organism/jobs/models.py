@@ -33,7 +33,7 @@ ExecutorClass = ExecutorClassName
 
 
 class JobRouteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"uuid": "7f8e9b2c-1d3a-4c5b-9e6f-0a1b2c3d4e5f", "executor_class": "always_on.test", "download_time_limit": 10, "execution_time_limit": 60, "upload_time_limit": 10, "streaming_start_time_limit": 5, "on_trusted_miner": False}]})
     uuid: UUID
     executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
     download_time_limit: Seconds
@@ -61,7 +61,7 @@ class JobRouteResponse(BaseModel):
 
 
 class MinerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"address": "10.0.0.7", "port": 8000, "ip_version": 4, "collateral_wei": "20000000000000000"}]})
     address: Address
     port: int = Field(strict=True, ge=1, le=65535)
     ip_version: Literal[4, 6] = 4
@@ -123,12 +123,12 @@ class ManifestIn(BaseModel):
 
 
 class ManifestsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"manifests": [{"hotkey": "miner-a", "executor_class": "always_on.test", "online_executor_count": 2, "executor_count": 2}]}]})
     manifests: list[ManifestIn] = Field(min_length=1, max_length=10_000)
 
 
 class BlacklistIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "late results", "duration_s": 3600}]})
     reason: FreeText = ""
     duration_s: DurationS | None = Field(None, description="null: permanent")
 
@@ -160,13 +160,13 @@ class AllowanceIn(BaseModel):
 
 
 class AllowancesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"cycle": {"start": -14, "stop": 708}, "allowances": [{"hotkey": "miner-a", "initial": 3600, "remaining": 3000}]}]})
     cycle: CycleIn
     allowances: list[AllowanceIn] = Field(min_length=1, max_length=10_000)
 
 
 class ReceiptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "started", "job_uuid": "7f8e9b2c-1d3a-4c5b-9e6f-0a1b2c3d4e5f", "hotkey": "miner-b", "executor_class": "always_on.test"}]})
     kind: Literal["started", "finished", "declined", "failed"]
     job_uuid: UUID
     hotkey: Hotkey
@@ -176,7 +176,7 @@ class ReceiptIn(BaseModel):
 
 
 class ChainIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"block": 25}]})
     block: BlockNumber
 
 
@@ -189,7 +189,7 @@ class ChainOut(BaseModel):
 
 
 class ReleaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "declined"}]})
     reason: Literal["declined", "cancelled", "failed", "timeout"]
 
 

@@ -2,12 +2,15 @@
 
 A refusal is a value (`Refusal`) with a `RefusalKind`, never an HTTP status:
 the api layer owns the one table from kind to status. `Explain` counts why
-miners were passed over, keyed by the names of the selection filters.
+miners were passed over, keyed by the names of the selection filters. A
+`Change` is what a decision asks the picker actor to write, with its answer.
 """
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from organism.state.store import Delete, Put
 
 
 class RefusalKind(StrEnum):
@@ -82,3 +85,14 @@ class JobRouted:
     replayed: bool
     dry_run: bool
     explain: Explain
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An answer, and what to write (in one transaction) before giving it."""
+
+    answer: Any
+    puts: list[Put] = field(default_factory=list)
+    deletes: list[Delete] = field(default_factory=list)
+    release_claim: bool = False  # the job's slot claim in the store goes
+    hold_claim_until: float | None = None  # or is held until then

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from pydantic import ValidationError
 
 from organism.detached import Versioned, get_or_create_detached
-from organism.jobs import lifecycle, views
+from organism.jobs import facts, lifecycle, views
 from organism.jobs.book import MinerBook
 from organism.jobs.book_documents import load_book
 from organism.jobs.candidate_index import CandidateIndex
-from organism.jobs.chain import ChainReport, ChainView, chain_view
-from organism.jobs.dynamic_config import DynamicConfig, apply_patch
-from organism.jobs.outcomes import JobRouted, MinerAddress, Refusal, RefusalKind
+from organism.jobs.chain import ChainView, chain_view
+from organism.jobs.dynamic_config import DynamicConfig
+from organism.jobs.facts import unknown_miners
+from organism.jobs.outcomes import Change, JobRouted, MinerAddress, Refusal, RefusalKind
 from organism.jobs.policy import Selection, pick, unknown_class
 from organism.jobs.records import (
     Allowance,
@@ -45,15 +45,12 @@ from organism.jobs.records import (
     Receipt,
 )
 from organism.jobs.retention import PRUNE_EVERY_S, prune
+from organism.state import audit
+from organism.state.audit import AuditEntry, AuditStamp
 from organism.state.locate import open_store
 from organism.state.store import Delete, DocumentStore, Put, StoreUnavailable, Transaction
 
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
-
-
-def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
-    missing = sorted(set(hotkeys))
-    return Refusal(RefusalKind.UNKNOWN_MINER, f"not registered: {', '.join(missing)}", {"hotkeys": missing})
 
 
 class MinerPicker(Versioned):
@@ -92,9 +89,6 @@ class MinerPicker(Versioned):
     def _current_block(self, now: float) -> int | None:
         return self._book.chain.current_block(now) if self._book.chain else None
 
-    def _missing(self, hotkeys: Iterable[str]) -> list[str]:
-        return [h for h in hotkeys if h not in self._book.miners]
-
     # --- picking --------------------------------------------------------------------
     def route_job(self, spec: JobSpec, dry_run: bool) -> JobRouted | Refusal:
         return self.route_jobs([spec], dry_run)[0]
@@ -107,6 +101,8 @@ class MinerPicker(Versioned):
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(deletes=prune(self._book, now))
+            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's retention
+                audit.forget_old(self._store, now)
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
         answers: list[JobRouted | Refusal] = []
@@ -168,54 +164,40 @@ class MinerPicker(Versioned):
             return MinerAddress(hotkey, config.TRUSTED_MINER_ADDRESS, config.TRUSTED_MINER_PORT, 4)
         return None
 
-    # --- facts ------------------------------------------------------------------------
-    def upsert_miner(self, miner: Miner) -> Miner:
-        self._commit(self._book.upsert_miner(miner))
-        return miner
+    # --- facts and configuration (audited: `stamp` says who) ----------------------------
+    def upsert_miner(self, miner: Miner, stamp: AuditStamp) -> Miner:
+        return self._apply(facts.register(self._book, miner, stamp, time.time()))
 
-    def deregister(self, hotkey: str) -> Refusal | None:
+    def deregister(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
-        if self._missing([hotkey]):
-            return unknown_miners([hotkey])
-        self._commit(deletes=self._book.deregister(hotkey))
-        return None
+        return self._apply(facts.deregister(self._book, hotkey, stamp, time.time()))
 
     def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal:
-        if missing := self._missing(m.hotkey for m in manifests):
-            return unknown_miners(missing)
-        for position, manifest in enumerate(manifests):
-            if (unknown := unknown_class(self._book.config, manifest.executor_class, f"manifests.{position}.executor_class")):
-                return unknown
-        now = time.time()
-        # a manifest from the future would never go stale and would shadow every newer one
-        records = [dataclasses.replace(m, observed_at=min(m.observed_at, now)) for m in manifests]
-        self._commit(self._book.add_manifests(records))
-        return records
+        return self._apply(facts.manifests(self._book, manifests, time.time()))
 
-    def blacklist(self, hotkey: str, reason: str, duration_s: float | None) -> BlacklistEntry | Refusal:
-        if self._missing([hotkey]):
-            return unknown_miners([hotkey])
-        now = time.time()
-        entry = BlacklistEntry(hotkey, reason, now, None if duration_s is None else now + duration_s)
-        self._commit(self._book.set_blacklist(entry))
-        return entry
+    def blacklist(self, hotkey: str, reason: str, duration_s: float | None, stamp: AuditStamp) -> BlacklistEntry | Refusal:
+        return self._apply(facts.blacklist(self._book, hotkey, reason, duration_s, stamp, time.time()))
 
-    def lift_blacklist(self, hotkey: str) -> Refusal | None:
-        if self._missing([hotkey]):
-            return unknown_miners([hotkey])
-        self._commit(deletes=self._book.lift_blacklist(hotkey))
-        return None
+    def lift_blacklist(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
+        return self._apply(facts.lift_blacklist(self._book, hotkey, stamp, time.time()))
 
-    def upsert_allowances(self, rows: list[Allowance]) -> list[Allowance] | Refusal:
-        if missing := self._missing(r.hotkey for r in rows):
-            return unknown_miners(missing)
-        self._commit(self._book.upsert_allowances(rows))
-        return rows
+    def upsert_allowances(self, rows: list[Allowance], stamp: AuditStamp) -> list[Allowance] | Refusal:
+        return self._apply(facts.allowances(self._book, rows, stamp, time.time()))
+
+    def set_block(self, block: int, stamp: AuditStamp) -> ChainView:
+        return self._apply(facts.chain(self._book, block, self._netuid, stamp, time.time()))
+
+    def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal:
+        return self._apply(facts.patch_config(self._book, patch, stamp, time.time()))
+
+    def audit_page(self, before: str | None, limit: int, action: str | None,
+                   subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+        return audit.page(self._store, before, limit, action, subject)
 
     def record_receipt(
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None
     ) -> Receipt | Refusal:
-        if self._missing([hotkey]):
+        if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
         if (unknown := unknown_class(self._book.config, executor_class, "executor_class")) is not None:
             return unknown
@@ -223,8 +205,8 @@ class MinerPicker(Versioned):
         return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
                                              now, self._current_block(now)))
 
-    def _apply(self, change: lifecycle.Change | Refusal) -> Any:
-        """Write a lifecycle change with what it does to the job's slot claim; its answer."""
+    def _apply(self, change: Change | Refusal) -> Any:
+        """Write a change (with what it does to a job's slot claim, if anything); its answer."""
         if isinstance(change, Refusal):
             return change
         with self._transaction() as tx:
@@ -246,29 +228,12 @@ class MinerPicker(Versioned):
              hotkey: str | None) -> tuple[list[views.JobView], views.JobCursor | None]:
         return views.jobs_page(self._book, time.time(), limit, before, JobState(state) if state else None, hotkey)
 
-    def set_block(self, block: int) -> ChainView:
-        now = time.time()
-        self._commit(self._book.set_chain(ChainReport(block, now)))
-        return chain_view(self._book.chain, self._netuid, now)
-
     def chain(self) -> ChainView | None:
         report = self._book.chain
         return None if report is None else chain_view(report, self._netuid, time.time())
 
     def config(self) -> DynamicConfig:
         return self._book.config
-
-    def patch_config(self, patch: Any) -> DynamicConfig | Refusal:
-        try:
-            config = apply_patch(patch, self._book.config)
-        except ValidationError as invalid:
-            problems = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in invalid.errors()]
-            return Refusal(RefusalKind.INVALID, "; ".join(f"{p['field']}: {p['problem']}" for p in problems), problems)
-        if config.DEBUG_MINER_KEY and self._missing([config.DEBUG_MINER_KEY]):
-            problem = f"{config.DEBUG_MINER_KEY!r} is not a registered miner"
-            return Refusal(RefusalKind.INVALID, problem, [{"field": "DEBUG_MINER_KEY", "problem": problem}])
-        self._commit(self._book.set_config(config))
-        return config
 
     # --- views ------------------------------------------------------------------------
     def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
@@ -277,7 +242,7 @@ class MinerPicker(Versioned):
         return views.miners_page(self._book, now, self._current_block(now), limit, after, executor_class, blacklisted)
 
     def miner(self, hotkey: str) -> MinerStatus | Refusal:
-        if self._missing([hotkey]):
+        if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
         now = time.time()
         return views.miner_status(self._book, hotkey, now, self._current_block(now))

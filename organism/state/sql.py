@@ -174,6 +174,21 @@ class SqlStore:
                                   f" WHERE scope = {marker} ORDER BY hotkey, executor_class, slot", (self.scope,)).fetchall()
         return [Claim(*row) for row in rows]
 
+    def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
+        with self._connection() as (cursor, marker):
+            below = f" AND key < {marker}" if before is not None else ""
+            rows = cursor.execute(
+                f"SELECT key, doc FROM documents WHERE collection = {marker}{below} ORDER BY key DESC LIMIT {int(limit)}",
+                (self._prefix + collection, *(() if before is None else (before,))),
+            ).fetchall()
+        return [(key, json.loads(doc)) for key, doc in rows]
+
+    def delete_before(self, collection: str, key: str) -> int:
+        with self._connection() as (cursor, marker):
+            cursor.execute(f"DELETE FROM documents WHERE collection = {marker} AND key < {marker}",
+                           (self._prefix + collection, key))
+            return cursor.rowcount
+
     def close(self) -> None:
         if self.postgres:
             self._pool.close()

@@ -67,6 +67,12 @@ class DocumentStore(Protocol):
 
     def claims(self) -> list[Claim]: ...
 
+    def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
+        """Up to `limit` documents with keys below `before`, highest key first (an append-only log)."""
+        ...
+
+    def delete_before(self, collection: str, key: str) -> int: ...
+
 
 def free_slot(taken: Iterable[int], online: int) -> int | None:
     """The lowest slot number below `online` that nobody holds."""
@@ -139,3 +145,15 @@ class InMemoryStore:
 
     def claims(self) -> list[Claim]:
         return sorted(self.claim_rows.values(), key=lambda c: (c.hotkey, c.executor_class, c.slot))
+
+    def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
+        self._reach()
+        keys = sorted((k for k in self.documents.get(collection, {}) if before is None or k < before), reverse=True)
+        return [(k, json.loads(self.documents[collection][k])) for k in keys[:limit]]
+
+    def delete_before(self, collection: str, key: str) -> int:
+        self._reach()
+        old = [k for k in self.documents.get(collection, {}) if k < key]
+        for k in old:
+            del self.documents[collection][k]
+        return len(old)

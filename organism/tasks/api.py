@@ -24,6 +24,7 @@ from contracts.wire import (
     ResolveRoutesResponse,
     RouteResult,
 )
+from organism.state.audit import current_stamp
 from organism.tasks.models import (
     CategoryOut,
     EpochRotated,
@@ -49,8 +50,9 @@ from servekit.auth import caller_of, require_admin, require_service
 from servekit.control_plane import ensure_control_plane, requires_control_plane
 from servekit.errors import error_response, on_api_error, validation_error
 from servekit.identity import Caller
+from servekit.openapi import errors
 
-router = APIRouter()
+router = APIRouter(tags=["task routing"])
 
 STATUS: dict[type[TaskRoutingError], int] = {
     RegistryUnavailable: 503,
@@ -116,11 +118,11 @@ class TaskApi:
     async def update_rules(self, update: RulesUpdate) -> RulesView:
         add = [Rule(rule.task_type, rule.domain, rule.logical_id) for rule in update.add]
         remove = [(ref.task_type, ref.domain) for ref in update.remove]
-        return _rules_view(await self.tasks.change_rules(add, remove))
+        return _rules_view(await self.tasks.change_rules(add, remove, current_stamp()))
 
     @router.post("/routing/refresh", dependencies=[require_admin, requires_control_plane])
     async def refresh(self) -> RefreshResponse:
-        return RefreshResponse(cleared_entries=await self.tasks.refresh())
+        return RefreshResponse(cleared_entries=await self.tasks.refresh(current_stamp()))
 
     @router.get("/registry", dependencies=[require_service])
     async def registry(self) -> RegistryOut:
@@ -130,10 +132,10 @@ class TaskApi:
 
     @router.post("/registry/epoch", dependencies=[require_admin, requires_control_plane])
     async def rotate_epoch(self) -> EpochRotated:
-        rotation = await self.tasks.rotate_epoch()
+        rotation = await self.tasks.rotate_epoch(current_stamp())
         return EpochRotated(previous_epoch=rotation.previous_epoch, epoch=rotation.view.epoch)
 
-    @router.post("/execute")
+    @router.post("/execute", responses=errors(504))
     async def execute(self, request: ExecuteRequest, caller: Caller = require_service) -> ExecuteResponse:
         instance_id, epoch, result = await self.tasks.execute(
             request.logical_id, request.task.model_dump(), caller_of(caller)

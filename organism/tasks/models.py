@@ -17,7 +17,7 @@ class RuleRef(BaseModel):
 
 
 class RulesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"add": [{"task_type": "graph_embed", "domain": "facts", "logical_id": "graph_dispatcher"}], "remove": []}]})
     add: list[RuleIn] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
     remove: list[RuleRef] = Field(default_factory=list, max_length=MAX_BULK_ITEMS)
 

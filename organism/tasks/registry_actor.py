@@ -27,9 +27,11 @@ import ray
 from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
 from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
 from organism.detached import Versioned, get_or_create_detached
+from organism.state import audit
+from organism.state.audit import AuditEntry, AuditStamp
 from organism.state.locate import open_store
 from organism.tasks.instance_cache import ActiveInstance
-from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState
+from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState, format_epoch
 from organism.tasks.registry_view import EpochRotation, InstanceReport, RegistrySnapshot, RuleChange
 
 logger = logging.getLogger(__name__)
@@ -133,16 +135,18 @@ class RuntimeRegistry(Versioned):
         self._known_logical_ids = set(logical_ids)
 
     # --- admin ----------------------------------------------------------------------
-    async def rotate_epoch(self) -> EpochRotation:
+    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
         async with self._write_lock:
-            previous = self._state.epoch
-            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", self._state.epoch_counter + 1)])
+            previous, now = self._state.epoch, time.time()
+            counter = self._state.epoch_counter + 1
+            entry = audit.record(stamp, "epoch.rotate", None, now, previous, format_epoch(counter))
+            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", counter), entry])
             self._state.rotate_epoch()  # only once the new counter is durable
             self._publish(tuple(self._state.active_changes()))
-            logger.info("epoch rotated from %s to %s", previous, self._state.epoch)
+            logger.info("epoch rotated from %s to %s by %s", previous, self._state.epoch, stamp.subject)
             return EpochRotation(previous, self.view())
 
-    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]]) -> RuleChange:
+    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]], stamp: AuditStamp) -> RuleChange:
         """Apply a rule change all or nothing; a rejection is returned, not raised."""
         async with self._write_lock:
             try:
@@ -150,15 +154,22 @@ class RuntimeRegistry(Versioned):
             except RuleChangeError as error:
                 return RuleChange(None, tuple(error.problems))
             docs = [rule_to_doc(r) for r in table.rules()]
-            await asyncio.to_thread(self._store.write, puts=[(META, "rules", docs)])
+            change = {"add": [rule_to_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
+            entry = audit.record(stamp, "rules.change", None, time.time(), after=change)
+            await asyncio.to_thread(self._store.write, puts=[(META, "rules", docs), entry])
             self._rules = table
             self._publish()
             return RuleChange(self.view())
 
-    def request_refresh(self) -> RegistryView:
+    async def request_refresh(self, stamp: AuditStamp) -> RegistryView:
+        await asyncio.to_thread(self._store.write, puts=[audit.record(stamp, "routing.refresh", None, time.time())])
         self._refresh_generation += 1
         self._publish()
         return self.view()
+
+    def audit_page(self, before: str | None, limit: int, action: str | None,
+                   subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+        return audit.page(self._store, before, limit, action, subject)
 
     async def _sweep_forever(self) -> None:
         """Instances do not announce going silent: notice it within a second."""
@@ -167,11 +178,15 @@ class RuntimeRegistry(Versioned):
             self._publish_instance_changes()
 
     async def _prune_forever(self) -> None:
+        audited_at = 0.0
         while True:
             await asyncio.sleep(self._state.heartbeat_timeout_s)
             expired = self._state.prune()
             if expired:
                 logger.info("forgot silent instances %s", expired)
+            if time.time() - audited_at > 3600:
+                audited_at = time.time()
+                await asyncio.to_thread(audit.forget_old, self._store, audited_at)
 
 
 def get_or_create_registry(

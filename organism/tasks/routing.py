@@ -21,6 +21,7 @@ from contracts.routing_table import FieldProblem, Rule, RuleTable
 from organism.detached import current, kill
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
+from organism.state.audit import AuditEntry, AuditStamp
 from organism.state.store import StoreUnavailable
 from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
 from organism.tasks.organ import drain_and_stop, get_or_create_organ
@@ -186,26 +187,30 @@ class TaskRouting:
         return epoch, resolutions
 
     # --- rules, cache, registry ----------------------------------------------------------
-    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]]) -> RuleTable:
-        change = await self._ask_registry("change_rules", add, remove)
+    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]], stamp: AuditStamp) -> RuleTable:
+        change = await self._ask_registry("change_rules", add, remove, stamp)
         if change.view is None:
             raise RuleChangeRefused(change.problems)
         self._take(change.view)
         return self.table
 
-    async def refresh(self) -> int:
+    async def refresh(self, stamp: AuditStamp) -> int:
         cleared = self._cache.clear()
-        self._take(await self._ask_registry("request_refresh"))
+        self._take(await self._ask_registry("request_refresh", stamp))
         return cleared
 
     async def snapshot(self) -> RegistrySnapshot:
         return await self._ask_registry("snapshot")
 
-    async def rotate_epoch(self) -> EpochRotation:
-        rotation = await self._ask_registry("rotate_epoch")
+    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
+        rotation = await self._ask_registry("rotate_epoch", stamp)
         self._metrics.epoch_rotations.inc()
         self._take(rotation.view)
         return rotation
+
+    async def audit_page(self, before: str | None, limit: int, action: str | None,
+                         subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+        return await self._ask_registry("audit_page", before, limit, action, subject)
 
     async def registry_epoch(self) -> str:
         """The registry's own epoch: proves it answers."""

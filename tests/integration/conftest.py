@@ -21,13 +21,14 @@ from ray import serve
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
 from routing_cli.ingress import ingress_env, ingress_mode, private_directory
-from servekit.identity import Role, TokenAuthority
+from servekit.identity import Role
+from tests.tokens import JWKS_JSON, SIGNER
 
-TEST_SECRET = "integration-tests-secret-" + "x" * 16
-AUTHORITY = TokenAuthority(TEST_SECRET)
-ADMIN_TOKEN = AUTHORITY.mint("tests", Role.ADMIN)
-SERVICE_TOKEN = AUTHORITY.mint("tests", Role.SERVICE)
-FACTS_TOKEN = AUTHORITY.mint("tests-feeder", Role.FACTS)
+# the deployments get the key set only; the tests mint with the signing key
+AUTH_ENV = {"ROUTING_TOKEN_PUBLIC_KEYS": JWKS_JSON}
+ADMIN_TOKEN = SIGNER.mint("tests", Role.ADMIN)
+SERVICE_TOKEN = SIGNER.mint("tests", Role.SERVICE)
+FACTS_TOKEN = SIGNER.mint("tests-feeder", Role.FACTS)
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 FACTS_HEADERS = {"Authorization": f"Bearer {FACTS_TOKEN}"}
@@ -66,7 +67,7 @@ def serve_url(tmp_path_factory: pytest.TempPathFactory, state_env: dict[str, str
         namespace="routing-tests",
         log_to_driver=bool(os.environ.get("TEST_RAY_LOGS")),
         # workers import test-only deployments (tests.integration.*) from the repository root
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "ROUTING_TOKEN_SECRET": TEST_SECRET, **state_env}},
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), **AUTH_ENV, **state_env}},
     )
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})

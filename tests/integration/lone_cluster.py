@@ -25,7 +25,7 @@ from typing import Any
 import psutil
 
 from routing_cli.ingress import ingress_env
-from tests.integration.conftest import REPO_ROOT, TEST_SECRET, _free_port
+from tests.integration.conftest import AUTH_ENV, REPO_ROOT, _free_port
 
 DRIVER = textwrap.dedent(
     """
@@ -111,7 +111,7 @@ def lone_cluster(
     temp_dir = tempfile.mkdtemp(prefix="rcp-", dir="/tmp")
     gcs_port, http_port = _free_port(), _free_port()
     env = {
-        **os.environ, "ROUTING_TOKEN_SECRET": TEST_SECRET, "PYTHONPATH": str(REPO_ROOT),
+        **os.environ, **AUTH_ENV, "PYTHONPATH": str(REPO_ROOT),
         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
         **ingress_env(ingress, Path(temp_dir) / "hap", drain_s=0, ports=(_free_port(), _free_port())),
         **(env or {}),

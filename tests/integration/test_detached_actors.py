@@ -6,6 +6,7 @@ import pytest
 import ray
 
 from organism.detached import code_version, get_or_create_detached
+from organism.state.audit import AuditStamp
 from organism.tasks.registry_actor import RuntimeRegistry
 from tests.integration.conftest import deploy_organism, tear_down_organism
 
@@ -23,7 +24,7 @@ def namespace() -> str:
 def test_a_registry_running_other_code_is_replaced_and_keeps_its_state(serve_url, tmp_path, namespace):
     old = get_or_create_detached(RegistryOfAnEarlierRelease, "runtime_registry", namespace, namespace, str(tmp_path),
                                  15.0, ["utility_organ_1"])
-    epoch = ray.get(old.rotate_epoch.remote()).view.epoch  # durable state the new one must keep
+    epoch = ray.get(old.rotate_epoch.remote(AuditStamp("tests", "admin", ""))).view.epoch  # durable state the new one must keep
     stack = deploy_organism(serve_url, tmp_path, namespace=namespace)
     try:
         current = ray.get_actor("runtime_registry", namespace=namespace)

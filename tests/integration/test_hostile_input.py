@@ -17,15 +17,16 @@ import jwt
 import pytest
 
 from servekit.identity import ISSUER
+from servekit.keys import load_private_key
 from tests.integration.conftest import (
     ADMIN_HEADERS,
     SERVICE_TOKEN,
-    TEST_SECRET,
     FullStack,
     deploy_full_stack,
     eventually,
     tear_down_full_stack,
 )
+from tests.tokens import SIGNER, SIGNING_PEM
 
 CLASS = "always_on.test"
 
@@ -190,7 +191,8 @@ def test_a_malformed_body_names_the_body_not_a_character_position(client):
 @pytest.mark.parametrize("exp", ["9999999999", 10**30, True])
 def test_a_token_without_a_bounded_integer_expiry_is_refused(stack, exp):
     now = int(__import__("time").time())
-    token = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": now, "exp": exp}, TEST_SECRET, "HS256")
+    token = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": now, "exp": exp},
+                       load_private_key(SIGNING_PEM), "EdDSA", headers={"kid": SIGNER.kid})
     response = httpx.get(stack.base_url + "/organism/config", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code == 401
 

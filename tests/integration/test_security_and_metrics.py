@@ -1,5 +1,6 @@
 """Tokens on every route, roles, correlation ids, and the contract's metrics on Ray's metrics port."""
 
+import json
 import re
 import time
 
@@ -10,14 +11,10 @@ import ray
 from ray import serve
 
 from cognitive.app import Cognitive, CognitiveSettings
-from servekit.identity import ISSUER, Role, TokenAuthority
-from tests.integration.conftest import (
-    AUTHORITY,
-    SERVICE_TOKEN,
-    TEST_SECRET,
-    deploy_full_stack,
-    tear_down_full_stack,
-)
+from servekit.identity import ISSUER, Role, TokenSigner
+from servekit.keys import load_private_key, new_private_key, private_pem
+from tests.integration.conftest import SERVICE_TOKEN, deploy_full_stack, tear_down_full_stack
+from tests.tokens import JWKS_JSON, SIGNER, SIGNING_PEM, hmac_forgery
 
 CONTRACT_METRICS = [
     "route_cache_hit_total",
@@ -96,13 +93,24 @@ def call(client: httpx.Client, method: str, path: str, body, headers=None) -> ht
 @pytest.mark.parametrize("method, path, body", ROUTES + FACTS_ROUTES + ADMIN_ROUTES)
 def test_every_route_needs_a_token(stack, method, path, body):
     _, client = stack
-    expired = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 1}, TEST_SECRET, "HS256")
-    forged = TokenAuthority("another-secret-of-enough-length-000").mint("x", Role.ADMIN)
+    expired = jwt.encode({"sub": "x", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 1},
+                         load_private_key(SIGNING_PEM), "EdDSA", headers={"kid": SIGNER.kid})
+    forged = TokenSigner(private_pem(new_private_key())).mint("x", Role.ADMIN)  # a key not in the set
     for headers in [None, {"Authorization": "Basic abc"}, bearer("garbage"), bearer(expired), bearer(forged)]:
         response = call(client, method, path, body, headers)
         assert response.status_code == 401, (path, headers, response.text)
         assert response.json()["error"]["type"] == "Unauthorized"
-        assert TEST_SECRET not in response.text
+
+
+def test_a_token_minted_with_what_a_deployment_holds_is_refused(stack):
+    """A compromised deployment has the key set and nothing else: it cannot mint itself an admin."""
+    _, client = stack
+    claims = {"sub": "intruder", "role": "admin", "iss": ISSUER, "iat": int(time.time()), "exp": int(time.time()) + 60}
+    held = json.loads(JWKS_JSON)["keys"][0]
+    for secret in (JWKS_JSON, json.dumps(held), held["x"]):  # HMAC keyed with the public material
+        forged = hmac_forgery(claims, secret, held["kid"])
+        response = client.patch("/organism/config", json={}, headers=bearer(forged))
+        assert response.status_code == 401 and response.json()["error"]["message"] == "invalid token"
 
 
 @pytest.mark.parametrize("method, path, body", ROUTES)
@@ -118,7 +126,7 @@ def test_role_matrix(stack, caller, needed):
     """service routes and reads; facts feeds facts only; admin may everything."""
     _, client = stack
     allowed = {Role.SERVICE: {Role.SERVICE}, Role.FACTS: {Role.FACTS}, Role.ADMIN: set(Role)}[caller]
-    token = bearer(AUTHORITY.mint(f"matrix-{caller.value}", caller))
+    token = bearer(SIGNER.mint(f"matrix-{caller.value}", caller))
     for method, path, body in ROLE_ROUTES[needed]:
         response = call(client, method, path, body, token)
         if needed in allowed:
@@ -130,16 +138,17 @@ def test_role_matrix(stack, caller, needed):
 
 def test_admin_token_changes_rules(stack):
     _, client = stack
-    admin = bearer(AUTHORITY.mint("ops", Role.ADMIN))
+    admin = bearer(SIGNER.mint("ops", Role.ADMIN))
     rule = {"task_type": "audited", "domain": None, "logical_id": "utility_organ_1"}
     response = client.put("/organism/routing/rules", json={"add": [rule]}, headers=admin)
     assert response.status_code == 200 and rule in response.json()["rules"]
 
 
-def test_a_deployment_without_a_token_secret_refuses_to_start(stack):
+def test_a_deployment_without_a_token_key_set_refuses_to_start(stack):
     no_secret = Cognitive.options(
-        name="CognitiveWithoutSecret",
-        ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": {"ROUTING_TOKEN_SECRET": "", "ROUTING_DEV_MODE": "false"}}},
+        name="CognitiveWithoutKeys",
+        ray_actor_options={"num_cpus": 0,
+                           "runtime_env": {"env_vars": {"ROUTING_TOKEN_PUBLIC_KEYS": "", "ROUTING_DEV_MODE": "false"}}},
     )
     with pytest.raises(RuntimeError):
         serve.run(no_secret.bind(CognitiveSettings()), name="no-secret", route_prefix=None)
@@ -192,7 +201,7 @@ FAILURE_METRICS = ["route_remote_fail_total", "bulk_resolve_failed_items"]
 
 def test_contract_metrics_move_on_the_metrics_port(stack):
     organism, client = stack
-    admin = bearer(AUTHORITY.mint("ops", Role.ADMIN))
+    admin = bearer(SIGNER.mint("ops", Role.ADMIN))
     for _ in range(3):
         client.post("/pipeline/tasks", json={"type": "graph_rag_query_v2", "domain": "facts"}, headers=admin)
         client.post("/pipeline/route", json={"type": "graph_embed", "domain": "facts"}, headers=admin)

@@ -20,10 +20,13 @@ from organism.jobs.dynamic_config import DynamicConfigPatch
 from organism.jobs.outcomes import JobRouted, Refusal
 from organism.jobs.picker_actor import MinerPicker
 from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
+from organism.state.audit import AuditStamp
 from organism.state.sql import SqlStore
 
 MINERS, EXECUTORS, PICKS_PER_PICKER = 100, 8, 1000
 CLASS = "always_on.test"
+
+OPS = AuditStamp("race-setup", "admin", "")
 
 
 def _pick_forever(location: str, scope: str, start_at: float, results: multiprocessing.Queue) -> None:
@@ -41,11 +44,11 @@ def _stock(location: str, scope: str) -> None:
     picker = MinerPicker("race", "", 12, store=SqlStore(location, scope))
     now = time.time()
     for i in range(MINERS):
-        picker.upsert_miner(Miner(f"m{i:03d}", "10.0.0.1", 8000, 4, 10**18))
+        picker.upsert_miner(Miner(f"m{i:03d}", "10.0.0.1", 8000, 4, 10**18), OPS)
     picker.add_manifests([Manifest(f"m{i:03d}", CLASS, EXECUTORS, EXECUTORS, now, 0) for i in range(MINERS)])
-    picker.upsert_allowances([Allowance(f"m{i:03d}", -14, 708, 1e9, 1e9) for i in range(MINERS)])
-    picker.set_block(25)
-    assert not isinstance(picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600)),
+    picker.upsert_allowances([Allowance(f"m{i:03d}", -14, 708, 1e9, 1e9) for i in range(MINERS)], OPS)
+    picker.set_block(25, OPS)
+    assert not isinstance(picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600), OPS),
                           Refusal)
 
 

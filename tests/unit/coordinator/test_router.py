@@ -218,12 +218,16 @@ async def test_bulk_timeout_routes_every_item_statically():
 class RecordingObserver:
     def __init__(self) -> None:
         self.events: list[tuple] = []
+        self.latencies: list[tuple[str, float]] = []
 
     def cache_hit(self) -> None:
         self.events.append(("hit",))
 
-    def remote_call(self, kind: str, latency_ms: float, failure: str | None) -> None:
+    def remote_call(self, kind: str, failure: str | None) -> None:
         self.events.append(("remote", kind, failure))
+
+    def remote_latency(self, kind: str, latency_ms: float) -> None:
+        self.latencies.append((kind, latency_ms))
 
     def bulk_items(self, items: int, failed: int) -> None:
         self.events.append(("bulk", items, failed))
@@ -273,3 +277,28 @@ async def test_concurrent_bulk_routes_share_keys_with_each_other_and_with_single
     assert organism.bulk_calls == [["graph_embed"], ["fact_search", "graph_rag_query"]]  # one bulk for all five
     expected = [organ_for(t) for t in ("graph_embed", "fact_search", "graph_rag_query")]
     assert all([r.logical_id for r in a] == expected for a in answers)
+
+
+async def test_a_timed_out_attempt_is_measured_when_it_really_ends_not_at_the_budget():
+    organism, clock, observer = ScriptedOrganism(), FakeClock(), RecordingObserver()
+    organism.release.clear()  # the organism answers only when released
+    router = make_router(organism, clock=clock, observer=observer)
+    assert (await router.route("graph_embed", None)).status == "timeout"
+    assert observer.latencies == []  # not the budget: the attempt is still running
+    clock.advance(0.25)
+    organism.release.set()
+    await asyncio.sleep(0.05)
+    assert observer.latencies == [("bulk", 250.0)]
+
+
+async def test_an_attempt_that_never_ends_is_cancelled_and_measured_at_the_watch_limit(monkeypatch):
+    from coordinator import remote
+
+    monkeypatch.setattr(remote, "LATENCY_WATCH_S", 0.05)
+    organism, clock, observer = ScriptedOrganism(), FakeClock(), RecordingObserver()
+    organism.hang = True
+    router = make_router(organism, clock=clock, observer=observer)
+    assert (await router.route("graph_embed", None)).status == "timeout"
+    clock.advance(10)
+    await asyncio.sleep(0.1)
+    assert observer.latencies == [("bulk", 10_000.0)]

@@ -1,3 +1,7 @@
+"""Service tokens: Ed25519 signatures verified against a key set, roles, expiry, rotation, forgery."""
+
+import json
+
 import jwt
 import pytest
 
@@ -7,30 +11,44 @@ from servekit.identity import (
     AuthSettings,
     Caller,
     Role,
-    TokenAuthority,
     TokenError,
-    authority_from_settings,
+    TokenSigner,
+    TokenVerifier,
+    verifier_from_settings,
 )
+from servekit.keys import new_private_key, private_pem, public_jwk
+from tests.tokens import JWKS, JWKS_JSON, SIGNING_PEM, hmac_forgery
 
-SECRET = "s" * 40
 NOW = int(FakeClock().now)
+CLAIMS = {"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": NOW + 60}
+KID = JWKS["keys"][0]["kid"]
+OTHER = new_private_key()
+
+
+def signed(claims: dict, key=None, kid: str | None = KID, algorithm: str = "EdDSA") -> str:
+    from servekit.keys import load_private_key
+
+    return jwt.encode(claims, key or load_private_key(SIGNING_PEM), algorithm=algorithm, headers={"kid": kid} if kid else None)
 
 
 def test_minted_token_verifies_with_service_and_role():
-    authority = TokenAuthority(SECRET, FakeClock())
-    caller = authority.verify(authority.mint("coordinator", Role.SERVICE))
-    assert caller == Caller("coordinator", Role.SERVICE)
+    signer, verifier = TokenSigner(SIGNING_PEM, FakeClock()), TokenVerifier(JWKS, FakeClock())
+    assert verifier.verify(signer.mint("coordinator", Role.SERVICE)) == Caller("coordinator", Role.SERVICE)
+    assert jwt.get_unverified_header(signer.mint("x", Role.FACTS)) == {"alg": "EdDSA", "kid": KID, "typ": "JWT"}
 
 
 def test_expiry_follows_the_injected_clock():
     clock = FakeClock()
-    authority = TokenAuthority(SECRET, clock)
-    token = authority.mint("ops", Role.ADMIN, ttl_s=60)
+    token = TokenSigner(SIGNING_PEM, clock).mint("ops", Role.ADMIN, ttl_s=60)
+    verifier = TokenVerifier(JWKS, clock)
     clock.advance(59)
-    assert authority.verify(token).role is Role.ADMIN
+    assert verifier.verify(token).role is Role.ADMIN
     clock.advance(1)
     with pytest.raises(TokenError, match="^token expired$"):
-        authority.verify(token)
+        verifier.verify(token)
+
+
+PUBLIC_MATERIAL = [JWKS_JSON, json.dumps(JWKS["keys"][0]), JWKS["keys"][0]["x"]]  # all a deployment holds
 
 
 @pytest.mark.parametrize(
@@ -38,30 +56,40 @@ def test_expiry_follows_the_injected_clock():
     [
         "",
         "not-a-jwt",
-        TokenAuthority("x" * 40, FakeClock()).mint("ops", Role.ADMIN),  # another secret
-        jwt.encode({"sub": "ops", "role": "admin", "iss": "someone-else", "iat": 0, "exp": 2**40}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "root", "iss": ISSUER, "iat": 0, "exp": 2**40}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": 0}, SECRET, "HS256"),  # no exp
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 2**40}, SECRET, "HS512"),
+        signed(CLAIMS, OTHER),  # another key, claiming the set's kid
+        signed(CLAIMS, OTHER, kid=public_jwk(OTHER.public_key())["kid"]),  # another key, its own kid
+        signed(CLAIMS, kid=None),  # no kid
+        signed(CLAIMS, kid="unknown"),
+        # the public key set used as an HMAC secret (algorithm confusion): what a compromised service could do
+        *(hmac_forgery(CLAIMS, material, KID) for material in PUBLIC_MATERIAL),
+        jwt.encode(CLAIMS, None, "none", headers={"kid": KID}),
+        signed({**CLAIMS, "iss": "someone-else"}),
+        signed({**CLAIMS, "role": "root"}),
+        signed({k: v for k, v in CLAIMS.items() if k != "exp"}),
         # well signed, but unbounded: a lifetime over 30 days, a string or huge expiry, a future issue time
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": NOW + 31 * 86400}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": str(NOW + 60)}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": 10**30}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW, "exp": True}, SECRET, "HS256"),
-        jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": NOW + 3600, "exp": NOW + 7200}, SECRET, "HS256"),
+        signed({**CLAIMS, "exp": NOW + 31 * 86400}),
+        signed({**CLAIMS, "exp": str(NOW + 60)}),
+        signed({**CLAIMS, "exp": 10**30}),
+        signed({**CLAIMS, "exp": True}),
+        signed({**CLAIMS, "iat": NOW + 3600, "exp": NOW + 7200}),
     ],
 )
 def test_bad_tokens_are_invalid_without_detail(token):
     with pytest.raises(TokenError) as caught:
-        TokenAuthority(SECRET, FakeClock()).verify(token)
+        TokenVerifier(JWKS, FakeClock()).verify(token)
     assert str(caught.value) == "invalid token"
-    assert SECRET not in str(caught.value)
 
 
-def test_unsigned_none_algorithm_is_refused():
-    token = jwt.encode({"sub": "ops", "role": "admin", "iss": ISSUER, "iat": 0, "exp": 2**40}, None, "none")
-    with pytest.raises(TokenError):
-        TokenAuthority(SECRET, FakeClock()).verify(token)
+def test_rotation_two_keys_overlap_then_the_old_one_retires():
+    new = new_private_key()
+    old_token = TokenSigner(SIGNING_PEM, FakeClock()).mint("ops", Role.ADMIN)
+    new_token = TokenSigner(private_pem(new), FakeClock()).mint("ops", Role.ADMIN)
+    both = TokenVerifier({"keys": [*JWKS["keys"], public_jwk(new.public_key())]}, FakeClock())
+    assert both.verify(old_token).service == both.verify(new_token).service == "ops"
+    only_new = TokenVerifier({"keys": [public_jwk(new.public_key())]}, FakeClock())
+    assert only_new.verify(new_token).role is Role.ADMIN
+    with pytest.raises(TokenError, match="^invalid token$"):
+        only_new.verify(old_token)
 
 
 @pytest.mark.parametrize(
@@ -76,29 +104,29 @@ def test_roles(role, may):
     assert {needed for needed in Role if Caller("x", role).may(needed)} == may
 
 
-def test_secret_from_env_or_file_and_refusal_without(monkeypatch, tmp_path):
-    for name in ("ROUTING_TOKEN_SECRET", "ROUTING_TOKEN_SECRET_FILE", "ROUTING_DEV_MODE"):
+def test_key_set_from_env_or_file_and_refusal_without(monkeypatch, tmp_path):
+    for name in ("ROUTING_TOKEN_PUBLIC_KEYS", "ROUTING_TOKEN_PUBLIC_KEYS_FILE", "ROUTING_DEV_MODE"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(RuntimeError, match="no token secret configured"):
-        authority_from_settings(AuthSettings())
+    with pytest.raises(RuntimeError, match="no token key set configured"):
+        verifier_from_settings(AuthSettings())
     monkeypatch.setenv("ROUTING_DEV_MODE", "true")
-    assert authority_from_settings(AuthSettings()) is None
-    secret_file = tmp_path / "secret"
-    secret_file.write_text(SECRET + "\n")
-    monkeypatch.setenv("ROUTING_TOKEN_SECRET_FILE", str(secret_file))
-    assert isinstance(authority_from_settings(AuthSettings()), TokenAuthority)
-    monkeypatch.setenv("ROUTING_TOKEN_SECRET", "short")
-    with pytest.raises(ValueError, match="at least 32"):
-        authority_from_settings(AuthSettings())
+    assert verifier_from_settings(AuthSettings()) is None
+    keys_file = tmp_path / "jwks.json"
+    keys_file.write_text(JWKS_JSON)
+    monkeypatch.setenv("ROUTING_TOKEN_PUBLIC_KEYS_FILE", str(keys_file))
+    assert isinstance(verifier_from_settings(AuthSettings()), TokenVerifier)
+    monkeypatch.setenv("ROUTING_TOKEN_PUBLIC_KEYS", '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}')  # a shared secret
+    with pytest.raises(ValueError, match="Ed25519"):
+        verifier_from_settings(AuthSettings())
 
 
 def test_a_verified_token_is_remembered_until_it_expires():
     clock = FakeClock()
-    authority = TokenAuthority(SECRET, clock)
-    token = authority.mint("ops", Role.ADMIN, ttl_s=60)
-    authority.verify(token)
-    authority._secret = "another secret, so only the remembered answer can verify " + "x" * 8
-    assert authority.verify(token).service == "ops"  # from memory, not a second signature check
+    verifier = TokenVerifier(JWKS, clock)
+    token = TokenSigner(SIGNING_PEM, clock).mint("ops", Role.ADMIN, ttl_s=60)
+    verifier.verify(token)
+    verifier._keys = {}  # only the remembered answer can verify it now
+    assert verifier.verify(token).service == "ops"
     clock.advance(60)
     with pytest.raises(TokenError, match="token expired"):
-        authority.verify(token)
+        verifier.verify(token)

@@ -8,14 +8,13 @@ from pydantic import BaseModel
 from contracts.bounds import JsonObject
 from servekit import auth
 from servekit.auth import configure_replica, require_admin, require_service
-from servekit.identity import AuthSettings, Caller, Role, TokenAuthority
+from servekit.identity import AuthSettings, Caller, Role
 from servekit.ingress import conventional_app
 from servekit.middleware import MAX_BODY_BYTES
+from tests.tokens import JWKS_JSON, SIGNER
 
-SECRET = "conventions-test-secret-" + "x" * 16
-AUTHORITY = TokenAuthority(SECRET)
-SERVICE = {"Authorization": f"Bearer {AUTHORITY.mint('svc', Role.SERVICE)}"}
-ADMIN = {"Authorization": f"Bearer {AUTHORITY.mint('ops', Role.ADMIN)}"}
+SERVICE = {"Authorization": f"Bearer {SIGNER.mint('svc', Role.SERVICE)}"}
+ADMIN = {"Authorization": f"Bearer {SIGNER.mint('ops', Role.ADMIN)}"}
 
 
 class Body(BaseModel):
@@ -25,9 +24,9 @@ class Body(BaseModel):
 
 @pytest.fixture(autouse=True)
 def configured():
-    configure_replica(AuthSettings(token_secret=SECRET))
+    configure_replica(AuthSettings(token_public_keys=JWKS_JSON))
     yield
-    auth._Auth.authority, auth._Auth.configured = None, False
+    auth._Auth.verifier, auth._Auth.configured = None, False
 
 
 def client() -> httpx.AsyncClient:

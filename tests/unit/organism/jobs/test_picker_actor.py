@@ -5,11 +5,15 @@ import time
 import pytest
 
 from organism.jobs.dynamic_config import DynamicConfigPatch
-from organism.jobs.outcomes import JobRouted
+from organism.jobs.outcomes import JobRouted, Refusal
 from organism.jobs.picker_actor import MinerPicker
 from organism.jobs.records import Allowance, Manifest, Miner
+from organism.state.audit import AuditStamp
 from organism.state.store import InMemoryStore, StoreUnavailable
 from tests.unit.organism.jobs.scenario import CLASS, ETH, job
+
+OPS = AuditStamp("ops", "admin", "corr-1")
+FEEDER = AuditStamp("feeder", "facts", "corr-2")
 
 
 @pytest.fixture
@@ -20,10 +24,10 @@ def store() -> InMemoryStore:
 @pytest.fixture
 def picker(store: InMemoryStore) -> MinerPicker:
     picker = MinerPicker("unit", "", 12, store=store)
-    picker.upsert_miner(Miner("a", "10.0.0.1", 8000, 4, ETH))
+    picker.upsert_miner(Miner("a", "10.0.0.1", 8000, 4, ETH), OPS)
     picker.add_manifests([Manifest("a", CLASS, 2, 2, time.time(), 0)])
-    picker.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1000.0)])
-    picker.set_block(25)
+    picker.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1000.0)], OPS)
+    picker.set_block(25, OPS)
     return picker
 
 
@@ -42,12 +46,12 @@ def test_a_pick_the_store_could_not_write_is_neither_answered_nor_remembered(pic
 
 
 CHANGES = [
-    ("a miner", lambda p: p.upsert_miner(Miner("b", "10.0.0.2", 8000, 4, ETH))),
+    ("a miner", lambda p: p.upsert_miner(Miner("b", "10.0.0.2", 8000, 4, ETH), OPS)),
     ("manifests", lambda p: p.add_manifests([Manifest("a", CLASS, 1, 2, time.time(), 0)])),
-    ("a blacklisting", lambda p: p.blacklist("a", "flaky", None)),
-    ("allowances", lambda p: p.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1.0)])),
-    ("the block", lambda p: p.set_block(40)),
-    ("the config", lambda p: p.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=9))),
+    ("a blacklisting", lambda p: p.blacklist("a", "flaky", None, OPS)),
+    ("allowances", lambda p: p.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1.0)], OPS)),
+    ("the block", lambda p: p.set_block(40, OPS)),
+    ("the config", lambda p: p.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=9), OPS)),
     ("a receipt", lambda p: p.record_receipt("started", "job-x", "a", CLASS, time.time(), None)),
 ]
 
@@ -62,3 +66,35 @@ def test_a_change_the_store_could_not_write_is_forgotten_once_it_answers(picker,
         picker.miners(limit=10)
     store.reachable = True
     assert (picker.miners(limit=10), picker.config()) == before
+
+
+AUDITED = [
+    ("miner.register", "b", lambda p: p.upsert_miner(Miner("b", "10.0.0.2", 8000, 4, ETH), FEEDER), None),
+    ("miner.deregister", "a", lambda p: p.deregister("a", FEEDER), None),
+    ("miner.blacklist", "a", lambda p: p.blacklist("a", "flaky", 60, OPS), None),
+    ("allowances.update", None, lambda p: p.upsert_allowances([Allowance("a", -14, 708, 1000.0, 5.0)], FEEDER),
+     [{"hotkey": "a", "cycle_start": -14, "cycle_stop": 708, "initial": 1000.0, "remaining": 1000.0}]),
+    ("chain.report", None, lambda p: p.set_block(40, FEEDER), 25),
+    ("config.patch", None, lambda p: p.patch_config(DynamicConfigPatch(DYNAMIC_INCIDENTS_TO_BLACKLIST=2), OPS),
+     {"DYNAMIC_INCIDENTS_TO_BLACKLIST": 5}),
+]
+
+
+@pytest.mark.parametrize("action, target, change, before", AUDITED, ids=[a[0] for a in AUDITED])
+def test_every_fact_and_config_change_is_audited_with_who_and_what_was_there(picker, action, target, change, before):
+    change(picker)
+    (key, entry), *_ = picker.audit_page(None, 1, None, None)[0]
+    assert (entry.action, entry.target) == (action, target)
+    assert (entry.subject, entry.role) in {("ops", "admin"), ("feeder", "facts")}
+    if before is not None:
+        assert entry.before == before
+
+
+def test_a_refused_change_leaves_no_entry_and_lifting_a_blacklist_is_one(picker):
+    count = len(picker.audit_page(None, 100, None, None)[0])
+    assert isinstance(picker.blacklist("nobody", "x", None, OPS), Refusal)
+    assert len(picker.audit_page(None, 100, None, None)[0]) == count
+    picker.blacklist("a", "flaky", None, OPS)
+    picker.lift_blacklist("a", OPS)
+    lifted = picker.audit_page(None, 1, "miner.blacklist.lift", None)[0][0][1]
+    assert lifted.before["reason"] == "flaky" and lifted.after is None

@@ -102,3 +102,12 @@ def test_backup_then_restore_into_another_store(backend, tmp_path, request):
     assert restore(target, backup) == 2
     assert target.load("miners") == {"m": {"hotkey": "m"}} and target.load("stale") == {}
     assert [(c.hotkey, c.job_uuid) for c in target.claims()] == [("m", "job-1")]
+
+
+def test_a_log_collection_pages_newest_first_and_forgets_the_oldest(store):
+    store.write(puts=[("log", f"{n:04d}", {"n": n}) for n in range(7)] + [("other", "9999", {})])
+    assert [doc["n"] for _, doc in store.page("log", None, 3)] == [6, 5, 4]
+    assert [key for key, _ in store.page("log", "0004", 3)] == ["0003", "0002", "0001"]
+    assert store.page("log", "0000", 3) == [] and store.page("empty", None, 3) == []
+    assert store.delete_before("log", "0005") == 5
+    assert [key for key, _ in store.page("log", None, 10)] == ["0006", "0005"]

@@ -4,7 +4,10 @@ import asyncio
 
 from contracts.registry_feed import InstanceChange, ViewVersion
 from contracts.routing_table import FieldProblem, Rule
+from organism.state.audit import AuditStamp
 from organism.tasks.registry_actor import RuntimeRegistry
+
+OPS = AuditStamp("ops", "admin", "corr-1")
 
 
 async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path):
@@ -12,11 +15,11 @@ async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path
     organs = ["utility_organ_1", "graph_dispatcher"]
     first = RuntimeRegistry("t", db, 15.0, organs)
     start_epoch = first.view().epoch
-    rotated = await first.rotate_epoch()
+    rotated = await first.rotate_epoch(OPS)
     kept = Rule("kept", "d", "graph_dispatcher")
-    outcome = await first.change_rules([kept], [])
+    outcome = await first.change_rules([kept], [], OPS)
     assert outcome.problems == () and kept in outcome.view.rules
-    rejected = await first.change_rules([Rule("x", None, "nobody")], [])
+    rejected = await first.change_rules([Rule("x", None, "nobody")], [], OPS)
     assert rejected.view is None
     assert rejected.problems == (FieldProblem("add.0.logical_id", "no organ is configured for logical id 'nobody'"),)
 
@@ -36,7 +39,7 @@ async def test_watch_answers_at_once_for_another_boot_and_waits_for_a_change(tmp
     waiter = asyncio.create_task(registry.watch(current, 5.0))
     await asyncio.sleep(0.05)
     assert not waiter.done()
-    await registry.rotate_epoch()
+    await registry.rotate_epoch(OPS)
     assert (await asyncio.wait_for(waiter, 1.0)).view.version != current
 
 
@@ -54,5 +57,22 @@ async def test_the_feed_tells_which_instances_became_active_or_stopped_being(tmp
 async def test_rotation_answers_the_new_view_with_it(tmp_path):
     registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
     previous = registry.view().epoch
-    rotated = await registry.rotate_epoch()
+    rotated = await registry.rotate_epoch(OPS)
     assert rotated.view == registry.view() and rotated.previous_epoch == previous != rotated.view.epoch
+
+
+async def test_rotations_rule_changes_and_refreshes_are_audited_with_who_and_what(tmp_path):
+    registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
+    previous = registry.view().epoch
+    rotated = await registry.rotate_epoch(OPS)
+    await registry.change_rules([Rule("audited", None, "utility_organ_1")], [], OPS)
+    await registry.request_refresh(AuditStamp("deployer", "admin", "corr-2"))
+    entries, _ = registry.audit_page(None, 10, None, None)
+    assert [(e.action, e.subject, e.correlation_id) for _, e in entries] == [
+        ("routing.refresh", "deployer", "corr-2"), ("rules.change", "ops", "corr-1"), ("epoch.rotate", "ops", "corr-1")]
+    assert (entries[2][1].before, entries[2][1].after) == (previous, rotated.view.epoch)
+    assert entries[1][1].after == {"add": [{"task_type": "audited", "domain": None, "logical_id": "utility_organ_1"}],
+                                   "remove": []}
+    refused = await registry.change_rules([Rule("x", None, "nobody")], [], OPS)
+    assert refused.view is None and len(registry.audit_page(None, 10, None, None)[0]) == 3  # no change, no entry
+    assert [e.action for _, e in registry.audit_page(None, 10, "rules.", None)[0]] == ["rules.change"]

@@ -1,0 +1,1 @@
+"""The audit trail over HTTP (the trail itself is `organism.state.audit`)."""

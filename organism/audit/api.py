@@ -1,0 +1,64 @@
+"""HTTP route of the audit trail (`GET /organism/audit`, admin): who changed what.
+
+Task routing's changes are recorded in the registry's store, job routing's in
+the picker's; this route asks both for the entries below the cursor and
+merges them, newest first (`organism.state.audit`).
+"""
+
+import asyncio
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from organism.jobs.picker_client import PickerClient
+from organism.state.audit import AuditEntry
+from organism.tasks.routing import TaskRouting
+from servekit.auth import require_admin
+
+router = APIRouter()
+AUDIT_CURSOR = r"^\d{11}\.\d{6}\|[0-9a-f]{8}$"
+
+
+class AuditEntryOut(BaseModel):
+    at: float
+    subject: str = Field(description="the token's subject: which service or operator")
+    role: str
+    correlation_id: str
+    action: str
+    target: str | None
+    before: Any = None
+    after: Any = None
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")
+
+
+class AuditApi:
+    tasks: TaskRouting
+    jobs: PickerClient
+
+    @router.get("/audit", dependencies=[require_admin])
+    async def audit(
+        self,
+        action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z.]+$",
+                                            description="an action or its prefix: rules., miner., config.patch")] = None,
+        subject: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(pattern=AUDIT_CURSOR, description="`next_cursor` of the previous page")] = None,
+    ) -> AuditOut:
+        """Every admin and facts change, newest first, with who made it and what was there before."""
+        pages: list[tuple[list[tuple[str, AuditEntry]], str | None]] = await asyncio.gather(
+            self.tasks.audit_page(cursor, limit, action, subject),
+            self.jobs.call("audit_page", cursor, limit, action, subject),
+        )
+        merged = sorted((entry for entries, _ in pages for entry in entries), key=lambda e: e[0], reverse=True)
+        shown = merged[:limit]
+        more = len(merged) > limit or any(following for _, following in pages)
+        return AuditOut(
+            entries=[AuditEntryOut(**asdict(entry)) for _, entry in shown],
+            next_cursor=shown[-1][0] if more and shown else None,
+        )
