@@ -120,7 +120,7 @@ def test_hostile_values_anywhere_are_refused_cleanly(stack, prefix):
                 mutating = kwargs["method"] != "GET"
                 before = stored_state(client) if mutating else None
                 response = client.request(kwargs["method"], url, content=content,
-                                          headers={**kwargs.get("headers", {}), "content-type": "application/json"},
+                                          headers={**kwargs.get("headers", {}), **ADMIN_HEADERS, "content-type": "application/json"},
                                           params=kwargs.get("params"))
                 label = f"{kwargs['method']} {url}"  # noqa: B023 (called in this iteration)
                 assert_clean_refusal_or_success(response, label)

@@ -1,5 +1,6 @@
-"""Fuzz every HTTP route from the project's own OpenAPI schemas: no 5xx, no crash.
-Plus hostile bodies: oversized, deeply nested, not JSON."""
+"""Fuzz every HTTP route from the project's own OpenAPI schemas: no 5xx, no crash, and every
+answer as the schema documents it (status code, content type, body). Plus hostile bodies:
+oversized, deeply nested, not JSON."""
 
 from collections import Counter
 
@@ -8,10 +9,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from tests.integration.conftest import ADMIN_HEADERS, deploy_full_stack, http_client, tear_down_full_stack
 
 PREFIXES = ["/organism", "/pipeline", "/cognitive"]
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_ROUTE = 25  # valid and invalid inputs alike
 
 
@@ -43,12 +46,14 @@ def test_no_route_answers_a_server_error(stack, prefix):
             def no_server_error(case) -> None:
                 kwargs = case.as_transport_kwargs(base_url=base_url, headers=ADMIN_HEADERS)
                 response = session.request(
-                    kwargs["method"], kwargs["url"], headers=kwargs.get("headers"), params=kwargs.get("params"),
+                    kwargs["method"], kwargs["url"], headers={**(kwargs.get("headers") or {}), **ADMIN_HEADERS},
+                    params=kwargs.get("params"),
                     json=kwargs.get("json"), content=kwargs.get("data"),
                 )
                 assert response.status_code < 500 or response.status_code == 503, (
                     operation.label, kwargs.get("json"), response.status_code, response.text[:300])  # noqa: B023 (called in this iteration)
                 assert "Traceback" not in response.text
+                case.validate_response(response, checks=CONFORMANCE)  # as documented: status, type, body
                 statuses[response.status_code] += 1
 
             no_server_error()
