@@ -6,6 +6,8 @@
     routing k8s                                 render k8s/rayservice.yaml and the PrometheusRule
     routing backup > state.json                 the organism's state (SQLite or ROUTING_STATE_DSN), as JSON
     routing restore state.json                  replace it with a backup (stop the stack first)
+    routing status | registry | rules | resolve | explain | miners | audit
+                                                the running stack, for operators (routing_cli/client.py)
 """
 
 import argparse
@@ -15,11 +17,11 @@ from pathlib import Path
 
 from organism.state.backup import dump, restore
 from organism.state.locate import FILES, open_store
-from routing_cli import kuberay, monitoring, stack, tokens
+from routing_cli import client, kuberay, monitoring, stack, tokens
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="routing")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="routing", description="The routing control plane's command line.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole stack on a local Ray cluster")
     run.add_argument("--config", type=Path, default=Path("serve_config.yaml"))
@@ -33,7 +35,10 @@ def main() -> int:
                              help="SQLite state directory when ROUTING_STATE_DSN is not set (default .state)")
         if name == "restore":
             command.add_argument("backup", type=Path)
-    args = parser.parse_args()
+    client.add_commands(commands)
+    args = parser.parse_args(argv)
+    if args.command in client.COMMANDS:
+        return client.run(args)
     if args.command in ("backup", "restore"):
         return state_command(args)
     if args.command == "run":
