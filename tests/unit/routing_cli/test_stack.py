@@ -17,3 +17,4 @@ def test_the_banner_shows_what_ray_chose_and_how_to_go_on():
         "serve status --address http://127.0.0.1:8266", "routing status",
     ]:
         assert expected in text, expected
+
