@@ -17,19 +17,10 @@ from tests.integration.conftest import (
     FACTS_HEADERS,
     SERVICE_HEADERS,
     OrganismStack,
-    deploy_organism,
-    tear_down_organism,
 )
 from tests.integration.miners import CLASS, job
 
 CYCLE = {"start": -14, "stop": 708}
-
-
-@pytest.fixture(scope="module")
-def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
-    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("lifecycle-state"))
-    yield stack
-    tear_down_organism(stack)
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,8 @@ import httpx
 import pytest
 import ray
 
-from tests.integration.conftest import ADMIN_HEADERS, OrganismStack, deploy_organism, tear_down_organism
+from tests.integration.conftest import ADMIN_HEADERS, OrganismStack
 from tests.integration.miners import CLASS, job, load_miners
-
-
-@pytest.fixture(scope="module")
-def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
-    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("jobs-state"))
-    yield stack
-    tear_down_organism(stack)
 
 
 @pytest.fixture(scope="module")
