@@ -1,4 +1,4 @@
-"""The remote budget follows the organism's latency, within its bounds."""
+"""The remote budget follows the organism's tail latency, within its bounds, and forgets old calls."""
 
 import pytest
 
@@ -10,8 +10,10 @@ from coordinator.budget import LatencyBudget
     [
         ("nothing observed yet: the ceiling, patient until something is known", [], 500),
         ("a fast organism: the floor", [5] * 50, 50),
-        ("a loaded organism at 80 ms: room above it", [80] * 200, 80),
-        ("a jittery organism: mean plus four deviations", [40, 120] * 200, 80 + 4 * 40),
+        ("a loaded organism at 80 ms: twice its tail", [80] * 200, 160),
+        ("a long tail (p50 75, p99 200 ms): twice the p99, not the mean", [75] * 196 + [200] * 4, 400),
+        ("one hiccup in the window: not enough to move the p99", [75] * 199 + [450], 150),
+        ("a tail that has left the window: forgotten", [200] * 4 + [75] * 200, 150),
         ("a crawling organism: the ceiling", [900] * 200, 500),
     ],
 )
