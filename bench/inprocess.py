@@ -14,9 +14,10 @@ from bench.loadgen import Measurement, time_each
 from coordinator.route_cache import RouteCache
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
-from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S, DynamicConfig
+from organism.jobs.dynamic_config import ORIGINAL_EXECUTOR_CLASSES, DynamicConfig
+from organism.jobs.lifecycle import book_job
 from organism.jobs.policy import Selection, pick
-from organism.jobs.records import Allowance, JobSpec, Manifest, Miner, Reservation, RoutedJob
+from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
 
 BLOCK, NETUID = 25, 12
 
@@ -31,7 +32,7 @@ def cache_lookup(calls: int = 200_000) -> Measurement:
 
 def _book(classes: int, executors: int, now: float) -> tuple[MinerBook, list[str]]:
     book = MinerBook(config=DynamicConfig())
-    names = sorted(EXECUTOR_CLASS_SPIN_UP_S)[:classes]
+    names = sorted(ORIGINAL_EXECUTOR_CLASSES)[:classes]
     for i in range(1000):
         hotkey = f"m{i:04d}"
         book.upsert_miner(Miner(hotkey, "10.0.0.1", 8000, 4, 10**18))
@@ -44,11 +45,10 @@ def _route(book: MinerBook, index: CandidateIndex, names: list[str], n: int, now
     job = JobSpec(f"job-{n}", names[n % len(names)], 1, 1, 1, 0, False)
     outcome = pick(book, job, BLOCK, NETUID, now, index)
     if isinstance(outcome, Selection):
-        book.reserve(Reservation(job.job_uuid, outcome.hotkey, job.executor_class, now, now + 1e6),
-                     RoutedJob(job.job_uuid, outcome.hotkey, job.executor_class, 3, 300, "selected", routed_at=now))
+        book_job(book, job, outcome, now, BLOCK)
 
 
-def picker_decisions(calls: int = 2000) -> list[Measurement]:
+def picker_decisions(calls: int = 2000, booked_calls: int = 300) -> list[Measurement]:
     now = time.time()
     results = []
     for name, classes, executors, booked in [
@@ -61,5 +61,5 @@ def picker_decisions(calls: int = 2000) -> list[Measurement]:
         for n in range(booked):
             _route(book, index, names, -1 - n, now)
         route = functools.partial(_route, book, index, names, now=now)
-        results.append(time_each(name, calls if not booked else 300, route))
+        results.append(time_each(name, calls if not booked else booked_calls, route))
     return results

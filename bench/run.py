@@ -23,7 +23,7 @@ from ray import serve
 
 from bench import inprocess, propagation, report, stack, wrk
 from bench.loadgen import Measurement, run_closed_loop, summarize
-from organism.jobs.dynamic_config import EXECUTOR_CLASS_SPIN_UP_S
+from organism.jobs.dynamic_config import ORIGINAL_EXECUTOR_CLASSES
 from organism.jobs.models import JobRouteRequest
 
 RESULTS = Path(__file__).with_name("results")
@@ -67,7 +67,7 @@ class Bench:
 
 def load_miners(cluster: stack.Stack, miners: int = 1000) -> tuple[str, ...]:
     """1,000 miners over the five classes, executors never all busy: the pick itself is measured."""
-    classes = tuple(sorted(EXECUTOR_CLASS_SPIN_UP_S))
+    classes = tuple(sorted(ORIGINAL_EXECUTOR_CLASSES))
     hotkeys = [f"bench-miner-{i:04d}" for i in range(miners)]
     with httpx.Client(base_url=cluster.base_url + "/organism", headers={"Authorization": cluster.auth}, timeout=60) as client:
         for hotkey in hotkeys:

@@ -24,6 +24,7 @@ from sortedcontainers import SortedList
 
 from organism.jobs.chain import ChainReport
 from organism.jobs.dynamic_config import DynamicConfig
+from organism.jobs.holds import AllowanceHolds
 from organism.jobs.incidents import auto_blacklist, recent
 from organism.jobs.records import (
     Allowance,
@@ -63,7 +64,7 @@ class MinerBook:
     arrivals: int = 0
     # derived, never stored: jobs holding allowance by miner, jobs in routing order, miners whose
     # ranking facts changed since a candidate index last looked, slots known to be full until a time
-    holds: dict[str, dict[str, RoutedJob]] = field(default_factory=dict, compare=False, repr=False)
+    holds: AllowanceHolds = field(default_factory=AllowanceHolds, compare=False, repr=False)
     order: SortedList = field(default_factory=SortedList, compare=False, repr=False)  # (routed_at, uuid)
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
     full_until: dict[Slot, float] = field(default_factory=dict, compare=False, repr=False)
@@ -99,7 +100,10 @@ class MinerBook:
         slot = (hotkey, executor_class)
         if self.full_until.get(slot, 0.0) > now:
             return False
-        holding = [u for u in self.jobs_by_slot.get(slot, ()) if self.holds_slot(u, slot, now)]
+        booked = self.jobs_by_slot.get(slot, ())
+        if len(booked) < online:  # fewer jobs ever booked on it than executors: no need to look closer
+            return True
+        holding = [u for u in booked if self.holds_slot(u, slot, now)]
         if len(holding) < online:
             return True
         self.full_until[slot] = min(self._holds_until(u) for u in holding)
@@ -114,15 +118,9 @@ class MinerBook:
         job = self.jobs.get(job_uuid)
         return job if job is not None and self.holds_slot(job_uuid, (job.hotkey, job.executor_class), now) else None
 
-    def _holding(self, hotkey: str, now: float) -> Iterable[tuple[RoutedJob, Reservation]]:
-        for job_uuid, job in self.holds.get(hotkey, {}).items():
-            reservation = self.reservations.get(job_uuid)
-            if reservation is not None and reservation.active(now):
-                yield job, reservation
-
     def held_seconds(self, hotkey: str, cycle: tuple[int, int], now: float) -> float:
         """Executor-seconds of `hotkey`'s allowance in `cycle` that active reservations hold."""
-        return sum(job.executor_seconds for job, _ in self._holding(hotkey, now) if job.hold_cycle == cycle)
+        return self.holds.held(hotkey, cycle, now)
 
     def allowance_left(self, row: Allowance, now: float) -> float:
         """The row's remaining seconds minus what reservations hold: what a new pick may use."""
@@ -130,7 +128,7 @@ class MinerBook:
 
     def next_hold_lapse(self, hotkey: str, now: float) -> float | None:
         """When the first of `hotkey`'s holds lapses with its reservation (its allowance grows)."""
-        return min((reservation.expires_at for _, reservation in self._holding(hotkey, now)), default=None)
+        return self.holds.next_lapse(hotkey, now)
 
     def recent_incidents(self, hotkey: str, now: float) -> list[Incident]:
         return recent(self.incidents.get(hotkey, ()), self.config, now)
@@ -272,8 +270,9 @@ class MinerBook:
         self.order.add((job.routed_at, job.job_uuid))
         self.jobs_by_slot.setdefault((job.hotkey, job.executor_class), set()).add(job.job_uuid)
         self.full_until.pop((job.hotkey, job.executor_class), None)
-        if job.hold_cycle is not None and job.state == JobState.RESERVED.value:
-            self.holds.setdefault(job.hotkey, {})[job.job_uuid] = job
+        reservation = self.reservations.get(job.job_uuid)
+        if job.hold_cycle is not None and job.state == JobState.RESERVED.value and reservation is not None:
+            self.holds.hold(job.hotkey, job.job_uuid, job.hold_cycle, job.executor_seconds, reservation.expires_at)
             self.changed.add(job.hotkey)
 
     def unbook_job(self, job: RoutedJob) -> None:
@@ -285,5 +284,5 @@ class MinerBook:
         self._release_hold(job)
 
     def _release_hold(self, job: RoutedJob) -> None:
-        if self.holds.get(job.hotkey, {}).pop(job.job_uuid, None) is not None:
+        if self.holds.release(job.hotkey, job.job_uuid):
             self.changed.add(job.hotkey)

@@ -23,9 +23,7 @@ def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> list
         deletes.append(("reservations", job_uuid))
     for slot, job_uuids in book.jobs_by_slot.items():
         job_uuids.intersection_update({u for u in job_uuids if book.holds_slot(u, slot, now)})
-    for holding in book.holds.values():
-        for job_uuid in [u for u in holding if u not in book.reservations]:
-            del holding[job_uuid]
+    book.holds.lapse_all(now)
     horizon = now - retention_s
     for kind, receipts in (("started", book.started), ("finished", book.finished)):
         for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:

@@ -48,7 +48,7 @@ def job_view(book: MinerBook, job: RoutedJob, now: float) -> JobView:
         job.job_uuid, state.value, job.hotkey, miner and miner.address, miner and miner.port, miner and miner.ip_version,
         job.executor_class, job.executor_seconds, job.routed_at,
         reservation.expires_at if reservation else None,
-        reservation is not None and job.job_uuid in book.holds.get(job.hotkey, {}),
+        reservation is not None and book.holds.holds(job.hotkey, job.job_uuid),
         job.allowance_deducted, tuple(job.declined_by), tuple(job.history),
     )
 

@@ -87,6 +87,7 @@ def test_state_survives_reopen_at_the_current_schema(backend, tmp_path, request)
     first.close()
     again = SqlStore(location, scope)
     assert again.load("meta") == {"epoch": 7} and again.version == SCHEMA_VERSION
+    again.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -97,11 +98,13 @@ def test_backup_then_restore_into_another_store(backend, tmp_path, request):
     with source.transaction() as tx:
         tx.claim_slot("m", "cls", "job-1", 1, 10.0, 0.0)
     backup = dump(source)
+    source.close()
     target = SqlStore(tmp_path / "b.db", "b/jobs")  # also moves state between backends
     target.write(puts=[("stale", "x", 1)])
     assert restore(target, backup) == 2
     assert target.load("miners") == {"m": {"hotkey": "m"}} and target.load("stale") == {}
     assert [(c.hotkey, c.job_uuid) for c in target.claims()] == [("m", "job-1")]
+    target.close()
 
 
 def test_a_log_collection_pages_newest_first_and_forgets_the_oldest(store):

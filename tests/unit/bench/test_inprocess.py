@@ -1,0 +1,17 @@
+"""The benchmark's in-process workloads run on today's core: a refactor that breaks them fails here, not in `make bench`."""
+
+from bench import inprocess
+
+
+def test_picker_decisions_run_the_real_pick_and_booking_path():
+    measured = inprocess.picker_decisions(calls=20, booked_calls=5)
+    assert [(m.name, m.requests, m.errors) for m in measured] == [
+        ("pick_decision_5x200_miners", 20, 0),
+        ("pick_decision_1x1000_miners", 20, 0),
+        ("pick_decision_4_executors_90pct_booked", 5, 0),
+    ]
+
+
+def test_cache_lookup_runs():
+    measured = inprocess.cache_lookup(calls=100)
+    assert (measured.requests, measured.errors) == (100, 0)
