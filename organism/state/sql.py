@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from organism.state.store import Claim, Delete, Put, StoreUnavailable, free_slot
+from organism.state.store import Claim, Delete, Put, StoreUnavailable, free_slot, slot_above
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
     (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
@@ -30,6 +30,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dia
                        " executor_class TEXT NOT NULL, slot INTEGER NOT NULL CHECK (slot >= 0),"
                        " job_uuid TEXT NOT NULL, held_until DOUBLE PRECISION NOT NULL,"
                        " PRIMARY KEY (scope, hotkey, executor_class, slot), UNIQUE (scope, job_uuid))"),
+    (3, "lapsed claims found by index", "CREATE INDEX IF NOT EXISTS slot_claims_lapse"
+                                        " ON slot_claims (scope, hotkey, executor_class, held_until)"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 7_402_117  # the advisory lock id PostgreSQL migrations run under
@@ -59,7 +61,11 @@ class SqlTransaction:
         self._run("DELETE FROM slot_claims WHERE scope = ? AND (job_uuid = ?"
                   " OR (hotkey = ? AND executor_class = ? AND held_until <= ?))",
                   (self._scope, job_uuid, hotkey, executor_class, now))
-        slot = free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
+        highest = self._run("SELECT MAX(slot) FROM slot_claims WHERE scope = ? AND hotkey = ? AND executor_class = ?",
+                            (self._scope, hotkey, executor_class)).fetchone()[0]
+        slot = slot_above(highest, online)
+        if slot is None:  # the top slot is taken: look for a gap below it
+            slot = free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
         if slot is not None:
             self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
                       " VALUES (?, ?, ?, ?, ?, ?)", (self._scope, hotkey, executor_class, slot, job_uuid, held_until))

@@ -1,11 +1,12 @@
 """The store, the same cases against every backend: in memory, SQLite, PostgreSQL."""
 
+import sqlite3
 import uuid
 
 import pytest
 
 from organism.state.backup import dump, restore
-from organism.state.sql import SCHEMA_VERSION, SqlStore
+from organism.state.sql import MIGRATIONS, SCHEMA_VERSION, SqlStore
 from organism.state.store import InMemoryStore
 
 
@@ -53,6 +54,9 @@ def test_a_failed_transaction_leaves_documents_and_claims_as_they_were(store):
     "case, steps, expected",
     [
         ("slots are taken lowest first", [("job-1", 2, 0.0), ("job-2", 2, 0.0)], [0, 1]),
+        ("above the highest held while there is room", [("job-1", 3, 0.0), ("job-2", 3, 0.0), ("job-1", 3, 0.0)],
+         [0, 1, 2]),
+        ("the top taken: the gap below it", [("job-1", 2, 0.0), ("job-2", 2, 0.0), ("job-1", 2, 0.0)], [0, 1, 0]),
         ("no slot beyond the online executors", [("job-1", 1, 0.0), ("job-2", 1, 0.0)], [0, None]),
         ("a lapsed claim frees its slot", [("job-1", 1, 0.0), ("job-2", 1, 50.0)], [0, 0]),
         ("a job claims again: it keeps one slot", [("job-1", 2, 0.0), ("job-1", 2, 0.0), ("job-2", 2, 0.0)], [0, 0, 1]),
@@ -88,6 +92,22 @@ def test_state_survives_reopen_at_the_current_schema(backend, tmp_path, request)
     again = SqlStore(location, scope)
     assert again.load("meta") == {"epoch": 7} and again.version == SCHEMA_VERSION
     again.close()
+
+
+def test_a_database_of_an_older_schema_is_migrated_forward_and_keeps_its_state(tmp_path):
+    older = sqlite3.connect(tmp_path / "old.db")
+    older.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version, _what, statement in MIGRATIONS[:2]:
+        older.execute(statement)
+        older.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    older.execute("INSERT INTO slot_claims VALUES ('old/jobs', 'm', 'cls', 0, 'job-1', 10.0)")
+    older.commit()
+    older.close()
+    store = SqlStore(tmp_path / "old.db", "old/jobs")
+    indexes = sqlite3.connect(tmp_path / "old.db").execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    assert (store.version, [c.job_uuid for c in store.claims()]) == (SCHEMA_VERSION, ["job-1"])
+    assert ("slot_claims_lapse",) in indexes
+    store.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
