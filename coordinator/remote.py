@@ -74,8 +74,8 @@ class RemoteResolver:
         if failure is None:
             budget.observe(elapsed)
             self.breaker.record_success()
-        elif failure is FallbackReason.TIMEOUT:  # slower than the whole budget
-            budget.observe(2 * budget.seconds)
+        elif failure is FallbackReason.TIMEOUT:  # it took at least the whole budget: the budget doubles
+            budget.observe(budget.seconds)
         if failure is not FallbackReason.TIMEOUT:
             self._observer.remote_latency(kind, elapsed * 1000.0)
         self._observer.remote_call(kind, failure)

@@ -58,12 +58,14 @@ def cluster_endpoints() -> tuple[str, list[int]]:
     # ray.init installs its own SIGTERM handler, which exits at once: the launcher's must come back,
     # or a SIGTERM would leave the whole stack running without the launcher
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    context = ray.init(address="auto", namespace="routing-cli", log_to_driver=False, logging_level="ERROR")
     try:
-        ports = sorted({node["MetricsExportPort"] for node in ray.nodes() if node["Alive"]})
-        return f"http://{context.dashboard_url}", ports
+        context = ray.init(address="auto", namespace="routing-cli", log_to_driver=False, logging_level="ERROR")
+        try:
+            ports = sorted({node["MetricsExportPort"] for node in ray.nodes() if node["Alive"]})
+            return f"http://{context.dashboard_url}", ports
+        finally:
+            ray.shutdown()
     finally:
-        ray.shutdown()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
 
