@@ -60,12 +60,10 @@ def cluster_endpoints() -> tuple[str, list[int]]:
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         context = ray.init(address="auto", namespace="routing-cli", log_to_driver=False, logging_level="ERROR")
-        try:
-            ports = sorted({node["MetricsExportPort"] for node in ray.nodes() if node["Alive"]})
-            return f"http://{context.dashboard_url}", ports
-        finally:
-            ray.shutdown()
+        ports = sorted({node["MetricsExportPort"] for node in ray.nodes() if node["Alive"]})
+        return f"http://{context.dashboard_url}", ports
     finally:
+        ray.shutdown()  # a no-op when init failed
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from organism.state.store import Claim, Delete, Put, StoreUnavailable, free_slot, slot_above
+from organism.state.store import Claim, Delete, Put, StoreUnavailable, lowest_free_slot, slot_above
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
     (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
@@ -65,7 +65,7 @@ class SqlTransaction:
                             (self._scope, hotkey, executor_class)).fetchone()[0]
         slot = slot_above(highest, online)
         if slot is None:  # the top slot is taken: look for a gap below it
-            slot = free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
+            slot = lowest_free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
         if slot is not None:
             self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
                       " VALUES (?, ?, ?, ?, ?, ?)", (self._scope, hotkey, executor_class, slot, job_uuid, held_until))

@@ -81,11 +81,17 @@ def slot_above(highest: int | None, online: int) -> int | None:
     return above if above < online else None
 
 
+def lowest_free_slot(taken: Iterable[int], online: int) -> int | None:
+    """The lowest slot number below `online` that nobody holds (the gap search, when the top is taken)."""
+    held = set(taken)
+    return next((slot for slot in range(online) if slot not in held), None)
+
+
 def free_slot(taken: Iterable[int], online: int) -> int | None:
     """The slot above the highest one held while there is room, else the lowest one nobody holds."""
     held = set(taken)
     above = slot_above(max(held, default=None), online)
-    return above if above is not None else next((slot for slot in range(online) if slot not in held), None)
+    return above if above is not None else lowest_free_slot(held, online)
 
 
 class _MemoryTransaction:
