@@ -157,8 +157,8 @@ def tear_down_organism(stack: OrganismStack) -> None:
 
 @pytest.fixture(scope="module")
 def organism(serve_url: str, tmp_path_factory: pytest.TempPathFactory) -> OrganismStack:
-    # a cache TTL long enough that a replica missed by a refresh would still answer from cache
-    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"), instance_cache_ttl_s=5.0)
+    # a cache TTL far longer than any wait here: a replica missed by a refresh would still answer from cache
+    stack = deploy_organism(serve_url, tmp_path_factory.mktemp("organism-state"), instance_cache_ttl_s=60.0)
     yield stack
     tear_down_organism(stack)
 
