@@ -23,7 +23,6 @@ def test_the_banner_shows_what_ray_chose_and_how_to_go_on():
         assert expected in text, expected
 
 
-
 def test_asking_ray_for_its_endpoints_keeps_the_launchers_signal_handlers(monkeypatch):
     def forward(signum, frame):
         """the launcher's: forward a stop to `serve run`"""
