@@ -11,13 +11,14 @@ import random
 import time
 
 from bench.loadgen import Measurement, time_each
+from contracts.dynamic_config import ORIGINAL_EXECUTOR_CLASSES, DynamicConfig
+from contracts.jobs import Allowance, JobSpec, Manifest, Miner
 from coordinator.route_cache import RouteCache
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
-from organism.jobs.dynamic_config import ORIGINAL_EXECUTOR_CLASSES, DynamicConfig
 from organism.jobs.lifecycle import book_job
-from organism.jobs.policy import Selection, pick
-from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
+from organism.jobs.policy import pick
+from organism.jobs.records import Selection
 
 BLOCK, NETUID = 25, 12
 

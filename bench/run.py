@@ -23,8 +23,8 @@ from ray import serve
 
 from bench import inprocess, propagation, report, stack, wrk
 from bench.loadgen import Measurement, run_closed_loop, summarize
-from organism.jobs.dynamic_config import ORIGINAL_EXECUTOR_CLASSES
-from organism.jobs.models import JobRouteRequest
+from contracts.dynamic_config import ORIGINAL_EXECUTOR_CLASSES
+from contracts.wire import JobRouteRequest
 
 RESULTS = Path(__file__).with_name("results")
 SINGLE = '{"task": {"type": "graph_embed", "domain": "facts"}}'

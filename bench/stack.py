@@ -15,10 +15,10 @@ from fastapi import FastAPI
 from ray import serve
 
 from cognitive.app import build_app as build_cognitive
+from contracts.identity import Role
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
 from routing_cli.ingress import ingress_env, private_directory
-from servekit.identity import Role
 from tests.tokens import JWKS_JSON, SIGNER
 
 noop_app = FastAPI()

@@ -8,11 +8,11 @@ from ray import serve
 from ray.serve import Application
 
 from cognitive.planner import DEFAULT_TEMPLATES, PlanGuardError, Planner
+from contracts.identity import Caller
 from contracts.wire import Health, Plan, PlanRequest
 from servekit.auth import caller_of, configure_replica, require_service
 from servekit.control_plane import ensure_control_plane, watch_control_plane
 from servekit.errors import validation_error
-from servekit.identity import Caller
 from servekit.ingress import conventional_app
 
 app = conventional_app("Cognitive", "Plans escalated tasks into abstract steps")

@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.normalize import normalize_domain, normalize_type
 from contracts.wire import MAX_PLAN_STEPS, Plan, TaskSpec
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("plan_templates.yaml")
@@ -77,11 +76,11 @@ class Planner:
         return cls(TemplateFile.model_validate(yaml.safe_load(path.read_text())).templates)
 
     def plan(self, task: TaskSpec) -> Plan:
-        task_type = normalize_type(task.type)
+        task_type = task.type  # normalized by its model
         template = next((t for t in self._templates if fnmatchcase(task_type, t.match)), None)
         step_types = [s.replace("{type}", task_type) for s in template.steps] if template else [task_type]
         params = without_routing_keys(task.params)
-        domain = normalize_domain(task.domain)
+        domain = task.domain
         return guard(
             {
                 "solution_steps": [

@@ -11,7 +11,9 @@ Nothing reaches a store, an actor or an organ before it passed one of these:
 - free-form JSON (`params`): at most `MAX_JSON_DEPTH` levels, `MAX_JSON_NODES`
   values and `MAX_JSON_STRING` characters per string, no lone surrogates, no
   NaN or infinity.
-Each type's error message names the limit it enforces.
+Task types and domains are normalized here and nowhere else (`TaskType`,
+`Domain`): stripped and lower-cased, an empty domain is None; every later
+layer trusts them. Each type's error message names the limit it enforces.
 """
 
 import math
@@ -63,6 +65,19 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value.strip()
+
+
+def normalized(value: str) -> str:
+    """The one normalization of task types and domains: stripped and lower-cased."""
+    return value.strip().lower()
+
+
+def _domain(value: str | None) -> str | None:
+    return normalized(value or "") or None
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def bounded_json(value: Any) -> Any:
@@ -132,6 +147,10 @@ FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator
 Hotkey = Annotated[str, StringConstraints(max_length=64), AfterValidator(_hotkey)]
 Address = Annotated[str, StringConstraints(max_length=253), AfterValidator(_address)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(bounded_json)]
+TaskType = Annotated[NonBlank, AfterValidator(normalized)]
+TaskTypeOrBlank = Annotated[Identifier, AfterValidator(normalized)]  # a bulk item's: blank is that item's error
+Domain = Annotated[Identifier | None, AfterValidator(_domain)]
+OptionalId = Annotated[Identifier | None, AfterValidator(_blank_is_none)]  # a logical id hint: blank is none
 
 BlockNumber = Annotated[int, Field(strict=True, ge=0, le=BLOCK_MAX)]
 Seconds = Annotated[int, Field(strict=True, ge=0, le=SECONDS_MAX)]

@@ -4,7 +4,9 @@ The organism resolves with it (rules edited at runtime, persisted by the
 registry) and the coordinator routes statically with it (defaults plus
 configured rules), so both sides agree on what a type means.
 
-Lookup order of `RuleTable.match` is the design's steps 2-5: a
+Rules arrive normalized (`contracts.bounds.TaskType` and `Domain`, the one
+normalization); the table trusts them. Lookup order of `RuleTable.match` is
+the design's steps 2-5: a
 `(type, domain)` rule, a `type` rule, the first category pattern, the
 fallback. Step 1 (a preferred logical id) depends on live instances and lives
 in the organism's resolution.
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from contracts.normalize import RouteKey, normalize_domain, normalize_type
+from contracts.refusals import FieldProblem, Refusal, invalid
+
+RouteKey = tuple[str, str | None]  # a normalized (type, domain): `contracts.bounds` normalizes
 
 
 class ResolvedFrom(StrEnum):
@@ -79,22 +83,6 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
 DEFAULT_FALLBACK = UTILITY_ORGAN
 
 
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One rejected field: a dotted path into the request and what is wrong."""
-
-    field: str
-    problem: str
-
-
-class RuleChangeError(ValueError):
-    """A rule change that cannot be applied; nothing of it was applied."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
-        self.problems = problems
-
-
 class RuleTable:
     def __init__(
         self,
@@ -102,9 +90,7 @@ class RuleTable:
         categories: Iterable[Category] = DEFAULT_CATEGORIES,
         fallback: str = DEFAULT_FALLBACK,
     ) -> None:
-        self._rules: dict[RouteKey, str] = {
-            (normalize_type(r.task_type), normalize_domain(r.domain)): r.logical_id for r in rules
-        }
+        self._rules: dict[RouteKey, str] = {r.key: r.logical_id for r in rules}
         self.categories = tuple(categories)
         self.fallback = fallback
 
@@ -132,24 +118,18 @@ class RuleTable:
 
     def with_change(
         self, add: Iterable[Rule], remove: Iterable[RouteKey], known_logical_ids: set[str]
-    ) -> "RuleTable":
-        """Return a new table with `remove` applied, then `add`; all or nothing.
-
-        Removing a rule that does not exist, adding one key twice, a blank task
-        type and a logical id that no organ is configured for are rejected.
-        """
+    ) -> "RuleTable | Refusal":
+        """A new table with `remove` applied, then `add`; all or nothing: removing a rule that
+        does not exist, adding one key twice, or naming a logical id that no organ is configured
+        for refuses the whole change, naming each problem."""
         problems: list[FieldProblem] = []
         rules = dict(self._rules)
-        for index, (task_type, domain) in enumerate(remove):
-            key = (normalize_type(task_type), normalize_domain(domain))
+        for index, key in enumerate(remove):
             if rules.pop(key, None) is None:
                 problems.append(FieldProblem(f"remove.{index}", f"no rule for {_describe(key)}"))
         seen: set[RouteKey] = set()
         for index, rule in enumerate(add):
-            key = (normalize_type(rule.task_type), normalize_domain(rule.domain))
-            if not key[0]:
-                problems.append(FieldProblem(f"add.{index}.task_type", "must not be blank"))
-                continue
+            key = rule.key
             if key in seen:
                 problems.append(FieldProblem(f"add.{index}", f"{_describe(key)} is added twice"))
                 continue
@@ -164,7 +144,7 @@ class RuleTable:
             seen.add(key)
             rules[key] = rule.logical_id
         if problems:
-            raise RuleChangeError(problems)
+            return invalid(problems)
         return RuleTable(
             (Rule(t, d, logical_id) for (t, d), logical_id in rules.items()),
             self.categories,

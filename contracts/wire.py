@@ -1,17 +1,32 @@
-"""Bodies that more than one service sends or receives. Pure.
+"""Bodies that more than one service sends or receives, and the handle calls that carry them. Pure.
 
 Task routing (resolve, execute) between the coordinator and the organism,
-plans between the coordinator and cognitive, health of all three. The same
+plans between the coordinator and cognitive, a job's pick (HTTP, the CLI, a
+handle), health of all three. The same
 models serve HTTP and DeploymentHandle calls, so a handle caller and an HTTP
-caller are validated identically.
+caller are validated identically; `OrganismHandle` and `PlannerHandle` are
+the methods other deployments call through a DeploymentHandle.
 """
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, Protocol
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.bounds import Identifier, JsonObject, NonBlank
+from contracts.bounds import (
+    Domain,
+    Flag,
+    Identifier,
+    JsonObject,
+    NonBlank,
+    OptionalId,
+    Seconds,
+    TaskType,
+    TaskTypeOrBlank,
+)
+from contracts.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
+from contracts.identity import Caller
 from contracts.routing_table import ResolvedFrom
 
 MAX_BULK_ITEMS = 1000
@@ -25,15 +40,15 @@ class RouteStatus(StrEnum):
 
 
 class TaskSpec(BaseModel):
-    type: NonBlank
-    domain: Identifier | None = None
+    type: TaskType
+    domain: Domain = None
     params: JsonObject = Field(default_factory=dict)
 
 
 class ResolveRouteRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"task": {"type": "graph_embed", "domain": "facts"}}]})
     task: TaskSpec
-    preferred_logical_id: Identifier | None = None
+    preferred_logical_id: OptionalId = None
 
 
 class RouteResult(BaseModel):
@@ -51,9 +66,9 @@ class BulkRouteItem(BaseModel):
     """One item of a bulk request; a blank type is that item's error, not a 422."""
 
     key: Identifier | None = None
-    type: Identifier = ""
-    domain: Identifier | None = None
-    preferred_logical_id: Identifier | None = None
+    type: TaskTypeOrBlank = ""
+    domain: Domain = None
+    preferred_logical_id: OptionalId = None
 
 
 class ResolveRoutesRequest(BaseModel):
@@ -72,8 +87,8 @@ class ResolveRoutesResponse(BaseModel):
 
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    task_type: NonBlank
-    domain: Identifier | None = None
+    task_type: TaskType
+    domain: Domain = None
     logical_id: NonBlank
 
 
@@ -107,8 +122,8 @@ class StepTask(BaseModel):
     """An abstract step: what to do, never who does it."""
 
     model_config = ConfigDict(extra="forbid")
-    type: NonBlank
-    domain: Identifier | None = None
+    type: TaskType
+    domain: Domain = None
     params: JsonObject = Field(default_factory=dict)
 
 
@@ -121,3 +136,49 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     solution_steps: list[PlanStep] = Field(min_length=1, max_length=MAX_PLAN_STEPS)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobRouteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"uuid": "7f8e9b2c-1d3a-4c5b-9e6f-0a1b2c3d4e5f", "executor_class": "always_on.test", "download_time_limit": 10, "execution_time_limit": 60, "upload_time_limit": 10, "streaming_start_time_limit": 5, "on_trusted_miner": False}]})
+    uuid: UUID
+    executor_class: ExecutorClassName = DEFAULT_EXECUTOR_CLASS  # its format; whether it is configured, the picker says
+    download_time_limit: Seconds
+    execution_time_limit: Seconds
+    upload_time_limit: Seconds
+    streaming_start_time_limit: Seconds = 0
+    on_trusted_miner: Flag = False
+
+
+class MinerAddressOut(BaseModel):
+    hotkey: str
+    address: str
+    port: int
+    ip_version: int
+
+
+class JobRouteResponse(BaseModel):
+    job_uuid: str
+    miner: MinerAddressOut
+    reason: Literal["selected", "debug_miner", "trusted_miner"]
+    reservation_expires_at: float | None
+    replayed: bool
+    dry_run: bool = False
+    explain: dict[str, Any]
+
+
+class OrganismHandle(Protocol):
+    """What other deployments call on the OrganismManager through a DeploymentHandle."""
+
+    async def resolve_route(self, request: ResolveRouteRequest, caller: Caller | None = None) -> RouteResult: ...
+
+    async def resolve_routes(self, request: ResolveRoutesRequest, caller: Caller | None = None) -> ResolveRoutesResponse: ...
+
+    async def execute(self, request: ExecuteRequest, caller: Caller | None = None) -> ExecuteResponse: ...
+
+    async def route_job(self, request: JobRouteRequest, dry_run: bool = False) -> JobRouteResponse: ...
+
+
+class PlannerHandle(Protocol):
+    """What the coordinator calls on Cognitive through a DeploymentHandle."""
+
+    async def plan_task(self, request: PlanRequest, caller: Caller | None = None) -> Plan: ...

@@ -17,7 +17,6 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from contracts.normalize import normalize_domain, normalize_type
 from contracts.registry_feed import RegistryFollower, RegistryView, ViewVersion
 from contracts.wire import Health, TaskSpec
 from coordinator.clients import CognitiveClient, OrganClient, OrganismClient, RegistryClient
@@ -49,7 +48,7 @@ class Coordinator:
         configure_replica()
         watch_control_plane()
         organism = OrganismClient(settings.organism_app, settings.execute_timeout_s)
-        registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace)
+        registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace, FEED_TIMEOUT_S + 10)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         self._router = Router(settings, organism, observer=CoordinatorMetrics())
         self._executor = StepExecutor(
@@ -75,7 +74,7 @@ class Coordinator:
     @app.post("/route", dependencies=[require_service], tags=["pipeline"])
     async def route(self, request: RouteRequest) -> RouteResponse:
         step = await self._router.route(request.type, request.domain, request.preferred_logical_id)
-        return RouteResponse(type=normalize_type(request.type), domain=normalize_domain(request.domain), **asdict(step))
+        return RouteResponse(type=request.type, domain=request.domain, **asdict(step))
 
     @app.post("/tasks", dependencies=[require_service], tags=["pipeline"], responses=errors(429))
     async def submit_task(self, request: TaskRequest) -> TaskResponse:

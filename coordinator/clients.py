@@ -16,6 +16,10 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from contracts.actor_names import organ_actor_name
+from contracts.identity import Caller
+from contracts.organ import Organ
+from contracts.refusals import OrganTimeout, OrganUnavailable, RegistryUnavailable
+from contracts.registry import RegistryReader
 from contracts.registry_feed import RegistryUpdate, ViewVersion
 from contracts.wire import (
     ExecuteRequest,
@@ -27,9 +31,9 @@ from contracts.wire import (
     RouteResult,
     TaskSpec,
 )
+from servekit.actors import actor_client
 from servekit.auth import caller_of
 from servekit.context import current_caller, current_correlation_id
-from servekit.identity import Caller
 
 
 def forwarded_caller() -> Caller:
@@ -78,28 +82,20 @@ class OrganismClient:
 
 
 class RegistryClient:
-    """The organism's runtime registry actor, found by name: its feed of changes, and
-    which instance of a logical id is active. Found again after it restarts."""
+    """The organism's runtime registry, found by name (again after it restarts), as the part of
+    its contract the coordinator reads: the feed of changes and the active instances."""
 
-    def __init__(self, actor_name: str, namespace: str) -> None:
-        self._actor_name = actor_name
-        self._namespace = namespace
-        self._actor: ray.actor.ActorHandle | None = None
-
-    async def _registry(self) -> ray.actor.ActorHandle:
-        if self._actor is None:
-            self._actor = await asyncio.to_thread(ray.get_actor, self._actor_name, self._namespace)
-        return self._actor
+    def __init__(self, actor_name: str, namespace: str, timeout_s: float) -> None:
+        self.registry: RegistryReader = actor_client(
+            lambda: ray.get_actor(actor_name, namespace), RegistryReader, timeout_s, RegistryUnavailable,
+            "the runtime registry",
+        )
 
     async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
-        try:
-            return await (await self._registry()).watch.remote(known, timeout_s)
-        except Exception:
-            self._actor = None
-            raise
+        return await self.registry.watch(known, timeout_s)
 
     async def active_actor_name(self, logical_id: str) -> str | None:
-        instance = await (await self._registry()).active_instance.remote(logical_id)
+        instance = await self.registry.active_instance(logical_id)
         return instance.actor_name if instance else None
 
 
@@ -111,14 +107,22 @@ class OrganClient:
         self._registry = registry
         self._namespace = namespace
         self._execute_timeout_s = execute_timeout_s
+        self._organs: dict[str, Organ] = {}
+
+    def _organ(self, actor_name: str) -> Organ:
+        if actor_name not in self._organs:
+            self._organs[actor_name] = actor_client(
+                lambda: ray.get_actor(actor_name, self._namespace), Organ, self._execute_timeout_s, OrganUnavailable,
+                f"organ {actor_name}", timeout_fault=OrganTimeout,
+            )
+        return self._organs[actor_name]
 
     async def execute(self, logical_id: str, task: TaskSpec) -> dict[str, Any]:
         try:
             actor_name = await asyncio.wait_for(self._registry.active_actor_name(logical_id), self._execute_timeout_s)
         except Exception:
             actor_name = None
-        organ = await asyncio.to_thread(ray.get_actor, actor_name or organ_actor_name(logical_id, 0), self._namespace)
-        return await asyncio.wait_for(organ.execute.remote(task.model_dump(), forwarded_caller()), self._execute_timeout_s)
+        return await self._organ(actor_name or organ_actor_name(logical_id, 0)).execute(task.model_dump(), forwarded_caller())
 
 
 class CognitiveClient:

@@ -11,7 +11,6 @@ carries remote tracebacks), never an exception.
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from contracts.normalize import normalize_domain, normalize_type
 from contracts.wire import TaskSpec
 from coordinator.models import StepOutcome
 from coordinator.route_types import StepRoute
@@ -32,8 +31,8 @@ class StepExecutor:
 
     async def run(self, task: TaskSpec, route: StepRoute) -> StepOutcome:
         outcome = StepOutcome(
-            type=normalize_type(task.type),
-            domain=normalize_domain(task.domain),
+            type=task.type,
+            domain=task.domain,
             logical_id=route.logical_id,
             route_source=route.route_source.value,
             resolved_from=route.resolved_from,

@@ -9,7 +9,6 @@ caller is told to come back later instead of queueing without bound.
 
 from enum import StrEnum
 
-from contracts.normalize import normalize_type
 from coordinator.drift import DriftValve
 
 
@@ -27,7 +26,7 @@ class Governor:
 
     def decide(self, task_type: str, escalate_requested: bool, drift_score: float | None) -> Decision:
         drifted = self._valve.observe(drift_score)
-        multi_step = normalize_type(task_type) in self._multi_step_types
+        multi_step = task_type in self._multi_step_types
         return Decision.ESCALATE if (multi_step or escalate_requested or drifted) else Decision.FAST
 
     def try_begin_escalation(self) -> bool:

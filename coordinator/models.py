@@ -4,15 +4,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.bounds import Flag, Identifier, JsonObject, NonBlank
+from contracts.bounds import Domain, Flag, JsonObject, OptionalId, TaskType
 
 
 class TaskRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"type": "graph_rag_query_v2", "domain": "facts"}]})
-    type: NonBlank
-    domain: Identifier | None = None
+    type: TaskType
+    domain: Domain = None
     params: JsonObject = Field(default_factory=dict)
-    preferred_logical_id: Identifier | None = None
+    preferred_logical_id: OptionalId = None
     drift_score: float | None = Field(None, ge=0, le=1e6, allow_inf_nan=False)
     escalate: Flag = False
 
@@ -44,9 +44,9 @@ class TaskResponse(BaseModel):
 
 class RouteRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"type": "graph_embed", "domain": "facts"}]})
-    type: NonBlank
-    domain: Identifier | None = None
-    preferred_logical_id: Identifier | None = None
+    type: TaskType
+    domain: Domain = None
+    preferred_logical_id: OptionalId = None
 
 
 class RouteResponse(RoutedStep):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from cachetools import TLRUCache
 
-from contracts.normalize import RouteKey
+from contracts.routing_table import RouteKey
 from servekit.clock import Clock
 
 

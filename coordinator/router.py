@@ -21,9 +21,8 @@ import random
 import time
 from collections.abc import Sequence
 
-from contracts.normalize import RouteKey, route_key
 from contracts.registry_feed import Change
-from contracts.routing_table import DEFAULT_RULES, Rule, RuleTable
+from contracts.routing_table import DEFAULT_RULES, RouteKey, Rule, RuleTable
 from contracts.wire import BulkRouteItem, ResolveRouteRequest, ResolveRoutesRequest, RouteResult, RouteStatus, TaskSpec
 from coordinator.breaker import BreakerState
 from coordinator.remote import RemoteResolver
@@ -115,7 +114,7 @@ class Router:
         task.add_done_callback(self._refreshes.discard)
 
     async def route(self, task_type: str, domain: str | None, preferred_logical_id: str | None = None) -> StepRoute:
-        key = route_key(task_type, domain)
+        key = (task_type, domain)
         if not self._flags.remote_enabled_for(key[0]):
             return self.static(key, FallbackReason.REMOTE_DISABLED)
         if preferred_logical_id:  # a hint changes the answer: neither shared nor cached
@@ -123,7 +122,7 @@ class Router:
         return self._cached(key) or await self._flight.do(key, lambda: self._misses.get(key))
 
     async def route_many(self, steps: Sequence[tuple[str, str | None]]) -> list[StepRoute]:
-        keys = [route_key(task_type, domain) for task_type, domain in steps]
+        keys = list(steps)
         decided: dict[RouteKey, StepRoute] = {}
         missing: list[RouteKey] = []
         for key in dict.fromkeys(keys):

@@ -11,18 +11,29 @@ application's args in serve_config.yaml, then the environment, then defaults.
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from contracts.normalize import normalize_type
+from contracts.bounds import TaskType
 from contracts.wire import RuleIn
 
-CommaList = Annotated[frozenset[str], NoDecode]
 
-
-def _comma_list(value: Any) -> Any:
+def _comma_items(value: Any) -> Any:
+    """A comma list (or a list) of task types; blank items are dropped."""
     items = value.split(",") if isinstance(value, str) else value
-    return frozenset(normalize_type(item) for item in items if normalize_type(item))
+    return [item for item in items if not isinstance(item, str) or item.strip()]
+
+
+CommaList = Annotated[frozenset[TaskType], NoDecode, BeforeValidator(_comma_items)]
 
 
 class RoutingFlags(BaseModel):
@@ -34,11 +45,6 @@ class RoutingFlags(BaseModel):
     )
     route_cache_ttl_s: PositiveFloat = 3.0
     route_cache_jitter_s: NonNegativeFloat = 0.5
-
-    @field_validator("routing_remote_types", mode="before")
-    @classmethod
-    def _types(cls, value: Any) -> Any:
-        return _comma_list(value)
 
     @field_validator("route_cache_jitter_s")
     @classmethod
@@ -82,11 +88,6 @@ class CoordinatorSettings(RoutingFlags, BaseSettings):
     registry_actor_name: str = "runtime_registry"
     plan_timeout_s: PositiveFloat = 2.0
     execute_timeout_s: PositiveFloat = 5.0
-
-    @field_validator("multi_step_types", mode="before")
-    @classmethod
-    def _multi_step(cls, value: Any) -> Any:
-        return _comma_list(value)
 
     def flags(self) -> RoutingFlags:
         return RoutingFlags.model_validate(self.model_dump(include=set(RoutingFlags.model_fields)))

@@ -1,52 +1,61 @@
 """OrganismManager: the dispatcher's Serve deployment, composed of its two wings.
 
-Task routing (`tasks.api.TaskApi`) and job routing (`jobs.api.JobApi`) each
-bring their routes and the one object they need, the audit trail
-(`audit.api.AuditApi`) reads both; this module only builds the
-FastAPI app from their routers, makes the deployment class of both, and gives
-Serve its application builder.
+The constructor finds the wings' actors and builds each wing: task routing
+(`TaskRouting`, its routes `TaskApi`), job routing (`PickerClient`, its
+routes `JobApi`) and the audit trail that reads both (`AuditApi`). Serve
+then asks it for its app (`__serve_build_asgi_app__`), which `organism_app`
+builds from those wings: nothing is inherited, nothing pickled by value.
+The methods below the app are what other deployments call through a
+DeploymentHandle, with the same models as the HTTP routes.
 """
 
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-from ray import cloudpickle, serve
+from fastapi import FastAPI
+from ray import serve
 from ray.serve import Application
 
-from organism.audit import api as audit_api
-from organism.jobs import api as jobs_api
-from organism.jobs.picker_client import PickerClient, PickerUnavailable
+from contracts.identity import Caller
+from contracts.refusals import Unavailable
+from contracts.wire import (
+    ExecuteRequest,
+    ExecuteResponse,
+    JobRouteRequest,
+    JobRouteResponse,
+    ResolveRouteRequest,
+    ResolveRoutesRequest,
+    ResolveRoutesResponse,
+    RouteResult,
+)
+from organism.api import on_unavailable
+from organism.audit.api import AuditApi
+from organism.jobs.api import TAGS as JOB_TAGS
+from organism.jobs.api import JobApi
+from organism.jobs.picker_actor import connect_picker
+from organism.jobs.picker_client import PickerClient
 from organism.metrics import OrganismMetrics
 from organism.settings import OrganismSettings
-from organism.state.store import StoreUnavailable
-from organism.tasks import api as tasks_api
-from organism.tasks.routing import TaskRouting, TaskRoutingError
+from organism.tasks.actors import start_task_actors
+from organism.tasks.api import TAGS as TASK_TAGS
+from organism.tasks.api import TaskApi
+from organism.tasks.routing import TaskRouting
 from servekit.auth import configure_replica
 from servekit.control_plane import watch_control_plane
-from servekit.errors import error_response
 from servekit.ingress import conventional_app
+from servekit.routes import router_of
 
-# Serve rewrites each route method's signature (`self` becomes a dependency) and ships the
-# app to replicas by value; cloudpickle would send these modules' functions by name and
-# lose the rewrite, so the wings travel by value.
-for wing in (tasks_api, jobs_api, audit_api):
-    cloudpickle.register_pickle_by_value(wing)
-
-app = conventional_app("OrganismManager", "Task routing (rules, registry, organs) and job routing (miners)")
-app.include_router(tasks_api.router)
-app.include_router(jobs_api.router)
-app.include_router(audit_api.router)
-app.add_exception_handler(TaskRoutingError, tasks_api.on_task_routing_error)
-app.add_exception_handler(PickerUnavailable, jobs_api.on_picker_unavailable)
+TITLE = "OrganismManager"
+SUMMARY = "Task routing (rules, registry, organs) and job routing (miners)"
 
 
-async def on_store_unavailable(request: Request, failure: StoreUnavailable) -> JSONResponse:
-    """The database is out: nothing was written, so nothing is acknowledged; reads from memory still answer."""
-    return error_response(503, "StoreUnavailable", str(failure), headers={"Retry-After": "1"})
-
-
-app.add_exception_handler(StoreUnavailable, on_store_unavailable)
+def organism_app(tasks: TaskApi, jobs: JobApi, audit: AuditApi) -> FastAPI:
+    """The organism's HTTP app, from its wings' routes."""
+    app = conventional_app(TITLE, SUMMARY)
+    app.include_router(router_of(tasks, tags=TASK_TAGS))
+    app.include_router(router_of(jobs, tags=JOB_TAGS))
+    app.include_router(router_of(audit))
+    app.add_exception_handler(Unavailable, on_unavailable)
+    return app
 
 
 @serve.deployment(
@@ -55,19 +64,39 @@ app.add_exception_handler(StoreUnavailable, on_store_unavailable)
     max_ongoing_requests=200,
     ray_actor_options={"num_cpus": 0.1},
 )
-@serve.ingress(app)
-class OrganismManager(tasks_api.TaskApi, jobs_api.JobApi, audit_api.AuditApi):
+@serve.ingress()
+class OrganismManager:
     async def __init__(self, settings: OrganismSettings) -> None:
         configure_replica()
         watch_control_plane()
         metrics = OrganismMetrics()
-        self.jobs = PickerClient(settings, metrics)
-        self.tasks = TaskRouting(settings, metrics)
-        await self.jobs.start()
-        await self.tasks.start()
+        picker = await connect_picker(settings)
+        registry, organ = await start_task_actors(settings)
+        self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s)
+        await self._routing.start()
+        self._tasks = TaskApi(self._routing)
+        self._jobs = JobApi(PickerClient(picker, metrics))
+        self._audit = AuditApi(self._routing, picker)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return organism_app(self._tasks, self._jobs, self._audit)
 
     def __del__(self) -> None:
-        self.tasks.stop()
+        if (routing := getattr(self, "_routing", None)) is not None:
+            routing.stop()
+
+    # --- what other deployments call through a handle ------------------------------------
+    async def resolve_route(self, request: ResolveRouteRequest, caller: Caller | None = None) -> RouteResult:
+        return await self._tasks.resolve_route(request, caller)
+
+    async def resolve_routes(self, request: ResolveRoutesRequest, caller: Caller | None = None) -> ResolveRoutesResponse:
+        return await self._tasks.resolve_routes(request, caller)
+
+    async def execute(self, request: ExecuteRequest, caller: Caller | None = None) -> ExecuteResponse:
+        return await self._tasks.execute(request, caller)
+
+    async def route_job(self, request: JobRouteRequest, dry_run: bool = False) -> JobRouteResponse:
+        return await self._jobs.route_job(request, dry_run)
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -7,8 +7,8 @@ from pydantic import Field, PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.actor_names import organ_actor_name
+from contracts.chain import MAX_NETUID
 from contracts.routing_table import ACTUATOR_ORGAN, GRAPH_DISPATCHER, UTILITY_ORGAN
-from organism.jobs.chain import MAX_NETUID
 
 
 class OrganismSettings(BaseSettings):

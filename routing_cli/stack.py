@@ -29,8 +29,9 @@ from pathlib import Path
 
 import yaml
 
+from contracts.identity import Role
 from routing_cli.ingress import ingress_env, ingress_mode, private_directory
-from servekit.identity import AuthSettings, Role, TokenSigner, signer_from_settings
+from servekit.identity import AuthSettings, TokenSigner, signer_from_settings
 from servekit.keys import new_private_key, private_pem, public_jwk
 
 HEALTH_ROUTES = ("/organism/health", "/pipeline/health", "/cognitive/health")

@@ -12,7 +12,8 @@ import argparse
 import os
 from pathlib import Path
 
-from servekit.identity import AuthSettings, Role, signer_from_settings
+from contracts.identity import Role
+from servekit.identity import AuthSettings, signer_from_settings
 from servekit.keys import add_key, new_private_key, private_pem, retire_key
 
 

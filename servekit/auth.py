@@ -22,9 +22,10 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
 
+from contracts.identity import Caller, Role
 from servekit.context import correlation_id, current_caller, replica_logger, stamp_serve_logs
 from servekit.errors import ApiError, error_response
-from servekit.identity import AuthSettings, Caller, Role, TokenError, TokenVerifier, verifier_from_settings
+from servekit.identity import AuthSettings, TokenError, TokenVerifier, verifier_from_settings
 from servekit.middleware import HttpMiddleware
 
 try:  # FastAPI >= 0.137 keeps included routers as nodes instead of copying their routes

@@ -8,7 +8,7 @@ dependency (or by a DeploymentHandle call that passes a `Caller` along).
 import contextvars
 import logging
 
-from servekit.identity import Caller
+from contracts.identity import Caller
 
 SERVE_LOGGER = "ray.serve"
 CORRELATION_HEADER = "X-Correlation-ID"

@@ -19,14 +19,13 @@ signed by no key of the set, wrong issuer) or expired.
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from enum import StrEnum
 from pathlib import Path
 
 import jwt
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.identity import Caller, Role
 from servekit.clock import Clock
 from servekit.keys import ALGORITHM, key_set, load_private_key, public_jwk
 
@@ -34,36 +33,6 @@ ISSUER = "routing-control-plane"
 MAX_LIFETIME_S = 30 * 24 * 3600  # a token that lives longer than this is refused, whoever signed it
 CLOCK_SKEW_S = 60
 VERIFIED_TOKENS_KEPT = 4096
-
-
-class Role(StrEnum):
-    SERVICE = "service"
-    FACTS = "facts"
-    ADMIN = "admin"
-
-
-GRANTS: dict[Role, frozenset[Role]] = {  # a caller's role -> the route roles it may call
-    Role.SERVICE: frozenset({Role.SERVICE}),
-    Role.FACTS: frozenset({Role.FACTS}),
-    Role.ADMIN: frozenset(Role),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The identity a request runs under; passed along on internal calls."""
-
-    service: str
-    role: Role
-    correlation_id: str = ""
-    declared_service: str | None = None  # the X-Service header, as the caller put it
-    via: str | None = None  # the service that forwarded this call, if any
-
-    def may(self, needed: Role) -> bool:
-        return needed in GRANTS[self.role]
-
-    def forwarded_by(self, service: str, correlation_id: str) -> "Caller":
-        return replace(self, via=service, correlation_id=correlation_id or self.correlation_id)
 
 
 class TokenError(Exception):

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from contracts.identity import Role
 from servekit.auth import leaf_routes, role_of
-from servekit.identity import Role
 
 SECURITY_SCHEME = "bearer"
 ROLE_TAGS = {Role.ADMIN: "admin", Role.FACTS: "facts"}

@@ -5,9 +5,15 @@ many, execute) with the organism's models; a test scripts its answers per
 task type, its delay, failure or hang, and reads back every call it got.
 Unit tests hand it to a `Router` directly; integration tests deploy it as
 a Serve deployment (`tests.integration.scripted_organism`).
+
+The actors' seams (`contracts.registry`, `.picker`, `.organ`) are faked by
+the real actor classes run in process (`servekit.actors.in_process`, with a
+scripted delay or outage): `registry()`, `picker()` and `ScriptedOrgan` (an
+organ without Ray). `RecordingMetrics` takes any metric and keeps its points.
 """
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 from contracts.wire import (
@@ -101,3 +107,79 @@ class ScriptedOrganism:
             epoch=self.epoch,
             result={"executed_by": request.logical_id, "task_type": request.task.type},
         )
+
+
+def organism_app_offline() -> Any:
+    """The OrganismManager's HTTP app built without Ray, its wings holding nothing: for its OpenAPI."""
+    from organism.app import organism_app
+    from organism.audit.api import AuditApi
+    from organism.jobs.api import JobApi
+    from organism.tasks.api import TaskApi
+
+    return organism_app(TaskApi(None), JobApi(SimpleNamespace(picker=None)), AuditApi(None, None))
+
+
+class Recorder:
+    """One metric: every point recorded, with its tags."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, dict[str, str] | None]] = []
+
+    def inc(self, value: float = 1.0, tags: dict[str, str] | None = None) -> None:
+        self.points.append((value, tags))
+
+    observe = set = inc
+
+    def total(self, **tags: str) -> float:
+        return sum(value for value, got in self.points if not tags or got == tags)
+
+
+class RecordingMetrics:
+    """Stands in for a deployment's metrics object: any attribute is a `Recorder`."""
+
+    def __getattr__(self, name: str) -> Recorder:
+        return self.__dict__.setdefault(name, Recorder())
+
+
+class ScriptedOrgan:
+    """An organ (`contracts.organ.Organ`) without Ray: it answers who ran the step, after `delay_s`."""
+
+    def __init__(self, actor_name: str, delay_s: float = 0.0) -> None:
+        self.actor_name, self.delay_s, self.steps = actor_name, delay_s, []
+
+    async def code_version(self) -> str:
+        return "scripted"
+
+    async def execute(self, task: dict[str, Any], caller: Any = None) -> dict[str, Any]:
+        self.steps.append(task)
+        await asyncio.sleep(self.delay_s)
+        return {"executed_by": self.actor_name, "task_type": task["type"]}
+
+    async def describe(self) -> dict[str, Any]:
+        return {"actor_name": self.actor_name}
+
+    async def drain_and_stop(self) -> None:
+        return None
+
+
+def registry(known_logical_ids: list[str], heartbeat_timeout_s: float = 15.0) -> Any:
+    """The runtime registry's own class on an in-memory store, behind its contract (call in a running loop)."""
+    from contracts.refusals import RegistryUnavailable
+    from contracts.registry import Registry
+    from organism.state.store import InMemoryStore
+    from organism.tasks.registry_actor import RuntimeRegistry
+    from servekit.actors import InProcess
+
+    actor = RuntimeRegistry("unit", "", heartbeat_timeout_s, known_logical_ids, store=InMemoryStore())
+    return InProcess(actor, Registry, RegistryUnavailable)
+
+
+def picker(netuid: int = 12) -> Any:
+    """The miner picker's own class on an in-memory store, behind its contract."""
+    from contracts.picker import Picker
+    from contracts.refusals import PickerUnavailable
+    from organism.jobs.picker_actor import MinerPicker
+    from organism.state.store import InMemoryStore
+    from servekit.actors import InProcess
+
+    return InProcess(MinerPicker("unit", "", netuid, store=InMemoryStore()), Picker, PickerUnavailable)

@@ -2,22 +2,23 @@
 
 Task routing's changes are recorded in the registry's store, job routing's in
 the picker's; this route asks both for the entries below the cursor and
-merges them, newest first (`organism.state.audit`).
+merges them, newest first (`organism.state.audit`). `AuditApi` is the
+trail's part of the OrganismManager's app (`servekit.routes`).
 """
 
 import asyncio
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
-from organism.jobs.picker_client import PickerClient
-from organism.state.audit import AuditEntry
+from contracts.audit import AuditPage
+from contracts.picker import Picker
 from organism.tasks.routing import TaskRouting
 from servekit.auth import require_admin
+from servekit.routes import route
 
-router = APIRouter()
 AUDIT_CURSOR = r"^\d{11}\.\d{6}\|[0-9a-f]{8}$"
 
 
@@ -38,10 +39,11 @@ class AuditOut(BaseModel):
 
 
 class AuditApi:
-    tasks: TaskRouting
-    jobs: PickerClient
+    def __init__(self, tasks: TaskRouting, picker: Picker) -> None:
+        self.tasks = tasks
+        self.picker = picker
 
-    @router.get("/audit", dependencies=[require_admin])
+    @route.get("/audit", dependencies=[require_admin])
     async def audit(
         self,
         action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z.]+$",
@@ -51,9 +53,9 @@ class AuditApi:
         cursor: Annotated[str | None, Query(pattern=AUDIT_CURSOR, description="`next_cursor` of the previous page")] = None,
     ) -> AuditOut:
         """Every admin and facts change, newest first, with who made it and what was there before."""
-        pages: list[tuple[list[tuple[str, AuditEntry]], str | None]] = await asyncio.gather(
+        pages: list[AuditPage] = await asyncio.gather(
             self.tasks.audit_page(cursor, limit, action, subject),
-            self.jobs.call("audit_page", cursor, limit, action, subject),
+            self.picker.audit_page(cursor, limit, action, subject),
         )
         merged = sorted((entry for entries, _ in pages for entry in entries), key=lambda e: e[0], reverse=True)
         shown = merged[:limit]

@@ -1,10 +1,11 @@
 """HTTP routes of job routing (`/organism`): picks, jobs, and the facts picks use.
 
-`JobApi` is one half of the OrganismManager's class-based FastAPI view; its
-only state is `jobs`, the replica's `PickerClient`. Routes validate (pydantic),
-ask the picker, and show its typed answer. A refusal becomes an HTTP error
-through one table, `STATUS` (503 + Retry-After for busy miners, 404 for
-unknown hotkeys and jobs, 422 for invalid changes, 409 for the rest).
+`JobApi` is the job wing of the OrganismManager's app: its routes are its
+methods (`servekit.routes`), over the replica's `PickerClient`. Routes
+validate (pydantic), ask the picker (`contracts.picker`), and show its typed
+answer; a refusal becomes HTTP through the organism's one table
+(`organism.api`: 503 + Retry-After for busy miners, 404 for unknown hotkeys
+and jobs, 422 for invalid changes, 409 for the rest).
 Roles: routing and reading need `service`; facts (miners, manifests,
 allowances, receipts, the chain) need `facts`; blacklisting and the dynamic
 configuration need `admin`.
@@ -12,14 +13,17 @@ configuration need `admin`.
 
 import time
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Body, Path, Query, Response
 
 from contracts.bounds import Hotkey
-from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch, ExecutorClassName
+from contracts.dynamic_config import DynamicConfig, DynamicConfigPatch, ExecutorClassName
+from contracts.jobs import Allowance, JobSpec, JobState, JobView, Manifest, Miner
+from contracts.refusals import RefusalKind
+from contracts.wire import JobRouteRequest, JobRouteResponse
+from organism.api import HINT, accepted
 from organism.jobs.models import (
     AllowancesIn,
     BlacklistIn,
@@ -29,8 +33,6 @@ from organism.jobs.models import (
     JobEventOut,
     JobMinerOut,
     JobOut,
-    JobRouteRequest,
-    JobRouteResponse,
     JobsOut,
     ManifestsIn,
     MinerIn,
@@ -40,62 +42,19 @@ from organism.jobs.models import (
     ReceiptIn,
     ReleaseIn,
 )
-from organism.jobs.outcomes import Refusal, RefusalKind
-from organism.jobs.picker_client import PickerClient, PickerUnavailable
-from organism.jobs.records import Allowance, JobSpec, JobState, Manifest, Miner
-from organism.jobs.views import JobView
+from organism.jobs.picker_client import PickerClient
 from organism.state.audit import current_stamp
 from servekit.auth import require_admin, require_facts, require_service
 from servekit.control_plane import requires_control_plane
-from servekit.errors import ApiError, error_response, validation_error
+from servekit.errors import ApiError, validation_error
 from servekit.openapi import errors
+from servekit.routes import route
 
-router = APIRouter(tags=["job routing"])
+TAGS = ["job routing"]
 HotkeyPath = Annotated[Hotkey, Path(description="the miner's hotkey")]
 JobUuidPath = Annotated[UUID, Path(description="the job's uuid")]
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many per page")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
-
-STATUS: dict[RefusalKind, int] = {
-    RefusalKind.JOB_ALREADY_FINISHED: 409,
-    RefusalKind.NO_TRUSTED_MINER: 409,
-    RefusalKind.CURRENT_BLOCK_UNKNOWN: 503,
-    RefusalKind.CURRENT_BLOCK_STALE: 503,
-    RefusalKind.NOT_ENOUGH_TIME_IN_CYCLE: 409,
-    RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE: 409,
-    RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE: 409,
-    RefusalKind.NOT_ENOUGH_COLLATERAL: 409,
-    RefusalKind.ALL_MINERS_BUSY: 503,
-    RefusalKind.ALL_CANDIDATES_DECLINED: 409,
-    RefusalKind.UNKNOWN_MINER: 404,
-    RefusalKind.UNKNOWN_JOB: 404,
-    RefusalKind.RECEIPT_MISMATCH: 409,
-    RefusalKind.INVALID: 422,
-}
-HINT: dict[RefusalKind, str] = {
-    RefusalKind.UNKNOWN_MINER: "PUT /organism/miners/{hotkey} first",
-    RefusalKind.CURRENT_BLOCK_UNKNOWN: "PUT /organism/chain first",
-    RefusalKind.CURRENT_BLOCK_STALE: "the chain feeder must PUT /organism/chain",
-}
-
-
-def refusal_error(refusal: Refusal, dry_run: bool = False) -> ApiError:
-    message = f"{refusal.message}; {HINT[refusal.kind]}" if refusal.kind in HINT else refusal.message
-    details = refusal.details
-    if refusal.explain is not None:
-        details = {**(details or {}), "explain": refusal.explain.as_dict(with_ranking=dry_run)}
-    headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
-    return ApiError(STATUS[refusal.kind], refusal.kind.value, message, details, headers)
-
-
-async def on_picker_unavailable(request: Request, failure: PickerUnavailable) -> JSONResponse:
-    return error_response(503, "PickerUnavailable", str(failure), headers={"Retry-After": "1"})
-
-
-def _accepted(answer: Any) -> Any:
-    if isinstance(answer, Refusal):
-        raise refusal_error(answer)
-    return answer
 
 
 def _job_out(view: JobView) -> JobOut:
@@ -116,114 +75,114 @@ def _job_cursor(cursor: str | None) -> tuple[float, str] | None:
 
 
 class JobApi:
-    jobs: PickerClient
+    def __init__(self, jobs: PickerClient) -> None:
+        self.jobs = jobs
+        self.picker = jobs.picker
 
-    @router.post("/jobs/route", dependencies=[require_service, requires_control_plane], responses=errors(409))
+    @route.post("/jobs/route", dependencies=[require_service, requires_control_plane], responses=errors(409))
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
         spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}))
-        outcome = await self.jobs.route_job(spec, dry_run)
-        if isinstance(outcome, Refusal):
-            raise refusal_error(outcome, dry_run)
+        outcome = accepted(await self.jobs.route_job(spec, dry_run), with_ranking=dry_run)
         return JobRouteResponse(**{**asdict(outcome), "explain": outcome.explain.as_dict(with_ranking=dry_run)})
 
-    @router.put("/miners/{hotkey}", dependencies=[require_facts, requires_control_plane])
+    @route.put("/miners/{hotkey}", dependencies=[require_facts, requires_control_plane])
     async def put_miner(self, miner: MinerIn, hotkey: HotkeyPath) -> MinerOut:
-        stored = await self.jobs.call("upsert_miner", Miner(hotkey=hotkey, **miner.model_dump(mode="python")), current_stamp())
+        stored = await self.picker.upsert_miner(Miner(hotkey=hotkey, **miner.model_dump(mode="python")), current_stamp())
         return MinerOut(**asdict(stored))
 
-    @router.get("/jobs/{job_uuid}", dependencies=[require_service], responses=errors(404))
+    @route.get("/jobs/{job_uuid}", dependencies=[require_service], responses=errors(404))
     async def get_job(self, job_uuid: JobUuidPath) -> JobOut:
-        return _job_out(_accepted(await self.jobs.call("job", str(job_uuid))))
+        return _job_out(accepted(await self.picker.job(str(job_uuid))))
 
-    @router.get("/jobs", dependencies=[require_service])
+    @route.get("/jobs", dependencies=[require_service])
     async def list_jobs(
         self, state: JobState | None = None, hotkey: Annotated[Hotkey | None, Query()] = None,
         limit: PageLimit = 100, cursor: Cursor = None,
     ) -> JobsOut:
         """Jobs newest first (by when they were last routed), in `state` and on `hotkey` if given."""
-        page, following = await self.jobs.call("jobs", limit, _job_cursor(cursor), state and state.value, hotkey)
+        page, following = await self.picker.jobs(limit, _job_cursor(cursor), state and state.value, hotkey)
         return JobsOut(jobs=[_job_out(v) for v in page], next_cursor=following and f"{following[0]!r}~{following[1]}")
 
-    @router.post("/jobs/{job_uuid}/release", dependencies=[require_service, requires_control_plane], responses=errors(404))
+    @route.post("/jobs/{job_uuid}/release", dependencies=[require_service, requires_control_plane], responses=errors(404))
     async def release_job(self, job_uuid: JobUuidPath, release: Annotated[ReleaseIn, Body()]) -> JobOut:
         """Give the job's slot and held allowance back at once; idempotent. `declined`, `failed` and
         `timeout` are incidents of the miner, which a new pick of this uuid passes over."""
-        return _job_out(_accepted(await self.jobs.call("release_job", str(job_uuid), release.reason)))
+        return _job_out(accepted(await self.picker.release_job(str(job_uuid), release.reason)))
 
-    @router.get("/miners", dependencies=[require_service])
+    @route.get("/miners", dependencies=[require_service])
     async def get_miners(
         self, executor_class: Annotated[ExecutorClassName | None, Query()] = None, blacklisted: bool | None = None,
         limit: PageLimit = 500, cursor: Annotated[Hotkey | None, Query(description="`next_cursor` of the previous page")] = None,
     ) -> MinersOut:
         """Miners by hotkey; only those with a manifest of `executor_class`, and (not) blacklisted now, if given."""
-        page, following = await self.jobs.call("miners", limit, cursor, executor_class, blacklisted)
+        page, following = await self.picker.miners(limit, cursor, executor_class, blacklisted)
         return MinersOut(miners=[MinerStatusOut.of(status) for status in page], next_cursor=following)
 
-    @router.get("/miners/{hotkey}", dependencies=[require_service], responses=errors(404))
+    @route.get("/miners/{hotkey}", dependencies=[require_service], responses=errors(404))
     async def get_miner(self, hotkey: HotkeyPath) -> MinerStatusOut:
-        return MinerStatusOut.of(_accepted(await self.jobs.call("miner", hotkey)))
+        return MinerStatusOut.of(accepted(await self.picker.miner(hotkey)))
 
-    @router.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane],
+    @route.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane],
                     responses=errors(404))
     async def deregister_miner(self, hotkey: HotkeyPath) -> Response:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
-        _accepted(await self.jobs.call("deregister", hotkey, current_stamp()))
+        accepted(await self.picker.deregister(hotkey, current_stamp()))
         return Response(status_code=204)
 
-    @router.post("/manifests", dependencies=[require_facts, requires_control_plane], responses=errors(404))
+    @route.post("/manifests", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def post_manifests(self, batch: ManifestsIn) -> ManifestsIn:
         now = time.time()
         records = [
             Manifest(**{**m.model_dump(), "observed_at": now if m.observed_at is None else m.observed_at}, arrival=0)
             for m in batch.manifests
         ]
-        stored = _accepted(await self.jobs.call("add_manifests", records))
+        stored = accepted(await self.picker.add_manifests(records))
         return ManifestsIn(manifests=[{k: v for k, v in asdict(r).items() if k != "arrival"} for r in stored])
 
-    @router.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane], responses=errors(404))
+    @route.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane], responses=errors(404))
     async def blacklist_miner(self, entry: BlacklistIn, hotkey: HotkeyPath) -> BlacklistOut:
-        answer = await self.jobs.call("blacklist", hotkey, entry.reason, entry.duration_s, current_stamp())
-        return BlacklistOut(**asdict(_accepted(answer)))
+        answer = await self.picker.blacklist(hotkey, entry.reason, entry.duration_s, current_stamp())
+        return BlacklistOut(**asdict(accepted(answer)))
 
-    @router.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane],
+    @route.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane],
                     responses=errors(404))
     async def lift_blacklist(self, hotkey: HotkeyPath) -> Response:
-        _accepted(await self.jobs.call("lift_blacklist", hotkey, current_stamp()))
+        accepted(await self.picker.lift_blacklist(hotkey, current_stamp()))
         return Response(status_code=204)
 
-    @router.put("/allowances", dependencies=[require_facts, requires_control_plane], responses=errors(404))
+    @route.put("/allowances", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def put_allowances(self, batch: AllowancesIn) -> AllowancesIn:
         cycle = batch.cycle
         rows = [Allowance(r.hotkey, cycle.start, cycle.stop, r.initial, r.remaining) for r in batch.allowances]
-        stored = _accepted(await self.jobs.call("upsert_allowances", rows, current_stamp()))
+        stored = accepted(await self.picker.upsert_allowances(rows, current_stamp()))
         return AllowancesIn(
             cycle=cycle, allowances=[{"hotkey": r.hotkey, "initial": r.initial, "remaining": r.remaining} for r in stored]
         )
 
-    @router.post("/receipts", dependencies=[require_facts, requires_control_plane], responses=errors(404, 409))
+    @route.post("/receipts", dependencies=[require_facts, requires_control_plane], responses=errors(404, 409))
     async def post_receipt(self, receipt: ReceiptIn) -> ReceiptIn:
         timestamp = receipt.timestamp if receipt.timestamp is not None else time.time()
-        stored = await self.jobs.call(
-            "record_receipt", receipt.kind, str(receipt.job_uuid), receipt.hotkey, receipt.executor_class,
+        stored = await self.picker.record_receipt(
+            receipt.kind, str(receipt.job_uuid), receipt.hotkey, receipt.executor_class,
             timestamp, receipt.ttl_s,
         )
-        return ReceiptIn(**asdict(_accepted(stored)))
+        return ReceiptIn(**asdict(accepted(stored)))
 
-    @router.put("/chain", dependencies=[require_facts, requires_control_plane])
+    @route.put("/chain", dependencies=[require_facts, requires_control_plane])
     async def put_chain(self, report: ChainIn) -> ChainOut:
-        return ChainOut(**asdict(await self.jobs.call("set_block", report.block, current_stamp())))
+        return ChainOut(**asdict(await self.picker.set_block(report.block, current_stamp())))
 
-    @router.get("/chain", dependencies=[require_service], responses=errors(404))
+    @route.get("/chain", dependencies=[require_service], responses=errors(404))
     async def get_chain(self) -> ChainOut:
-        chain = await self.jobs.call("chain")
+        chain = await self.picker.chain()
         if chain is None:
             raise ApiError(404, RefusalKind.CURRENT_BLOCK_UNKNOWN.value, f"no block reported yet; {HINT[RefusalKind.CURRENT_BLOCK_UNKNOWN]}")
         return ChainOut(**asdict(chain))
 
-    @router.get("/config", dependencies=[require_service])
+    @route.get("/config", dependencies=[require_service])
     async def get_config(self) -> DynamicConfig:
-        return await self.jobs.call("config")
+        return await self.picker.config()
 
-    @router.patch("/config", dependencies=[require_admin, requires_control_plane])
+    @route.patch("/config", dependencies=[require_admin, requires_control_plane])
     async def patch_config(self, patch: DynamicConfigPatch) -> DynamicConfig:
-        return _accepted(await self.jobs.call("patch_config", patch, current_stamp()))
+        return accepted(await self.picker.patch_config(patch, current_stamp()))

@@ -12,39 +12,24 @@ becomes the deduction the original makes), then `finished`, or `end_job`
 is returned). Whatever ends a job gives back its slot and its hold at once;
 a decline, failure or timeout is an incident of the miner (`incidents`).
 
-Every mutation returns the documents to write (`Put`s and `Delete`s) so the
-picker actor can persist them before it answers; `book_documents.load_book`
-rebuilds the same book from those documents after a restart.
+Every mutation answers the records it saved and dropped (`Writes`), so the
+picker actor can persist them before it answers; how they are stored, and
+the book rebuilt from them after a restart, is `documents`' business.
 """
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
-from organism.jobs.chain import ChainReport
-from organism.jobs.dynamic_config import DynamicConfig
+from contracts.chain import ChainReport
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import Allowance, BlacklistEntry, Incident, JobEvent, JobState, Manifest, Miner, Receipt
 from organism.jobs.holds import AllowanceHolds
 from organism.jobs.incidents import auto_blacklist, recent
-from organism.jobs.records import (
-    Allowance,
-    BlacklistEntry,
-    Incident,
-    JobEvent,
-    JobState,
-    Manifest,
-    Miner,
-    Receipt,
-    Reservation,
-    RoutedJob,
-)
-from organism.state.store import Delete, Put
+from organism.jobs.records import Reservation, RoutedJob, Writes
 
 Slot = tuple[str, str]  # (hotkey, executor class)
-
-
-def _allowance_doc(row: Allowance) -> Put:
-    return ("allowances", f"{row.hotkey}|{row.cycle_start}|{row.cycle_stop}", asdict(row))
 
 
 @dataclass
@@ -133,25 +118,24 @@ class MinerBook:
     def recent_incidents(self, hotkey: str, now: float) -> list[Incident]:
         return recent(self.incidents.get(hotkey, ()), self.config, now)
 
-    # --- facts (each returns what to persist) --------------------------------------------
-    def upsert_miner(self, miner: Miner) -> list[Put]:
+    # --- facts (each answers what to persist) --------------------------------------------
+    def upsert_miner(self, miner: Miner) -> Writes:
         self.miners[miner.hotkey] = miner
         self.changed.add(miner.hotkey)
-        return [("miners", miner.hotkey, asdict(miner))]
+        return Writes([miner])
 
-    def deregister(self, hotkey: str) -> list[Delete]:
+    def deregister(self, hotkey: str) -> Writes:
         """The miner and its manifests go; its jobs, incidents, blacklist entry and allowances stay."""
-        self.miners.pop(hotkey, None)
-        deletes: list[Delete] = [("miners", hotkey)]
+        dropped: list = [self.miners.pop(hotkey)] if hotkey in self.miners else []
         for executor_class, by_hotkey in self.manifests.items():
-            if by_hotkey.pop(hotkey, None) is not None:
-                deletes.append(("manifests", f"{hotkey}|{executor_class}"))
+            if (manifest := by_hotkey.pop(hotkey, None)) is not None:
+                dropped.append(manifest)
                 self.full_until.pop((hotkey, executor_class), None)
         self.changed.add(hotkey)
-        return deletes
+        return Writes(dropped=dropped)
 
-    def add_manifests(self, manifests: Iterable[Manifest]) -> list[Put]:
-        puts: list[Put] = []
+    def add_manifests(self, manifests: Iterable[Manifest]) -> Writes:
+        saved: list[Manifest] = []
         for manifest in manifests:
             self.arrivals += 1
             manifest.arrival = self.arrivals
@@ -161,38 +145,38 @@ class MinerBook:
                 by_hotkey[manifest.hotkey] = manifest
                 self.changed.add(manifest.hotkey)
                 self.full_until.pop((manifest.hotkey, manifest.executor_class), None)
-                puts.append(("manifests", f"{manifest.hotkey}|{manifest.executor_class}", asdict(manifest)))
-        return [*puts, ("meta", "arrivals", self.arrivals)]
+                saved.append(manifest)
+        return Writes(saved)
 
-    def set_blacklist(self, entry: BlacklistEntry) -> list[Put]:
+    def set_blacklist(self, entry: BlacklistEntry) -> Writes:
         self.blacklist[entry.hotkey] = entry
         self.changed.add(entry.hotkey)
-        return [("blacklist", entry.hotkey, asdict(entry))]
+        return Writes([entry])
 
-    def lift_blacklist(self, hotkey: str) -> list[Delete]:
-        self.blacklist.pop(hotkey, None)
+    def lift_blacklist(self, hotkey: str) -> Writes:
+        entry = self.blacklist.pop(hotkey, None)
         self.changed.add(hotkey)
-        return [("blacklist", hotkey)]
+        return Writes(dropped=[entry] if entry else [])
 
-    def upsert_allowances(self, rows: Iterable[Allowance]) -> list[Put]:
-        puts: list[Put] = []
+    def upsert_allowances(self, rows: Iterable[Allowance]) -> Writes:
+        saved: list[Allowance] = []
         for row in rows:
             self.allowances.setdefault((row.cycle_start, row.cycle_stop), {})[row.hotkey] = row
             self.changed.add(row.hotkey)
-            puts.append(_allowance_doc(row))
-        return puts
+            saved.append(row)
+        return Writes(saved)
 
-    def set_config(self, config: DynamicConfig) -> list[Put]:
+    def set_config(self, config: DynamicConfig) -> Writes:
         self.config = config
         self.changed.update(self.miners)  # the ranking and the incident rule may read it
-        return [("meta", "config", config.model_dump())]
+        return Writes([config])
 
-    def set_chain(self, report: ChainReport) -> list[Put]:
+    def set_chain(self, report: ChainReport) -> Writes:
         self.chain = report
-        return [("meta", "chain", asdict(report))]
+        return Writes([report])
 
     # --- a job's life ---------------------------------------------------------------------
-    def reserve(self, reservation: Reservation, job: RoutedJob, hold_cycle: tuple[int, int] | None) -> list[Put]:
+    def reserve(self, reservation: Reservation, job: RoutedJob, hold_cycle: tuple[int, int] | None) -> Writes:
         """Book `job`; with `hold_cycle`, its executor-seconds are held in that cycle's allowance."""
         earlier = self.jobs.get(job.job_uuid)
         if earlier is not None:  # routed again after its booking ended or lapsed: one history
@@ -203,21 +187,24 @@ class MinerBook:
         job.history.append(JobEvent(JobState.RESERVED.value, reservation.created_at, job.hotkey, job.reason))
         self.reservations[reservation.job_uuid] = reservation
         self.index_job(job)
-        return [("reservations", reservation.job_uuid, asdict(reservation)), ("jobs", job.job_uuid, asdict(job))]
+        return Writes([reservation, job])
 
-    def record_receipt(self, receipt: Receipt, current_block: int | None) -> tuple[list[Put], list[Delete]]:
-        """A started or finished receipt. A start releases the job's reservation (the receipt now
-        holds the slot) and turns a hold into a deduction from the miner's allowance, once."""
-        puts: list[Put] = [("receipts", f"{receipt.kind}|{receipt.job_uuid}", asdict(receipt))]
-        deletes: list[Delete] = []
+    def load_receipt(self, receipt: Receipt) -> None:
+        """Index a started or finished receipt: it may hold its slot."""
         self.full_until.pop((receipt.hotkey, receipt.executor_class), None)
         self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
         (self.finished if receipt.kind == "finished" else self.started)[receipt.job_uuid] = receipt
-        if self.reservations.pop(receipt.job_uuid, None) is not None:
-            deletes.append(("reservations", receipt.job_uuid))
+
+    def record_receipt(self, receipt: Receipt, current_block: int | None) -> Writes:
+        """A started or finished receipt. A start releases the job's reservation (the receipt now
+        holds the slot) and turns a hold into a deduction from the miner's allowance, once."""
+        writes = Writes([receipt])
+        self.load_receipt(receipt)
+        if (reservation := self.reservations.pop(receipt.job_uuid, None)) is not None:
+            writes.dropped.append(reservation)
         job = self.jobs.get(receipt.job_uuid)
         if job is None:
-            return puts, deletes
+            return writes
         self._release_hold(job)
         state = JobState.FINISHED if receipt.kind == "finished" else JobState.RUNNING
         job.state = state.value
@@ -226,21 +213,21 @@ class MinerBook:
             if (row := self.allowance_rows(current_block).get(job.hotkey)) is not None:
                 row.remaining -= job.executor_seconds
                 self.changed.add(row.hotkey)
-                puts.append(_allowance_doc(row))
+                writes.saved.append(row)
             job.allowance_deducted = True
-        return [*puts, ("jobs", job.job_uuid, asdict(job))], deletes
+        writes.saved.append(job)
+        return writes
 
     def end_job(
         self, job_uuid: str, state: JobState, at: float, reason: str, incident: str | None, slot: Slot
-    ) -> tuple[list[Put], list[Delete]]:
+    ) -> Writes:
         """The job on `slot` ended (declined, failed, released): its reservation and started
         receipt go, so its slot and its hold are free at once; `incident` is the miner's."""
-        puts: list[Put] = []
-        deletes: list[Delete] = []
-        if self.reservations.pop(job_uuid, None) is not None:
-            deletes.append(("reservations", job_uuid))
-        if self.started.pop(job_uuid, None) is not None:
-            deletes.append(("receipts", f"started|{job_uuid}"))
+        writes = Writes()
+        if (reservation := self.reservations.pop(job_uuid, None)) is not None:
+            writes.dropped.append(reservation)
+        if (started := self.started.pop(job_uuid, None)) is not None:
+            writes.dropped.append(started)
         self.full_until.pop(slot, None)
         self.changed.add(slot[0])
         if (job := self.jobs.get(job_uuid)) is not None:
@@ -249,20 +236,19 @@ class MinerBook:
             job.history.append(JobEvent(state.value, at, job.hotkey, reason))
             if incident is not None and job.hotkey not in job.declined_by:
                 job.declined_by.append(job.hotkey)  # a new pick of this uuid passes it over
-            puts.append(("jobs", job_uuid, asdict(job)))
+            writes.saved.append(job)
         if incident is not None:
-            puts += self._record_incident(Incident(incident, slot[0], job_uuid, at))
-        return puts, deletes
+            writes += self._record_incident(Incident(incident, slot[0], job_uuid, at))
+        return writes
 
-    def _record_incident(self, incident: Incident) -> list[Put]:
+    def _record_incident(self, incident: Incident) -> Writes:
         """One incident per miner and job, however often it is reported."""
         kept = self.incidents.setdefault(incident.hotkey, [])
         if any(i.job_uuid == incident.job_uuid for i in kept):
-            return []
+            return Writes()
         kept.append(incident)
-        puts: list[Put] = [("incidents", f"{incident.hotkey}|{incident.job_uuid}", asdict(incident))]
         entry = auto_blacklist(kept, self.config, incident.at, self.blacklist.get(incident.hotkey))
-        return puts + self.set_blacklist(entry) if entry is not None else puts
+        return Writes([incident]) + (self.set_blacklist(entry) if entry is not None else Writes())
 
     def index_job(self, job: RoutedJob) -> None:
         """Add a booked (or loaded) job to the indexes."""

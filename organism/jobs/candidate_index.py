@@ -4,13 +4,14 @@ A pick needs, for the job's executor class, how many miners each candidate
 filter rejects and the survivors in rank order. Running the filters over
 every miner costs a scan per pick (1.2 ms for 1,000 miners of one class).
 The index keeps the answer instead:
-- the job-independent filters (`not_blacklisted`, `fresh_manifest`,
-  `online_executors`) are run per miner when one of its facts changes, and
+- the static filters (`filters.STATIC_FILTERS`: those that judge the miner
+  alone, not the job) are run per miner when one of its facts changes, and
   again when time changes their verdict (a manifest going stale, a blacklist
   entry expiring: due events, processed at the next pick);
 - survivors with an allowance row of the current cycle sit in a sorted list
   by rank (`filters.rank_key`) and their allowance left (after holds) in
-  another, so the per-job `allowance` filter is a bisect; a miner is judged
+  another, so the per-job `allowance` filter (`filters.allowance_suffices`,
+  monotonic in what is left) is a bisect; a miner is judged
   again when one of its holds lapses or an incident leaves the window, since
   both move it in the ranking;
 - a new cycle (or a change of the allowance cycles) rebuilds it.
@@ -21,7 +22,7 @@ is a property test (`tests/unit/organism/jobs/test_candidate_index.py`).
 
 import heapq
 import math
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,17 +30,17 @@ from sortedcontainers import SortedList
 
 from organism.jobs.book import MinerBook
 from organism.jobs.filters import (
-    CANDIDATE_FILTERS,
     FILTER_NAMES,
+    FRESH_MANIFEST,
     MANIFEST_MAX_AGE_S,
+    STATIC_FILTERS,
     Candidate,
     PickContext,
     RankKey,
+    allowance_suffices,
     rank_key,
 )
 from organism.jobs.incidents import next_lapse
-
-STATIC_FILTERS = CANDIDATE_FILTERS[:-1]  # the last one, `allowance`, depends on the job
 
 
 @dataclass
@@ -63,7 +64,7 @@ class ClassCandidates:
 
     def allowance_rejections(self, executor_seconds: int, checked: bool) -> int:
         """Survivors the `allowance` filter rejects for a job of `executor_seconds`."""
-        too_little = bisect_right(self.remaining, executor_seconds) if checked else 0
+        too_little = bisect_left(self.remaining, True, key=lambda left: allowance_suffices(left, executor_seconds)) if checked else 0
         return len(self.without_row) + too_little
 
 
@@ -147,5 +148,5 @@ def static_rejections(index: ClassCandidates, book: MinerBook, executor_class: s
     """Counts per filter name, with miners that have no manifest for the class under `fresh_manifest`."""
     counts = dict.fromkeys(FILTER_NAMES, 0)
     counts.update(index.rejected)
-    counts["fresh_manifest"] += len(book.miners) - len(book.manifests.get(executor_class, {}))
+    counts[FRESH_MANIFEST] += len(book.miners) - len(book.manifests.get(executor_class, {}))
     return counts

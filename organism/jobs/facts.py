@@ -14,13 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.audit import AuditStamp
+from contracts.chain import ChainReport, chain_view
+from contracts.dynamic_config import apply_patch
+from contracts.jobs import Allowance, BlacklistEntry, Manifest, Miner
+from contracts.refusals import FieldProblem, Refusal, RefusalKind, invalid
 from organism.jobs.book import MinerBook
-from organism.jobs.chain import ChainReport, chain_view
-from organism.jobs.dynamic_config import apply_patch
-from organism.jobs.outcomes import Change, Refusal, RefusalKind
-from organism.jobs.policy import unknown_class
-from organism.jobs.records import Allowance, BlacklistEntry, Manifest, Miner
-from organism.state.audit import AuditStamp, record
+from organism.jobs.prefilters import unknown_class
+from organism.jobs.records import Change, Writes
+from organism.state.audit import entry as audited
 
 
 def unknown_miners(hotkeys: Iterable[str]) -> Refusal:
@@ -37,18 +39,22 @@ def _doc(value: Any) -> Any:
     return None if value is None else asdict(value)
 
 
+def _trail(stamp: AuditStamp, action: str, target: str | None, now: float, before: Any = None, after: Any = None) -> Writes:
+    """The audit entry of a change, written with it."""
+    return Writes([audited(stamp, action, target, now, before, after)])
+
+
 def register(book: MinerBook, miner: Miner, stamp: AuditStamp, now: float) -> Change:
     before = _doc(book.miners.get(miner.hotkey))
-    puts = book.upsert_miner(miner)
-    return Change(miner, [*puts, record(stamp, "miner.register", miner.hotkey, now, before, asdict(miner))])
+    writes = book.upsert_miner(miner)
+    return Change(miner, writes + _trail(stamp, "miner.register", miner.hotkey, now, before, asdict(miner)))
 
 
 def deregister(book: MinerBook, hotkey: str, stamp: AuditStamp, now: float) -> Change | Refusal:
     if refused := _missing(book, [hotkey]):
         return refused
     before = asdict(book.miners[hotkey])
-    deletes = book.deregister(hotkey)
-    return Change(None, [record(stamp, "miner.deregister", hotkey, now, before)], deletes)
+    return Change(None, book.deregister(hotkey) + _trail(stamp, "miner.deregister", hotkey, now, before))
 
 
 def manifests(book: MinerBook, rows: list[Manifest], now: float) -> Change | Refusal:
@@ -68,14 +74,14 @@ def blacklist(book: MinerBook, hotkey: str, reason: str, duration_s: float | Non
         return refused
     entry = BlacklistEntry(hotkey, reason, now, None if duration_s is None else now + duration_s)
     before = _doc(book.blacklist.get(hotkey))
-    return Change(entry, [*book.set_blacklist(entry), record(stamp, "miner.blacklist", hotkey, now, before, asdict(entry))])
+    return Change(entry, book.set_blacklist(entry) + _trail(stamp, "miner.blacklist", hotkey, now, before, asdict(entry)))
 
 
 def lift_blacklist(book: MinerBook, hotkey: str, stamp: AuditStamp, now: float) -> Change | Refusal:
     if refused := _missing(book, [hotkey]):
         return refused
     before = _doc(book.blacklist.get(hotkey))
-    return Change(None, [record(stamp, "miner.blacklist.lift", hotkey, now, before)], book.lift_blacklist(hotkey))
+    return Change(None, book.lift_blacklist(hotkey) + _trail(stamp, "miner.blacklist.lift", hotkey, now, before))
 
 
 def allowances(book: MinerBook, rows: list[Allowance], stamp: AuditStamp, now: float) -> Change | Refusal:
@@ -83,25 +89,23 @@ def allowances(book: MinerBook, rows: list[Allowance], stamp: AuditStamp, now: f
         return refused
     before = [_doc(book.allowances.get((r.cycle_start, r.cycle_stop), {}).get(r.hotkey)) for r in rows]
     after = [asdict(r) for r in rows]
-    return Change(rows, [*book.upsert_allowances(rows), record(stamp, "allowances.update", None, now, before, after)])
+    return Change(rows, book.upsert_allowances(rows) + _trail(stamp, "allowances.update", None, now, before, after))
 
 
 def chain(book: MinerBook, block: int, netuid: int, stamp: AuditStamp, now: float) -> Change:
     before = book.chain.block if book.chain else None
-    puts = book.set_chain(ChainReport(block, now))
-    return Change(chain_view(book.chain, netuid, now), [*puts, record(stamp, "chain.report", None, now, before, block)])
+    writes = book.set_chain(ChainReport(block, now))
+    return Change(chain_view(book.chain, netuid, now), writes + _trail(stamp, "chain.report", None, now, before, block))
 
 
 def patch_config(book: MinerBook, patch: BaseModel, stamp: AuditStamp, now: float) -> Change | Refusal:
     try:
         config = apply_patch(patch, book.config)
-    except ValidationError as invalid:
-        problems = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in invalid.errors()]
-        return Refusal(RefusalKind.INVALID, "; ".join(f"{p['field']}: {p['problem']}" for p in problems), problems)
+    except ValidationError as error:
+        return invalid([FieldProblem(".".join(map(str, e["loc"])), e["msg"]) for e in error.errors()])
     if config.DEBUG_MINER_KEY and config.DEBUG_MINER_KEY not in book.miners:
-        problem = f"{config.DEBUG_MINER_KEY!r} is not a registered miner"
-        return Refusal(RefusalKind.INVALID, problem, [{"field": "DEBUG_MINER_KEY", "problem": problem}])
+        return invalid([FieldProblem("DEBUG_MINER_KEY", f"{config.DEBUG_MINER_KEY!r} is not a registered miner")])
     changed = sorted(patch.model_dump(exclude_unset=True))
     before = {key: getattr(book.config, key) for key in changed}
-    puts = book.set_config(config)
-    return Change(config, [*puts, record(stamp, "config.patch", None, now, before, {k: getattr(config, k) for k in changed})])
+    after = {k: getattr(config, k) for k in changed}
+    return Change(config, book.set_config(config) + _trail(stamp, "config.patch", None, now, before, after))

@@ -1,8 +1,11 @@
 """Miner selection as named filters and scorers, the scheduler-framework way. Pure.
 
 A filter is a name, the refusal a pick gets when the filter leaves nobody,
-and a check that judges one candidate: `None` to pass, or a `Rejection`
-with its reason. The policy runs `CANDIDATE_FILTERS` over every miner with
+a check that judges one candidate (`None` to pass, or a `Rejection` with its
+reason), and whether it is *static*: judging the miner alone, never the job,
+so the candidate index may keep its verdict until a fact or time changes
+it. The allowance rule (`allowance_suffices`) and the ranking (`rank_key`)
+are defined here once; the candidate index applies the same two. The policy runs `CANDIDATE_FILTERS` over every miner with
 a manifest for the job's class, ranks the survivors by `SCORERS` (lower
 first, in order: fewer recent incidents per online executor, more allowance
 left of the initial, more collateral; then the hotkey), then walks them
@@ -15,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.jobs import Allowance, JobSpec, Manifest
+from contracts.refusals import RefusalKind
 from organism.jobs.book import MinerBook
-from organism.jobs.outcomes import RefusalKind
-from organism.jobs.records import Allowance, JobSpec, Manifest, RoutedJob
+from organism.jobs.records import RoutedJob
 
 MANIFEST_MAX_AGE_S = 4 * 3600
 
@@ -62,6 +66,12 @@ class Filter:
     name: str
     refusal: RefusalKind
     check: Check
+    static: bool = False  # judges the miner alone: its verdict holds for every job of the class
+
+
+def allowance_suffices(left: float, needed: int) -> bool:
+    """The allowance rule: a miner may take a job when more is left than the job needs (strictly)."""
+    return left > needed
 
 
 def not_blacklisted(candidate: Candidate, context: PickContext) -> Rejection | None:
@@ -86,7 +96,7 @@ def enough_allowance(candidate: Candidate, context: PickContext) -> Rejection | 
         return Rejection("no allowance row for the current cycle")
     needed = context.job.executor_seconds
     left = context.book.allowance_left(row, context.now)
-    if context.book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING and left <= needed:
+    if context.book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING and not allowance_suffices(left, needed):
         held = f" ({row.remaining - left:g} s held by reservations)" if left < row.remaining else ""
         return Rejection(f"{left:g} s of allowance left{held}, the job needs more than {needed} s")
     return None
@@ -114,11 +124,12 @@ def free_slot(candidate: Candidate, context: PickContext) -> Rejection | None:
 
 
 CANDIDATE_FILTERS: tuple[Filter, ...] = (
-    Filter(NOT_BLACKLISTED, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, not_blacklisted),
-    Filter(FRESH_MANIFEST, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, fresh_manifest),
-    Filter(ONLINE_EXECUTORS, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, online_executors),
+    Filter(NOT_BLACKLISTED, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, not_blacklisted, static=True),
+    Filter(FRESH_MANIFEST, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, fresh_manifest, static=True),
+    Filter(ONLINE_EXECUTORS, RefusalKind.NO_MINER_FOR_EXECUTOR_TYPE, online_executors, static=True),
     Filter(ALLOWANCE, RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, enough_allowance),
 )
+STATIC_FILTERS: tuple[Filter, ...] = tuple(f for f in CANDIDATE_FILTERS if f.static)
 SLOT_FILTERS: tuple[Filter, ...] = (
     Filter(NOT_DECLINED, RefusalKind.ALL_CANDIDATES_DECLINED, not_declined),
     Filter(COLLATERAL, RefusalKind.NOT_ENOUGH_COLLATERAL, enough_collateral),

@@ -11,8 +11,8 @@ history until the book's retention.
 
 from collections.abc import Sequence
 
-from organism.jobs.dynamic_config import DynamicConfig
-from organism.jobs.records import BlacklistEntry, Incident
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import BlacklistEntry, Incident
 
 AUTO_BLACKLIST_REASON = "auto: {count} incidents in {window} s"
 

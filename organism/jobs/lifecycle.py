@@ -19,23 +19,22 @@ refusal changes nothing.
   state: a release is idempotent.
 """
 
+from contracts.jobs import JobSpec, JobView, Receipt
+from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.book import MinerBook
-from organism.jobs.outcomes import Change, Refusal, RefusalKind
-from organism.jobs.policy import Selection, required_seconds
-from organism.jobs.records import ENDED, ENDINGS, JobSpec, Receipt, Reservation, RoutedJob
-from organism.jobs.views import JobView, job_state, job_view
-from organism.state.store import Put
+from organism.jobs.records import ENDED, ENDINGS, Change, Reservation, RoutedJob, Selection, Writes
+from organism.jobs.views import job_state, job_view
 
 UNROUTED_RECEIPT_TTL_S = 600.0  # how long a started receipt of a job not routed here holds a slot
 
 
-def book_job(book: MinerBook, spec: JobSpec, outcome: Selection, now: float, block: int | None) -> tuple[float, list[Put]]:
+def book_job(book: MinerBook, spec: JobSpec, outcome: Selection, now: float, block: int | None) -> tuple[float, Writes]:
     """Reserve the selected miner for the job: the reservation's expiry, and what to write."""
     config = book.config
     expires_at = now + config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
     reservation = Reservation(spec.job_uuid, outcome.hotkey, spec.executor_class, now, expires_at)
     routed = RoutedJob(spec.job_uuid, outcome.hotkey, spec.executor_class, spec.executor_seconds,
-                       required_seconds(spec, config), outcome.reason, routed_at=now)
+                       outcome.required_seconds, outcome.reason, routed_at=now)
     row = book.allowance_rows(block).get(outcome.hotkey) if block is not None else None
     hold = (row.cycle_start, row.cycle_stop) if row is not None and config.DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING else None
     return expires_at, book.reserve(reservation, routed, hold)
@@ -63,12 +62,12 @@ def receipt(
         if routed is not None and job_state(book, routed, now) in ENDED:
             return Change(record)  # ended already (a retried receipt, or released first): as a release, idempotent
         state, incident = ENDINGS[kind]
-        puts, deletes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class))
-        return Change(record, puts, deletes, release_claim=True)
-    puts, deletes = book.record_receipt(record, block)
+        writes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class))
+        return Change(record, writes, release_claim=True)
+    writes = book.record_receipt(record, block)
     if kind == "finished":
-        return Change(record, puts, deletes, release_claim=True)  # its slot is free
-    return Change(record, puts, deletes, hold_claim_until=record.timestamp + record.ttl_s)  # the receipt holds it
+        return Change(record, writes, release_claim=True)  # its slot is free
+    return Change(record, writes, hold_claim_until=record.timestamp + record.ttl_s)  # the receipt holds it
 
 
 def release(book: MinerBook, job_uuid: str, reason: str, now: float) -> Change | Refusal:
@@ -78,8 +77,8 @@ def release(book: MinerBook, job_uuid: str, reason: str, now: float) -> Change |
     if job_state(book, job, now) in ENDED:
         return Change(job_view(book, job, now))
     state, incident = ENDINGS[reason]
-    puts, deletes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class))
-    return Change(job_view(book, job, now), puts, deletes, release_claim=True)
+    writes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class))
+    return Change(job_view(book, job, now), writes, release_claim=True)
 
 
 def view_of(book: MinerBook, job_uuid: str, now: float) -> JobView | Refusal:

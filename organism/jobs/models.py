@@ -14,50 +14,20 @@ from contracts.bounds import (
     BlockNumber,
     Count,
     DurationS,
-    Flag,
     FreeText,
     Hotkey,
-    Seconds,
     TtlS,
     UnixTime,
     WeiAmount,
 )
-from organism.jobs.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
-from organism.jobs.records import MinerStatus
+from contracts.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
+from contracts.jobs import MinerStatus
 
 CycleBlock = Annotated[int, Field(strict=True, ge=-BLOCK_MAX, le=BLOCK_MAX)]  # a cycle may start before block 0
 
 
 # its format here; whether it is configured (dynamic config) the picker says, by field name
 ExecutorClass = ExecutorClassName
-
-
-class JobRouteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"uuid": "7f8e9b2c-1d3a-4c5b-9e6f-0a1b2c3d4e5f", "executor_class": "always_on.test", "download_time_limit": 10, "execution_time_limit": 60, "upload_time_limit": 10, "streaming_start_time_limit": 5, "on_trusted_miner": False}]})
-    uuid: UUID
-    executor_class: ExecutorClass = DEFAULT_EXECUTOR_CLASS
-    download_time_limit: Seconds
-    execution_time_limit: Seconds
-    upload_time_limit: Seconds
-    streaming_start_time_limit: Seconds = 0
-    on_trusted_miner: Flag = False
-
-
-class MinerAddressOut(BaseModel):
-    hotkey: str
-    address: str
-    port: int
-    ip_version: int
-
-
-class JobRouteResponse(BaseModel):
-    job_uuid: str
-    miner: MinerAddressOut
-    reason: Literal["selected", "debug_miner", "trusted_miner"]
-    reservation_expires_at: float | None
-    replayed: bool
-    dry_run: bool = False
-    explain: dict[str, Any]
 
 
 class MinerIn(BaseModel):

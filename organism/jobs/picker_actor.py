@@ -10,45 +10,56 @@ then answers; if the write fails the book is reloaded from the store (or,
 when the store is unreachable, before the next change), so memory never
 runs ahead of disk. A restarted actor (`max_restarts=-1`) loads the same
 book: nothing it acknowledged is lost. What receipts and releases do to a
-job is decided in `lifecycle`; the actor writes it.
+job is decided in `lifecycle`; the actor writes it (`documents` says how each
+record is stored).
 
-Answers are typed: records, views, `JobRouted`, or a `Refusal`; never HTTP.
+It implements `contracts.picker.Picker`; answers are typed: records, views,
+`JobRouted`, or a `Refusal`; never HTTP.
 """
 
 import contextlib
 import dataclasses
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import ray
 
-from organism.detached import Versioned, get_or_create_detached
-from organism.jobs import facts, lifecycle, views
-from organism.jobs.book import MinerBook
-from organism.jobs.book_documents import load_book
-from organism.jobs.candidate_index import CandidateIndex
-from organism.jobs.chain import ChainView, chain_view
-from organism.jobs.dynamic_config import DynamicConfig
-from organism.jobs.facts import unknown_miners
-from organism.jobs.outcomes import Change, JobRouted, MinerAddress, Refusal, RefusalKind
-from organism.jobs.policy import Selection, pick, unknown_class
-from organism.jobs.records import (
+from contracts.audit import AuditPage, AuditStamp
+from contracts.chain import ChainView, chain_view
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import (
     Allowance,
     BlacklistEntry,
+    JobCursor,
+    JobRouted,
     JobSpec,
     JobState,
+    JobView,
     Manifest,
     Miner,
+    MinerAddress,
     MinerStatus,
     Receipt,
 )
+from contracts.picker import Picker
+from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
+from organism.detached import Versioned, current, get_or_create_detached, kill
+from organism.jobs import documents, facts, lifecycle, views
+from organism.jobs.book import MinerBook
+from organism.jobs.candidate_index import CandidateIndex
+from organism.jobs.documents import load_book
+from organism.jobs.facts import unknown_miners
+from organism.jobs.policy import pick
+from organism.jobs.prefilters import unknown_class
+from organism.jobs.records import Change, Selection, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
+from organism.settings import OrganismSettings
 from organism.state import audit
-from organism.state.audit import AuditEntry, AuditStamp
 from organism.state.locate import open_store
-from organism.state.store import Delete, DocumentStore, Put, StoreUnavailable, Transaction
+from organism.state.store import DocumentStore, Transaction
+from servekit.actors import actor_client
 
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
 
@@ -82,17 +93,14 @@ class MinerPicker(Versioned):
                 self._book  # noqa: B018 - reload now if the store answers
             raise
 
-    def _commit(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
+    def _commit(self, writes: Writes) -> None:
         with self._transaction() as tx:
-            tx.write(puts, deletes)
+            documents.write(tx, writes)
 
     def _current_block(self, now: float) -> int | None:
         return self._book.chain.current_block(now) if self._book.chain else None
 
     # --- picking --------------------------------------------------------------------
-    def route_job(self, spec: JobSpec, dry_run: bool) -> JobRouted | Refusal:
-        return self.route_jobs([spec], dry_run)[0]
-
     def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]:
         """Route jobs in order, each decision seeing the bookings before it; a booking is written,
         with the slot it claims, before any answer. One transaction for the batch where the store
@@ -100,7 +108,7 @@ class MinerPicker(Versioned):
         (PostgreSQL: each transaction then holds one miner's lock at a time)."""
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
-            self._commit(deletes=prune(self._book, now))
+            self._commit(prune(self._book, now))
             if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's retention
                 audit.forget_old(self._store, now)
             self._pruned_at = now
@@ -149,8 +157,8 @@ class MinerPicker(Versioned):
     def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, tx: Transaction) -> float | None:
         """Reserve the selected miner (unless a dry run); the reservation's expiry, if any."""
         if outcome.reserve and not dry_run:
-            expires_at, puts = lifecycle.book_job(self._book, spec, outcome, now, self._current_block(now))
-            tx.write(puts)
+            expires_at, writes = lifecycle.book_job(self._book, spec, outcome, now, self._current_block(now))
+            documents.write(tx, writes)
             return expires_at
         held = self._book.reservations.get(spec.job_uuid)
         return held.expires_at if outcome.replayed and held and held.active(now) else None
@@ -190,8 +198,7 @@ class MinerPicker(Versioned):
     def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal:
         return self._apply(facts.patch_config(self._book, patch, stamp, time.time()))
 
-    def audit_page(self, before: str | None, limit: int, action: str | None,
-                   subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
         return audit.page(self._store, before, limit, action, subject)
 
     def record_receipt(
@@ -210,7 +217,7 @@ class MinerPicker(Versioned):
         if isinstance(change, Refusal):
             return change
         with self._transaction() as tx:
-            tx.write(change.puts, change.deletes)
+            documents.write(tx, change.writes)
             if change.release_claim:
                 tx.release(change.answer.job_uuid)
             elif change.hold_claim_until is not None:
@@ -218,14 +225,14 @@ class MinerPicker(Versioned):
         return change.answer
 
     # --- jobs ---------------------------------------------------------------------------
-    def release_job(self, job_uuid: str, reason: str) -> views.JobView | Refusal:
+    def release_job(self, job_uuid: str, reason: str) -> JobView | Refusal:
         return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time()))
 
-    def job(self, job_uuid: str) -> views.JobView | Refusal:
+    def job(self, job_uuid: str) -> JobView | Refusal:
         return lifecycle.view_of(self._book, job_uuid, time.time())
 
-    def jobs(self, limit: int, before: views.JobCursor | None, state: str | None,
-             hotkey: str | None) -> tuple[list[views.JobView], views.JobCursor | None]:
+    def jobs(self, limit: int, before: JobCursor | None, state: str | None,
+             hotkey: str | None) -> tuple[list[JobView], JobCursor | None]:
         return views.jobs_page(self._book, time.time(), limit, before, JobState(state) if state else None, hotkey)
 
     def chain(self) -> ChainView | None:
@@ -248,12 +255,16 @@ class MinerPicker(Versioned):
         return views.miner_status(self._book, hotkey, now, self._current_block(now))
 
 
-def get_or_create_picker(
-    name: str, namespace: str, state_dir: Path, netuid: int, resources: dict[str, float]
-) -> ray.actor.ActorHandle:
+def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
     # One call at a time is the point; retries are safe because every call is idempotent
     # (a routed uuid replays its booking).
     return get_or_create_detached(
-        MinerPicker, name, namespace, namespace, str(state_dir), netuid, resources=resources, max_concurrency=1,
-        max_task_retries=3,
+        MinerPicker, settings.picker_actor_name, settings.namespace, settings.namespace, str(settings.state_path),
+        settings.netuid, resources=settings.state_actor_resources(), max_concurrency=1, max_task_retries=3,
     )
+
+
+async def connect_picker(settings: OrganismSettings) -> Picker:
+    """The one picker (started, or replaced when it runs other code), as its contract."""
+    handle = await current(lambda: get_or_create_picker(settings), kill)
+    return actor_client(lambda: handle, Picker, settings.picker_call_timeout_s, PickerUnavailable, "the miner picker")

@@ -1,33 +1,23 @@
-"""The facts job routing keeps about miners and jobs, one record type each. Pure.
+"""The book's own records, and what a decision changes in it. Pure.
 
-A job request (`JobSpec`); miners, the latest manifest per (miner, executor class), blacklist entries,
-allowance rows per (miner, cycle), receipts, preliminary reservations, routed
-jobs with their life (`JobState`, `JobEvent`) and miner incidents.
-`MinerBook` indexes them.
+A booking is a `Reservation` (a slot held until it lapses) and a
+`RoutedJob` (its life: state, history, the miners that declined it). How a
+job ends, by release reason or receipt kind, is `ENDINGS`. The records that
+cross the actor boundary (miners, manifests, receipts, ...) are in
+`contracts.jobs`.
+
+The policy's choice is a `Selection`. Every mutation of the book answers `Writes`: the records it saved and the
+ones it dropped, for the picker actor to persist (`documents` says how)
+before it answers. A `Change` is a decision's answer with its writes and
+what happens to the job's slot claim in the store.
 """
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from typing import Any
 
-
-class JobState(StrEnum):
-    RESERVED = "reserved"  # routed, its reservation active
-    RUNNING = "running"  # a start receipt
-    FINISHED = "finished"
-    FAILED = "failed"
-    DECLINED = "declined"
-    RELEASED = "released"  # given back by the caller (cancelled)
-    EXPIRED = "expired"  # the reservation lapsed without a start
-
+from contracts.jobs import Explain, IncidentKind, JobEvent, JobState
 
 ENDED = frozenset({JobState.FINISHED, JobState.FAILED, JobState.DECLINED, JobState.RELEASED})
-
-
-class IncidentKind(StrEnum):
-    DECLINED = "declined"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-
 
 # how a job ends, by release reason or receipt kind: its state, and the miner's incident if any
 ENDINGS: dict[str, tuple[JobState, IncidentKind | None]] = {
@@ -36,83 +26,6 @@ ENDINGS: dict[str, tuple[JobState, IncidentKind | None]] = {
     "timeout": (JobState.FAILED, IncidentKind.TIMEOUT),
     "cancelled": (JobState.RELEASED, None),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """A job to route, as the caller asked for it."""
-
-    job_uuid: str
-    executor_class: str
-    download_time_limit: int
-    execution_time_limit: int
-    upload_time_limit: int
-    streaming_start_time_limit: int
-    on_trusted_miner: bool
-
-    @property
-    def executor_seconds(self) -> int:
-        return self.download_time_limit + self.execution_time_limit + self.upload_time_limit
-
-
-@dataclass(slots=True)
-class Miner:
-    hotkey: str
-    address: str
-    port: int
-    ip_version: int
-    collateral_wei: int
-
-
-@dataclass(slots=True)
-class Manifest:
-    hotkey: str
-    executor_class: str
-    online_executor_count: int
-    executor_count: int
-    observed_at: float
-    arrival: int  # breaks ties between equal observed_at: later arrival is newer
-
-    @property
-    def recency(self) -> tuple[float, int]:
-        return self.observed_at, self.arrival
-
-
-@dataclass(slots=True)
-class BlacklistEntry:
-    hotkey: str
-    reason: str
-    created_at: float
-    expires_at: float | None  # None: permanent
-
-    def active(self, now: float) -> bool:
-        return self.expires_at is None or now < self.expires_at
-
-
-@dataclass(slots=True)
-class Allowance:
-    hotkey: str
-    cycle_start: int
-    cycle_stop: int
-    initial: float
-    remaining: float
-
-    @property
-    def ratio(self) -> float:
-        return self.remaining / self.initial if self.initial else 0.0
-
-
-@dataclass(slots=True)
-class Receipt:
-    kind: str  # started | finished | declined | failed
-    job_uuid: str
-    hotkey: str
-    executor_class: str
-    timestamp: float
-    ttl_s: float
-
-    def counts_at(self, now: float) -> bool:
-        return now < self.timestamp + self.ttl_s
 
 
 @dataclass(slots=True)
@@ -125,14 +38,6 @@ class Reservation:
 
     def active(self, now: float) -> bool:
         return now < self.expires_at
-
-
-@dataclass(slots=True)
-class JobEvent:
-    state: str
-    at: float
-    hotkey: str
-    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -156,24 +61,34 @@ class RoutedJob:
         self.hold_cycle = tuple(self.hold_cycle) if self.hold_cycle is not None else None
 
 
-@dataclass(slots=True)
-class Incident:
-    kind: str  # IncidentKind
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The policy's choice: a miner, why, and whether to reserve it (replays and overrides do not)."""
+
     hotkey: str
-    job_uuid: str
-    at: float
+    reason: str  # selected | debug_miner | trusted_miner (a replay: the booking's own)
+    reserve: bool
+    explain: Explain
+    required_seconds: int  # the job's time in the cycle (`prefilters.required_seconds`)
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class Writes:
+    """Records a mutation saved (new or changed) and dropped, in order."""
+
+    saved: list[Any] = field(default_factory=list)
+    dropped: list[Any] = field(default_factory=list)
+
+    def __add__(self, other: "Writes") -> "Writes":
+        return Writes([*self.saved, *other.saved], [*self.dropped, *other.dropped])
 
 
 @dataclass(frozen=True, slots=True)
-class MinerStatus:
-    """One miner as `GET /miners` shows it: its facts and its slots per executor class."""
+class Change:
+    """An answer, and what to write (in one transaction) before giving it."""
 
-    miner: Miner
-    blacklist: BlacklistEntry | None
-    manifests: dict[str, Manifest]
-    allowance: Allowance | None
-    ongoing_jobs: dict[str, int]
-    free_slots: dict[str, int]
-    held_seconds: float = 0.0  # of the allowance, by reservations not yet started
-    incidents: tuple[Incident, ...] = ()  # remembered ones, oldest first
-    recent_incidents: int = 0  # inside the configured window
+    answer: Any
+    writes: Writes = field(default_factory=Writes)
+    release_claim: bool = False  # the job's slot claim in the store goes
+    hold_claim_until: float | None = None  # or is held until then

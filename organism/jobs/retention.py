@@ -7,35 +7,33 @@ them), then leave memory and the store.
 """
 
 from organism.jobs.book import MinerBook
-from organism.state.store import Delete
+from organism.jobs.records import Writes
 
 RETENTION_S = 24 * 3600.0
 PRUNE_EVERY_S = 30.0
 
 
-def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> list[Delete]:
+def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writes:
     """Forget what can no longer hold a slot: expired reservations leave the store;
     jobs that hold no slot leave the per-slot index (a later receipt puts them back);
     jobs, receipts and incidents idle for `retention_s` leave memory and the store."""
-    deletes: list[Delete] = []
+    dropped: list = []
     for job_uuid in [u for u, r in book.reservations.items() if not r.active(now)]:
-        del book.reservations[job_uuid]
-        deletes.append(("reservations", job_uuid))
+        dropped.append(book.reservations.pop(job_uuid))
     for slot, job_uuids in book.jobs_by_slot.items():
         job_uuids.intersection_update({u for u in job_uuids if book.holds_slot(u, slot, now)})
     book.holds.lapse_all(now)
     horizon = now - retention_s
-    for kind, receipts in (("started", book.started), ("finished", book.finished)):
+    for receipts in (book.started, book.finished):
         for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:
-            del receipts[job_uuid]
-            deletes.append(("receipts", f"{kind}|{job_uuid}"))
+            dropped.append(receipts.pop(job_uuid))
     idle = [j for u, j in book.jobs.items()
             if j.routed_at < horizon and u not in book.reservations and u not in book.started and u not in book.finished]
     for job in idle:
         book.unbook_job(job)
-        deletes.append(("jobs", job.job_uuid))
-    for hotkey, kept in book.incidents.items():
+        dropped.append(job)
+    for kept in book.incidents.values():
         for incident in [i for i in kept if i.at < horizon]:
             kept.remove(incident)
-            deletes.append(("incidents", f"{hotkey}|{incident.job_uuid}"))
-    return deletes
+            dropped.append(incident)
+    return Writes(dropped=dropped)

@@ -5,30 +5,9 @@ holds and incidents. Jobs come newest first (by when they were last routed), min
 page ends with the cursor of the next one (None on the last page).
 """
 
-from dataclasses import dataclass
-
+from contracts.jobs import JobCursor, JobState, JobView, Manifest, MinerStatus
 from organism.jobs.book import MinerBook
-from organism.jobs.records import JobEvent, JobState, Manifest, MinerStatus, RoutedJob
-
-JobCursor = tuple[float, str]  # (routed_at, job uuid) of the last job shown
-
-
-@dataclass(frozen=True, slots=True)
-class JobView:
-    job_uuid: str
-    state: str
-    hotkey: str
-    address: str | None  # None once the miner is deregistered
-    port: int | None
-    ip_version: int | None
-    executor_class: str
-    executor_seconds: int
-    routed_at: float
-    reservation_expires_at: float | None  # while reserved
-    allowance_held: bool  # its executor-seconds held against the miner's allowance now
-    allowance_deducted: bool
-    declined_by: tuple[str, ...]
-    history: tuple[JobEvent, ...]
+from organism.jobs.records import RoutedJob
 
 
 def job_state(book: MinerBook, job: RoutedJob, now: float) -> JobState:

@@ -8,38 +8,21 @@ when its change does. Manifests and receipts, the high-volume facts, are not
 audited. Keys sort by time (`<at>|<id>`), so the trail pages newest first;
 entries older than `RETENTION_S` are forgotten.
 
-`AuditStamp` is the who: the caller's subject and role and the correlation
-id, taken from the request's context by the route that asks for the change.
+`AuditStamp` (`contracts.audit`) is the who: the caller's subject and role
+and the correlation id, taken from the request's context by the route that
+asks for the change. This module is the one home of the trail's stored shape.
 """
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from contracts.audit import AuditEntry, AuditPage, AuditStamp
 from organism.state.store import DocumentStore, Put
 from servekit.context import current_caller, current_correlation_id
 
 AUDIT = "audit"
 RETENTION_S = 90 * 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class AuditStamp:
-    subject: str
-    role: str
-    correlation_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    at: float
-    subject: str
-    role: str
-    correlation_id: str
-    action: str  # e.g. rules.change, epoch.rotate, config.patch, miner.blacklist
-    target: str | None  # what it changed: a hotkey, a logical id, ...
-    before: Any = None
-    after: Any = None
 
 
 def current_stamp() -> AuditStamp:
@@ -53,15 +36,19 @@ def audit_key(at: float) -> str:
     return f"{at:018.6f}|{uuid.uuid4().hex[:8]}"
 
 
-def record(stamp: AuditStamp, action: str, target: str | None, at: float, before: Any = None, after: Any = None) -> Put:
-    """The entry to write with the change, in the same transaction."""
-    entry = AuditEntry(at, stamp.subject, stamp.role, stamp.correlation_id, action, target, before, after)
-    return (AUDIT, audit_key(at), asdict(entry))
+def entry(stamp: AuditStamp, action: str, target: str | None, at: float, before: Any = None,
+          after: Any = None) -> AuditEntry:
+    """The entry a change leaves, to be written with it, in the same transaction."""
+    return AuditEntry(at, stamp.subject, stamp.role, stamp.correlation_id, action, target, before, after)
+
+
+def put(audited: AuditEntry) -> Put:
+    return (AUDIT, audit_key(audited.at), asdict(audited))
 
 
 def page(
     store: DocumentStore, before: str | None, limit: int, action: str | None = None, subject: str | None = None
-) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+) -> AuditPage:
     """Up to `limit` entries below the key `before`, newest first, of `action` (or its prefix, e.g.
     `miner.`) and `subject` if given; and the key to continue from (None at the end)."""
     found: list[tuple[str, AuditEntry]] = []
@@ -69,9 +56,9 @@ def page(
     while len(found) < limit:
         batch = store.page(AUDIT, cursor, max(limit, 100))
         for key, doc in batch:
-            entry = AuditEntry(**doc)
-            if (action is None or entry.action.startswith(action)) and (subject is None or entry.subject == subject):
-                found.append((key, entry))
+            stored = AuditEntry(**doc)
+            if (action is None or stored.action.startswith(action)) and (subject is None or stored.subject == subject):
+                found.append((key, stored))
                 if len(found) == limit:
                     return found, key
         if len(batch) < max(limit, 100):

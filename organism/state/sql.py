@@ -21,7 +21,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from organism.state.store import Claim, Delete, Put, StoreUnavailable, lowest_free_slot, slot_above
+from contracts.refusals import StoreUnavailable
+from organism.state.store import Claim, Delete, Put, lowest_free_slot, slot_above
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
     (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"

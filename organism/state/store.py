@@ -27,12 +27,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contracts.refusals import StoreUnavailable
+
 Put = tuple[str, str, Any]  # collection, key, JSON-able document
 Delete = tuple[str, str]  # collection, key
-
-
-class StoreUnavailable(Exception):
-    """The database did not answer in time; nothing of the operation was written."""
 
 
 @dataclass(frozen=True, slots=True)

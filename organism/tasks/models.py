@@ -6,14 +6,14 @@ The bodies the coordinator shares with the organism (resolve, execute) are in
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.bounds import Identifier, NonBlank
+from contracts.bounds import Domain, TaskType
 from contracts.wire import MAX_BULK_ITEMS, RuleIn
 
 
 class RuleRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    task_type: NonBlank
-    domain: Identifier | None = None
+    task_type: TaskType
+    domain: Domain = None
 
 
 class RulesUpdate(BaseModel):

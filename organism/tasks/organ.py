@@ -19,17 +19,21 @@ from typing import Any
 
 import ray
 
+from contracts.identity import Caller
+from contracts.organ import Organ as OrganContract
+from contracts.refusals import OrganUnavailable, RegistryUnavailable
+from contracts.registry import InstanceStatus, OrganRegistry
 from contracts.registry_feed import ViewVersion
 from organism.detached import Versioned, get_or_create_detached
 from organism.tasks.organ_handlers import OrganContext, handler_for
-from organism.tasks.registry_state import InstanceStatus
+from servekit.actors import actor_client
 from servekit.context import correlation_id, current_caller
-from servekit.identity import Caller
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
 WATCH_TIMEOUT_S = 30.0
+REGISTRY_CALL_TIMEOUT_S = WATCH_TIMEOUT_S + 10.0  # a watch answers within its own timeout
 DRAIN_TIMEOUT_S = 10.0
 
 
@@ -44,7 +48,8 @@ class Organ(Versioned):
     ) -> None:
         self._logical_id = logical_id
         self._actor_name = actor_name
-        self._registry = registry
+        self._registry = actor_client(lambda: registry, OrganRegistry, REGISTRY_CALL_TIMEOUT_S, RegistryUnavailable,
+                                      "the runtime registry")
         self._interval = heartbeat_interval_s
         self._jitter = heartbeat_jitter_s
         # A restarted actor is a new instance: the registry prefers it once it heartbeats.
@@ -63,7 +68,7 @@ class Organ(Versioned):
                 if self._epoch is None:
                     await self._register()
                 else:
-                    reply = await self._registry.heartbeat.remote(self._instance_id)
+                    reply = await self._registry.heartbeat(self._instance_id)
                     if not reply.registered:
                         logger.info("%s re-registers in epoch %s", self._instance_id, reply.epoch)
                         await self._register()
@@ -78,7 +83,7 @@ class Organ(Versioned):
         known = ViewVersion("", 0)
         while not self._draining:
             try:
-                update = await self._registry.watch.remote(known, WATCH_TIMEOUT_S)
+                update = await self._registry.watch(known, WATCH_TIMEOUT_S)
                 known = update.view.version
                 if self._epoch is not None and update.view.epoch != self._epoch and not self._draining:
                     logger.info("%s re-registers in epoch %s", self._instance_id, update.view.epoch)
@@ -87,7 +92,7 @@ class Organ(Versioned):
                 await asyncio.sleep(1.0)
 
     async def _register(self) -> None:
-        epoch = await self._registry.register.remote(
+        epoch = await self._registry.register(
             self._instance_id,
             self._logical_id,
             self._actor_name,
@@ -95,7 +100,7 @@ class Organ(Versioned):
             InstanceStatus.STARTING.value,
         )
         # Nothing to warm up yet; a real organ would load its resources here.
-        await self._registry.set_status.remote(self._instance_id, InstanceStatus.ALIVE.value)
+        await self._registry.set_status(self._instance_id, InstanceStatus.ALIVE.value)
         self._epoch = epoch
 
     async def execute(self, task: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
@@ -128,12 +133,12 @@ class Organ(Versioned):
         for task in self._tasks:
             task.cancel()
         try:
-            await self._registry.set_status.remote(self._instance_id, InstanceStatus.DRAINING.value)
+            await self._registry.set_status(self._instance_id, InstanceStatus.DRAINING.value)
             waited = 0.0
             while self._running and waited < DRAIN_TIMEOUT_S:
                 await asyncio.sleep(0.05)
                 waited += 0.05
-            await self._registry.set_status.remote(self._instance_id, InstanceStatus.DEAD.value)
+            await self._registry.set_status(self._instance_id, InstanceStatus.DEAD.value)
         finally:
             logger.info("%s drained and stopped", self._instance_id)
             ray.actor.exit_actor()
@@ -154,5 +159,6 @@ def get_or_create_organ(
 
 async def drain_and_stop(organ: ray.actor.ActorHandle) -> None:
     """Ask an organ to drain and stop; answered once it is gone."""
-    with contextlib.suppress(ray.exceptions.RayActorError):
-        await organ.drain_and_stop.remote()
+    stopping = actor_client(lambda: organ, OrganContract, DRAIN_TIMEOUT_S + 5, OrganUnavailable, "a retiring organ")
+    with contextlib.suppress(OrganUnavailable):  # it exits while answering: gone is what was asked
+        await stopping.drain_and_stop()

@@ -1,8 +1,9 @@
 """RuntimeRegistry: the detached named actor that owns epoch, rules and instances.
 
-It adapts `RegistryState` and `RuleTable` to Ray: durable state (the epoch
-counter and the editable rules) is written to the store *before* memory
-changes, so a restarted actor (`max_restarts=-1`) comes back with both;
+It implements the registry's contract (`contracts.registry`) and adapts
+`RegistryState` and `RuleTable` to Ray: durable state (the epoch counter and
+the editable rules, stored as `registry_documents` says) is written to the
+store *before* memory changes, so a restarted actor (`max_restarts=-1`) comes back with both;
 instances are soft state that organs rebuild with their next heartbeat.
 
 It publishes every change that can alter a routing answer as a new version
@@ -20,41 +21,44 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 import ray
 
+from contracts.audit import AuditPage, AuditStamp
+from contracts.refusals import Refusal, RegistryUnavailable
+from contracts.registry import (
+    ActiveInstance,
+    EpochRotation,
+    HeartbeatReply,
+    InstanceReport,
+    InstanceStatus,
+    Registry,
+    RegistrySnapshot,
+)
 from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
-from contracts.routing_table import DEFAULT_RULES, Rule, RuleChangeError, RuleTable
-from organism.detached import Versioned, get_or_create_detached
+from contracts.routing_table import RouteKey, Rule, RuleTable
+from organism.detached import Versioned, current, get_or_create_detached, kill
+from organism.settings import OrganismSettings
 from organism.state import audit
-from organism.state.audit import AuditEntry, AuditStamp
 from organism.state.locate import open_store
-from organism.tasks.instance_cache import ActiveInstance
-from organism.tasks.registry_state import HeartbeatReply, InstanceStatus, RegistryState, format_epoch
-from organism.tasks.registry_view import EpochRotation, InstanceReport, RegistrySnapshot, RuleChange
+from organism.state.store import DocumentStore
+from organism.tasks import registry_documents as documents
+from organism.tasks.registry_state import RegistryState, format_epoch
+from servekit.actors import actor_client
 
 logger = logging.getLogger(__name__)
 
-META = "meta"
 CHANGES_KEPT = 1024  # a subscriber further behind than this resyncs
 SWEEP_EVERY_S = 1.0
 
 
-def rule_to_doc(rule: Rule) -> dict[str, Any]:
-    return {"task_type": rule.task_type, "domain": rule.domain, "logical_id": rule.logical_id}
-
-
 class RuntimeRegistry(Versioned):
-    def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str]) -> None:
-        self._store = open_store("registry", namespace, Path(state_dir))
-        meta = self._store.load(META)
-        if "epoch_counter" not in meta or "rules" not in meta:
-            meta.setdefault("epoch_counter", 1)
-            meta.setdefault("rules", [rule_to_doc(r) for r in DEFAULT_RULES])
-            self._store.write(puts=[(META, key, value) for key, value in meta.items()])
-        self._state = RegistryState(meta["epoch_counter"], heartbeat_timeout_s, time.time)
-        self._rules = RuleTable(Rule(**doc) for doc in meta["rules"])
+    def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str],
+                 store: DocumentStore | None = None) -> None:
+        self._store = store or open_store("registry", namespace, Path(state_dir))
+        stored = documents.load(self._store)
+        self._state = RegistryState(stored.epoch_counter, heartbeat_timeout_s, time.time)
+        self._rules = RuleTable(stored.rules)
         self._known_logical_ids = set(known_logical_ids)
         self._boot = uuid.uuid4().hex[:8]
         self._generation = 0
@@ -139,36 +143,34 @@ class RuntimeRegistry(Versioned):
         async with self._write_lock:
             previous, now = self._state.epoch, time.time()
             counter = self._state.epoch_counter + 1
-            entry = audit.record(stamp, "epoch.rotate", None, now, previous, format_epoch(counter))
-            await asyncio.to_thread(self._store.write, puts=[(META, "epoch_counter", counter), entry])
+            entry = audit.entry(stamp, "epoch.rotate", None, now, previous, format_epoch(counter))
+            await asyncio.to_thread(self._store.write, puts=[documents.epoch_counter_put(counter), audit.put(entry)])
             self._state.rotate_epoch()  # only once the new counter is durable
             self._publish(tuple(self._state.active_changes()))
             logger.info("epoch rotated from %s to %s by %s", previous, self._state.epoch, stamp.subject)
             return EpochRotation(previous, self.view())
 
-    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]], stamp: AuditStamp) -> RuleChange:
-        """Apply a rule change all or nothing; a rejection is returned, not raised."""
+    async def change_rules(self, add: list[Rule], remove: list[RouteKey], stamp: AuditStamp) -> RegistryView | Refusal:
+        """Apply a rule change all or nothing: the new view, or the refusal naming every problem."""
         async with self._write_lock:
-            try:
-                table = self._rules.with_change(add, remove, self._known_logical_ids)
-            except RuleChangeError as error:
-                return RuleChange(None, tuple(error.problems))
-            docs = [rule_to_doc(r) for r in table.rules()]
-            change = {"add": [rule_to_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
-            entry = audit.record(stamp, "rules.change", None, time.time(), after=change)
-            await asyncio.to_thread(self._store.write, puts=[(META, "rules", docs), entry])
+            table = self._rules.with_change(add, remove, self._known_logical_ids)
+            if isinstance(table, Refusal):
+                return table
+            change = {"add": [documents.rule_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
+            entry = audit.entry(stamp, "rules.change", None, time.time(), after=change)
+            await asyncio.to_thread(self._store.write, puts=[documents.rules_put(table.rules()), audit.put(entry)])
             self._rules = table
             self._publish()
-            return RuleChange(self.view())
+            return self.view()
 
     async def request_refresh(self, stamp: AuditStamp) -> RegistryView:
-        await asyncio.to_thread(self._store.write, puts=[audit.record(stamp, "routing.refresh", None, time.time())])
+        entry = audit.entry(stamp, "routing.refresh", None, time.time())
+        await asyncio.to_thread(self._store.write, puts=[audit.put(entry)])
         self._refresh_generation += 1
         self._publish()
         return self.view()
 
-    def audit_page(self, before: str | None, limit: int, action: str | None,
-                   subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
+    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
         return audit.page(self._store, before, limit, action, subject)
 
     async def _sweep_forever(self) -> None:
@@ -189,15 +191,17 @@ class RuntimeRegistry(Versioned):
                 await asyncio.to_thread(audit.forget_old, self._store, audited_at)
 
 
-def get_or_create_registry(
-    name: str,
-    namespace: str,
-    state_dir: Path,
-    heartbeat_timeout_s: float,
-    known_logical_ids: list[str],
-    resources: dict[str, float],
-) -> ray.actor.ActorHandle:
+def get_or_create_registry(settings: OrganismSettings) -> ray.actor.ActorHandle:
     return get_or_create_detached(
-        RuntimeRegistry, name, namespace, namespace, str(state_dir), heartbeat_timeout_s, known_logical_ids,
-        resources=resources
+        RuntimeRegistry, settings.registry_actor_name, settings.namespace, settings.namespace, str(settings.state_path),
+        settings.heartbeat_timeout_s, sorted(settings.organs), resources=settings.state_actor_resources(),
     )
+
+
+async def connect_registry(settings: OrganismSettings) -> tuple[Registry, ray.actor.ActorHandle]:
+    """The registry (started, or replaced when it runs other code), as its contract, and its handle
+    (organs are given the handle)."""
+    handle = await current(lambda: get_or_create_registry(settings), kill)
+    registry = actor_client(lambda: handle, Registry, settings.registry_call_timeout_s, RegistryUnavailable,
+                            "the runtime registry")
+    return registry, handle

@@ -11,45 +11,13 @@ epoch counter, and instances silent for `retention_s` are forgotten.
 it was last asked, for the registry's feed of changes.
 """
 
-from dataclasses import asdict, dataclass
-from enum import StrEnum
-
+from contracts.registry import HeartbeatReply, Instance, InstanceStatus
 from contracts.registry_feed import InstanceChange
 from servekit.clock import Clock
 
 
-class InstanceStatus(StrEnum):
-    STARTING = "starting"
-    ALIVE = "alive"
-    DRAINING = "draining"
-    DEAD = "dead"
-
-
 def format_epoch(counter: int) -> str:
     return f"epoch-{counter:06d}"
-
-
-@dataclass(slots=True)
-class Instance:
-    instance_id: str
-    logical_id: str
-    epoch: str
-    status: InstanceStatus
-    actor_name: str
-    node_id: str | None
-    started_at: float
-    last_heartbeat: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatReply:
-    """What an organ learns from a heartbeat: re-register when not `registered`."""
-
-    epoch: str
-    registered: bool
 
 
 class RegistryState:

@@ -11,8 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from contracts.normalize import RouteKey
-from contracts.routing_table import ResolvedFrom, RuleTable
+from contracts.routing_table import ResolvedFrom, RouteKey, RuleTable
 from contracts.wire import RouteStatus
 from organism.tasks.instance_cache import CachedLookup
 

@@ -1,127 +1,53 @@
-"""Task routing inside an OrganismManager replica: the thin Ray shell around the core.
+"""Task routing inside an OrganismManager replica: the registry's view, the cache, the organs.
 
-`TaskRouting` starts (or finds) the registry and organ actors, follows the
-registry's view, answers lookups from the replica's `ActiveInstanceCache`
-and delegates every decision to the pure core (`resolution`, `RuleTable`).
-It speaks typed answers and the exceptions below; the api layer turns them
-into HTTP.
+`TaskRouting` follows the registry's view (`contracts.registry_feed`),
+answers lookups from the replica's `ActiveInstanceCache`, delegates every
+decision to the pure core (`resolution`, `RuleTable`) and runs steps on the
+organ the registry names. It talks to the registry and the organs through
+their contracts only (`contracts.registry.Registry`, `contracts.organ.Organ`),
+so a test hands it in-process ones. Answers are values: a refusal
+(`contracts.refusals.Refusal`) when it will not do what was asked; a fault
+(`Unavailable`) is raised when the registry or an organ does not answer.
 """
 
 import asyncio
-import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
-import ray
-from ray.exceptions import RayError
-
-from contracts.actor_names import is_organ_actor_name
+from contracts.audit import AuditPage, AuditStamp
+from contracts.identity import Caller
+from contracts.organ import Organ
+from contracts.refusals import FieldProblem, Refusal, RefusalKind, invalid
+from contracts.registry import EpochRotation, Registry, RegistrySnapshot
 from contracts.registry_feed import Change, RegistryFollower, RegistryUpdate, RegistryView
-from contracts.routing_table import FieldProblem, Rule, RuleTable
-from organism.detached import current, kill
+from contracts.routing_table import RouteKey, Rule, RuleTable
 from organism.metrics import OrganismMetrics
-from organism.settings import OrganismSettings
-from organism.state.audit import AuditEntry, AuditStamp
-from organism.state.store import StoreUnavailable
-from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache, CachedLookup
-from organism.tasks.organ import drain_and_stop, get_or_create_organ
-from organism.tasks.registry_actor import get_or_create_registry
-from organism.tasks.registry_view import EpochRotation, RegistrySnapshot
+from organism.tasks.instance_cache import ActiveInstanceCache, CachedLookup
 from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
-from servekit.context import replica_logger
-from servekit.identity import Caller
 
 WATCH_TIMEOUT_S = 30.0
-logger = replica_logger(__name__)
-
-
-class TaskRoutingError(Exception):
-    """A request task routing cannot serve; the message is safe to show the caller.
-
-    TaskRoutingError
-    +-- RegistryUnavailable   the runtime registry did not answer in time
-    +-- UnknownOrgan          no organ is configured for the logical id
-    +-- NoActiveInstance      the logical id has no active instance in the current epoch
-    +-- OrganTimeout          the organ did not answer within its budget
-    +-- OrganUnavailable      the organ failed or is gone
-    +-- RuleChangeRefused     a rule change with problems; nothing of it was applied
-    """
-
-
-class RegistryUnavailable(TaskRoutingError):
-    pass
-
-
-class UnknownOrgan(TaskRoutingError):
-    pass
-
-
-class NoActiveInstance(TaskRoutingError):
-    pass
-
-
-class OrganTimeout(TaskRoutingError):
-    pass
-
-
-class OrganUnavailable(TaskRoutingError):
-    pass
-
-
-class RuleChangeRefused(TaskRoutingError):
-    def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
-        self.problems = problems
+OrganLookup = Callable[[str], Organ]  # actor name -> the organ, as its contract
 
 
 class TaskRouting:
-    def __init__(self, settings: OrganismSettings, metrics: OrganismMetrics) -> None:
-        self._settings = settings
+    def __init__(self, registry: Registry, organ: OrganLookup, configured_organs: set[str], metrics: OrganismMetrics,
+                 instance_cache_ttl_s: float) -> None:
+        self._registry = registry
+        self._organ = organ
+        self._configured = configured_organs
         self._metrics = metrics
-        self._registry: ray.actor.ActorHandle | None = None
-        self._organs: dict[str, ray.actor.ActorHandle] = {}
-        self._cache = ActiveInstanceCache(self._lookup_active, ttl_s=settings.instance_cache_ttl_s)
+        self._cache = ActiveInstanceCache(registry.active_instance, ttl_s=instance_cache_ttl_s)
         self._follower: RegistryFollower | None = None
         self._following: asyncio.Task | None = None
 
     async def start(self) -> None:
-        """Find (or start, or replace when they run other code) the registry and the organs, tell
-        the registry which organs are configured, retire those that no longer are, take the
-        registry's view, then follow it for as long as the replica lives."""
-        settings = self._settings
-        self._registry = await current(lambda: get_or_create_registry(
-            settings.registry_actor_name, settings.namespace, settings.state_path, settings.heartbeat_timeout_s,
-            sorted(settings.organs), settings.state_actor_resources(),
-        ), kill)
-        for actor_name, logical_id in settings.organ_actor_names().items():
-            self._organs[actor_name] = await current(lambda actor_name=actor_name, logical_id=logical_id: get_or_create_organ(
-                actor_name, logical_id, settings.namespace, self._registry, settings.heartbeat_interval_s,
-                settings.heartbeat_jitter_s,
-            ), drain_and_stop)
-        await self._registry.set_known_logical_ids.remote(sorted(self._settings.organs))
-        await self._retire_unconfigured_organs()
-        self._follower = RegistryFollower(await self._registry.view.remote(), self._on_change)
+        """Take the registry's view, then follow it for as long as the replica lives."""
+        self._follower = RegistryFollower(await self._registry.view(), self._on_change)
         self._metrics.rules.set(len(self._follower.table))
         self._following = asyncio.get_running_loop().create_task(
-            self._follower.follow(self._registry.watch.remote, WATCH_TIMEOUT_S)
+            self._follower.follow(self._registry.watch, WATCH_TIMEOUT_S)
         )
-
-    async def _retire_unconfigured_organs(self) -> list[str]:
-        """Organ actors of an earlier deployment that this one does not configure drain and stop."""
-        named = await asyncio.to_thread(ray.util.list_named_actors, True)
-        wanted = set(self._settings.organ_actor_names())
-        retired = [
-            a["name"] for a in named
-            if a["namespace"] == self._settings.namespace and is_organ_actor_name(a["name"]) and a["name"] not in wanted
-        ]
-        for name in retired:
-            with contextlib.suppress(ValueError):  # another replica got there first
-                asyncio.get_running_loop().create_task(
-                    drain_and_stop(await asyncio.to_thread(ray.get_actor, name, self._settings.namespace))
-                )
-        if retired:
-            logger.info("retiring organs no longer configured: %s", retired)
-        return retired
 
     def stop(self) -> None:
         if self._following is not None:
@@ -131,18 +57,9 @@ class TaskRouting:
     def table(self) -> RuleTable:
         return self._follower.table
 
-    async def _ask_registry(self, method: str, *args: Any) -> Any:
-        try:
-            return await asyncio.wait_for(
-                getattr(self._registry, method).remote(*args), self._settings.registry_call_timeout_s
-            )
-        except StoreUnavailable as error:  # the registry answered; its database did not
-            raise StoreUnavailable(f"the runtime registry's store did not answer {method}; nothing was written") from error
-        except (TimeoutError, RayError) as error:
-            raise RegistryUnavailable(f"runtime registry did not answer {method}: {type(error).__name__}") from error
-
-    async def _lookup_active(self, logical_id: str) -> ActiveInstance | None:
-        return await self._ask_registry("active_instance", logical_id)
+    @property
+    def epoch(self) -> str:
+        return self._follower.epoch
 
     def _lookup_in(self, epoch: str) -> InstanceLookup:
         async def lookup(logical_id: str) -> CachedLookup:
@@ -187,54 +104,44 @@ class TaskRouting:
         return epoch, resolutions
 
     # --- rules, cache, registry ----------------------------------------------------------
-    async def change_rules(self, add: list[Rule], remove: list[tuple[str, str | None]], stamp: AuditStamp) -> RuleTable:
-        change = await self._ask_registry("change_rules", add, remove, stamp)
-        if change.view is None:
-            raise RuleChangeRefused(change.problems)
-        self._take(change.view)
+    async def change_rules(self, add: list[Rule], remove: list[RouteKey], stamp: AuditStamp) -> RuleTable | Refusal:
+        view = await self._registry.change_rules(add, remove, stamp)
+        if isinstance(view, Refusal):
+            return view
+        self._take(view)
         return self.table
 
     async def refresh(self, stamp: AuditStamp) -> int:
         cleared = self._cache.clear()
-        self._take(await self._ask_registry("request_refresh", stamp))
+        self._take(await self._registry.request_refresh(stamp))
         return cleared
 
     async def snapshot(self) -> RegistrySnapshot:
-        return await self._ask_registry("snapshot")
+        return await self._registry.snapshot()
 
     async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
-        rotation = await self._ask_registry("rotate_epoch", stamp)
+        rotation = await self._registry.rotate_epoch(stamp)
         self._metrics.epoch_rotations.inc()
         self._take(rotation.view)
         return rotation
 
-    async def audit_page(self, before: str | None, limit: int, action: str | None,
-                         subject: str | None) -> tuple[list[tuple[str, AuditEntry]], str | None]:
-        return await self._ask_registry("audit_page", before, limit, action, subject)
+    async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
+        return await self._registry.audit_page(before, limit, action, subject)
 
     async def registry_epoch(self) -> str:
         """The registry's own epoch: proves it answers."""
-        return (await self._ask_registry("view")).epoch
+        return (await self._registry.view()).epoch
 
     # --- execution --------------------------------------------------------------------
     async def execute(
         self, logical_id: str, task: dict[str, Any], caller: Caller | None = None
-    ) -> tuple[str, str, dict[str, Any]]:
+    ) -> tuple[str, str, dict[str, Any]] | Refusal:
         """Run one step on the active instance of `logical_id`: (instance id, epoch, result)."""
-        if logical_id not in self._settings.organs:
-            raise UnknownOrgan(f"no organ is configured for {logical_id!r}")
+        if logical_id not in self._configured:
+            return invalid([FieldProblem("logical_id", f"no organ is configured for {logical_id!r}")])
         epoch = self._follower.epoch
         found = await self._cache.get(logical_id, epoch)
         if found.instance is None:
-            raise NoActiveInstance(f"{logical_id} has no active instance in {epoch}")
-        instance_id = found.instance.instance_id
-        try:
-            organ = self._organs.get(found.instance.actor_name) or await asyncio.to_thread(
-                ray.get_actor, found.instance.actor_name, self._settings.namespace
-            )
-            result = await asyncio.wait_for(organ.execute.remote(task, caller), self._settings.organ_call_timeout_s)
-        except TimeoutError as error:
-            raise OrganTimeout(f"{instance_id} did not answer in time") from error
-        except (RayError, ValueError) as error:  # ValueError: no actor of that name
-            raise OrganUnavailable(f"{instance_id} failed: {type(error).__name__}") from error
-        return instance_id, epoch, result
+            return Refusal(RefusalKind.NO_ACTIVE_INSTANCE, f"{logical_id} has no active instance in {epoch}")
+        result = await self._organ(found.instance.actor_name).execute(task, caller)
+        return found.instance.instance_id, epoch, result

@@ -18,10 +18,10 @@ import pytest
 import ray
 from ray import serve
 
+from contracts.identity import Role
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
 from routing_cli.ingress import ingress_env, ingress_mode, private_directory
-from servekit.identity import Role
 from tests.tokens import JWKS_JSON, SIGNER
 
 # the deployments get the key set only; the tests mint with the signing key

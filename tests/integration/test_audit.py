@@ -4,7 +4,7 @@ correlation id) and what changed, merged from both stores newest first, for admi
 import httpx
 import pytest
 
-from servekit.identity import Role
+from contracts.identity import Role
 from tests.integration.conftest import OrganismStack, deploy_organism, tear_down_organism
 from tests.tokens import SIGNER
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from contracts.identity import Role
 from routing_cli.main import main
-from servekit.identity import Role
 from tests.integration.conftest import (
     ADMIN_HEADERS,
     FullStack,

@@ -5,8 +5,8 @@ import uuid
 import pytest
 import ray
 
+from contracts.audit import AuditStamp
 from organism.detached import code_version, get_or_create_detached
-from organism.state.audit import AuditStamp
 from organism.tasks.registry_actor import RuntimeRegistry
 from tests.integration.conftest import deploy_organism, tear_down_organism
 

@@ -16,11 +16,11 @@ from collections import Counter
 
 import pytest
 
-from organism.jobs.dynamic_config import DynamicConfigPatch
-from organism.jobs.outcomes import JobRouted, Refusal
+from contracts.audit import AuditStamp
+from contracts.dynamic_config import DynamicConfigPatch
+from contracts.jobs import Allowance, JobRouted, JobSpec, Manifest, Miner
+from contracts.refusals import Refusal
 from organism.jobs.picker_actor import MinerPicker
-from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
-from organism.state.audit import AuditStamp
 from organism.state.sql import SqlStore
 
 MINERS, EXECUTORS, PICKS_PER_PICKER = 100, 8, 1000

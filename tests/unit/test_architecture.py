@@ -1,11 +1,15 @@
 """The layout's rules, checked on the source: module size, import cycles, a pure
-core without Ray or HTTP, and no HTTP status or URL below the api layer."""
+core without Ray or HTTP, no HTTP status or URL below the api layer, actors
+called only through their typed contracts, and task types and domains
+normalized in one place."""
 
 import ast
 import re
 from pathlib import Path
 
 import pytest
+
+from contracts import organ, picker, registry, wire
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("contracts", "servekit", "organism", "coordinator", "cognitive", "routing_cli", "bench")
@@ -26,13 +30,16 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> set[str]:
+    """What a module imports; `from package import module` is the module, not the package."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names}
+            found.update(submodules)
+            if not all((ROOT / (name.replace(".", "/") + ".py")).exists() for name in submodules):
+                found.add(node.module)
     return found
 
 
@@ -74,8 +81,10 @@ def test_no_import_cycles():
 
 
 def test_the_pure_core_is_where_the_design_says():
-    expected = {"contracts.normalize", "contracts.routing_table", "contracts.wire", "organism.jobs.policy",
-                "organism.tasks.resolution", "coordinator.router", "coordinator.breaker", "organism.state.store"}
+    expected = {"contracts.bounds", "contracts.routing_table", "contracts.wire", "contracts.registry", "contracts.picker",
+                "contracts.organ", "contracts.refusals", "organism.jobs.policy", "organism.jobs.prefilters",
+                "organism.jobs.documents", "organism.tasks.resolution", "coordinator.router", "coordinator.breaker",
+                "organism.state.store"}
     assert expected <= set(PURE)
 
 
@@ -126,3 +135,71 @@ def test_no_http_status_or_url_below_the_api_layer(relative):
     ]
     assert (statuses, urls) == ([], [])
     assert not {i for i in imports_of(ROOT / relative) if i.split(".")[0] in ("fastapi", "starlette")}
+
+
+# --- typed seams: every actor is called through its contract (contracts.registry, .picker, .organ) ----
+SEAM = "servekit/actors.py"  # the one place that turns a contract's method into an actor call
+
+
+def _methods(*contracts: type) -> set[str]:
+    from servekit.actors import contract_methods
+
+    return set().union(*(contract_methods(contract) for contract in contracts))
+
+
+ACTOR_METHODS = _methods(registry.Registry, registry.OrganRegistry, picker.Picker, organ.Organ)
+# Serve deployments, called by handle; and the benchmark's no-op baseline (bench.stack.Noop)
+HANDLE_METHODS = _methods(wire.OrganismHandle, wire.PlannerHandle) | {"noop_handle"}
+
+
+def _remote_calls(tree: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "remote"]
+
+
+@pytest.mark.parametrize("path", [p for p in source_files() if str(p.relative_to(ROOT)) != SEAM],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_actor_method_is_named_by_a_string_or_called_around_its_contract(path):
+    tree = ast.parse(path.read_text())
+    by_string = [
+        arg.value for call in ast.walk(tree) if isinstance(call, ast.Call)
+        for arg in call.args if isinstance(arg, ast.Constant) and arg.value in ACTOR_METHODS | HANDLE_METHODS
+        and "_" in arg.value  # `route_jobs`, `upsert_miner`, ...; a bare word ("execute") is a task type too
+    ]
+    by_getattr = [ast.unparse(c) for c in _remote_calls(tree)
+                  if isinstance(c.func.value, ast.Call) and getattr(c.func.value.func, "id", None) == "getattr"]
+    around = [c.func.value.attr for c in _remote_calls(tree)
+              if isinstance(c.func.value, ast.Attribute) and c.func.value.attr not in HANDLE_METHODS | {"code_version"}]
+    assert (by_string, by_getattr, around) == ([], [], [])
+
+
+def test_every_actor_and_deployment_implements_its_contract_method_for_method():
+    import inspect
+
+    from cognitive.app import Cognitive
+    from organism.app import OrganismManager
+    from organism.jobs.picker_actor import MinerPicker
+    from organism.tasks.organ import Organ
+    from organism.tasks.registry_actor import RuntimeRegistry
+    from servekit.actors import contract_methods
+
+    pairs = [(registry.Registry, RuntimeRegistry), (registry.OrganRegistry, RuntimeRegistry),
+             (picker.Picker, MinerPicker), (organ.Organ, Organ), (wire.OrganismHandle, OrganismManager.func_or_class),
+             (wire.PlannerHandle, Cognitive.func_or_class)]
+    for contract, actor in pairs:
+        for name in contract_methods(contract):
+            declared = list(inspect.signature(getattr(contract, name)).parameters)
+            implemented = list(inspect.signature(getattr(actor, name)).parameters)
+            assert declared == implemented, (actor.__name__, name, declared, implemented)
+
+
+# --- one normalization: types and domains are lower-cased by contracts.bounds, trusted everywhere else --
+SERVICES = ("contracts", "organism", "coordinator", "cognitive")
+
+
+@pytest.mark.parametrize("path", [p for p in source_files() if p.relative_to(ROOT).parts[0] in SERVICES],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_task_types_and_domains_are_normalized_only_at_the_edge(path):
+    tree = ast.parse(path.read_text())
+    lowered = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("lower", "casefold")]
+    assert lowered == [] or path.relative_to(ROOT) == Path("contracts/bounds.py")

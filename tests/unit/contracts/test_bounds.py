@@ -8,6 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from contracts.bounds import (
     Address,
     BlockNumber,
+    Domain,
     DurationS,
     Flag,
     FreeText,
@@ -15,7 +16,10 @@ from contracts.bounds import (
     Identifier,
     JsonObject,
     NonBlank,
+    OptionalId,
     Seconds,
+    TaskType,
+    TaskTypeOrBlank,
     UnixTime,
     WeiAmount,
 )
@@ -82,3 +86,27 @@ def test_bounds(bounded, given, expected):
             adapter.validate_python(given)
     else:
         assert adapter.validate_python(given) == expected
+
+
+NORMALIZED = [
+    (TaskType, "  Graph_Embed ", "graph_embed"),
+    (TaskType, "HEALTH_CHECK", "health_check"),
+    (TaskTypeOrBlank, " ", ""),
+    (TaskTypeOrBlank, " Fact_Search", "fact_search"),
+    (Domain, " FACTS ", "facts"),
+    (Domain, "", None),
+    (Domain, "   ", None),
+    (Domain, None, None),
+    (OptionalId, " graph_dispatcher ", "graph_dispatcher"),
+    (OptionalId, "  ", None),
+]
+
+
+@pytest.mark.parametrize("bounded, given, expected", NORMALIZED, ids=[f"{i}-{c[1]!r}" for i, c in enumerate(NORMALIZED)])
+def test_the_one_normalization_of_types_and_domains(bounded, given, expected):
+    assert TypeAdapter(bounded).validate_python(given) == expected
+
+
+def test_a_blank_task_type_is_refused():
+    with pytest.raises(ValidationError):
+        TypeAdapter(TaskType).validate_python("   ")

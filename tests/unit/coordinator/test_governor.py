@@ -32,7 +32,6 @@ def test_threshold_must_be_crossed_not_reached():
     "task_type, requested, score, expected",
     [
         ("graph_embed", False, None, Decision.FAST),
-        ("Graph_RAG_Query_V2 ", False, None, Decision.ESCALATE),
         ("graph_embed", True, None, Decision.ESCALATE),
         ("graph_embed", False, 0.9, Decision.ESCALATE),
         ("graph_embed", False, 0.2, Decision.FAST),

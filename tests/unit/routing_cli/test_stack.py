@@ -6,8 +6,8 @@ import sys
 import types
 from pathlib import Path
 
+from contracts.identity import Role
 from routing_cli.stack import banner, cluster_endpoints
-from servekit.identity import Role
 
 
 def test_the_banner_shows_what_ray_chose_and_how_to_go_on():

@@ -6,8 +6,9 @@ import stat
 
 import pytest
 
+from contracts.identity import Role
 from routing_cli import tokens
-from servekit.identity import Role, TokenVerifier
+from servekit.identity import TokenVerifier
 
 
 def run(capsys, command: str, **args) -> str:

@@ -2,9 +2,9 @@
 
 import contextvars
 
+from contracts.identity import Caller, Role
 from servekit.auth import caller_of
 from servekit.context import correlation_id, current_caller
-from servekit.identity import Caller, Role
 
 
 def test_caller_passed_on_a_handle_call_becomes_the_request_context():

@@ -2,8 +2,8 @@
 
 import logging
 
+from contracts.identity import Caller, Role
 from servekit.context import RequestContextFilter, correlation_id, current_caller
-from servekit.identity import Caller, Role
 
 
 def test_log_records_carry_correlation_id_caller_and_x_service():

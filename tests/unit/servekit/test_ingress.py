@@ -6,9 +6,10 @@ import pytest
 from pydantic import BaseModel
 
 from contracts.bounds import JsonObject
+from contracts.identity import Caller, Role
 from servekit import auth
 from servekit.auth import configure_replica, require_admin, require_service
-from servekit.identity import AuthSettings, Caller, Role
+from servekit.identity import AuthSettings
 from servekit.ingress import conventional_app
 from servekit.middleware import MAX_BODY_BYTES
 from tests.tokens import JWKS_JSON, SIGNER

@@ -7,7 +7,9 @@ import pytest
 
 from cognitive.app import app as cognitive
 from coordinator.app import app as coordinator
-from organism.app import app as organism
+from tests.fakes import organism_app_offline
+
+organism = organism_app_offline()
 
 APPS = {"organism": organism, "coordinator": coordinator, "cognitive": cognitive}
 AREAS = {"task routing", "job routing", "facts", "admin", "health", "pipeline", "planning"}

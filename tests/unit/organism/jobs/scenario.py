@@ -1,12 +1,13 @@
 """Books and jobs for the job-routing unit tests: one place that builds them."""
 
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import Allowance, JobSpec, Manifest, Miner
+from contracts.refusals import Refusal
 from organism.jobs.book import MinerBook
-from organism.jobs.dynamic_config import DynamicConfig
 from organism.jobs.filters import Candidate, PickContext
 from organism.jobs.lifecycle import book_job
-from organism.jobs.outcomes import Refusal
-from organism.jobs.policy import Selection, pick
-from organism.jobs.records import Allowance, JobSpec, Manifest, Miner
+from organism.jobs.policy import pick
+from organism.jobs.records import Selection
 
 NOW = 1_000_000.0
 NETUID = 12

@@ -1,8 +1,9 @@
 """The miner book: slots held by reservations and receipts, allowance deduction, reload, the miners view."""
 
-from organism.jobs.book_documents import load_book
-from organism.jobs.chain import ChainReport
-from organism.jobs.records import BlacklistEntry, Manifest, Receipt, Reservation, RoutedJob
+from contracts.chain import ChainReport
+from contracts.jobs import BlacklistEntry, Manifest, Receipt
+from organism.jobs.documents import load_book, write
+from organism.jobs.records import Reservation, RoutedJob
 from organism.jobs.views import miners_page
 from organism.state.store import InMemoryStore
 
@@ -64,11 +65,11 @@ def test_book_reloads_from_its_documents():
     writes.append(book.add_manifests([Manifest("a", CLASS, 1, 4, NOW - 1, 0)]))
     writes.append(book.upsert_allowances(book.allowance_rows(BLOCK).values()))
     writes.append(book.set_blacklist(BlacklistEntry("a", "temp", NOW, NOW + 5)))
-    for puts in writes:
-        store.write(puts)
-    store.write(book.reserve(Reservation("j", "a", CLASS, NOW, NOW + 10), RoutedJob("j", "a", CLASS, 40, 94, "selected"), None))
-    puts, deletes = book.record_receipt(Receipt("finished", "k", "a", CLASS, NOW, 1.0), BLOCK)
-    store.write(puts, deletes)
+    writes.append(book.reserve(Reservation("j", "a", CLASS, NOW, NOW + 10), RoutedJob("j", "a", CLASS, 40, 94, "selected"), None))
+    writes.append(book.record_receipt(Receipt("finished", "k", "a", CLASS, NOW, 1.0), BLOCK))
+    for changed in writes:
+        with store.transaction() as tx:
+            write(tx, changed)
 
     reloaded = load_book(store)
     assert reloaded.miners == book.miners and reloaded.blacklist == book.blacklist

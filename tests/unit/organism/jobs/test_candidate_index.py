@@ -5,22 +5,13 @@ and the same explain counts on the fast path as on the reference path."""
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import Allowance, BlacklistEntry, JobSpec, Manifest, Miner, Receipt
+from contracts.refusals import Refusal
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
-from organism.jobs.dynamic_config import DynamicConfig
-from organism.jobs.outcomes import Refusal
-from organism.jobs.policy import Selection, pick
-from organism.jobs.records import (
-    ENDINGS,
-    Allowance,
-    BlacklistEntry,
-    JobSpec,
-    Manifest,
-    Miner,
-    Receipt,
-    Reservation,
-    RoutedJob,
-)
+from organism.jobs.policy import pick
+from organism.jobs.records import ENDINGS, Reservation, RoutedJob, Selection
 
 from .scenario import ETH, NETUID, NOW
 

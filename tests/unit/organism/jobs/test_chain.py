@@ -2,7 +2,7 @@
 
 import pytest
 
-from organism.jobs.chain import ChainReport, chain_view, cycle_containing
+from contracts.chain import ChainReport, chain_view, cycle_containing
 
 from .scenario import NOW
 

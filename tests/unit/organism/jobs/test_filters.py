@@ -2,6 +2,8 @@
 
 import pytest
 
+from contracts.jobs import BlacklistEntry, Manifest
+from contracts.refusals import RefusalKind
 from organism.jobs.filters import (
     CANDIDATE_FILTERS,
     FILTER_NAMES,
@@ -14,8 +16,6 @@ from organism.jobs.filters import (
     not_blacklisted,
     online_executors,
 )
-from organism.jobs.outcomes import RefusalKind
-from organism.jobs.records import BlacklistEntry, Manifest
 
 from .scenario import CLASS, NOW, job, judge, make_book, reserve, run
 

@@ -2,10 +2,10 @@
 
 import pytest
 
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import BlacklistEntry, Incident
 from organism.jobs import lifecycle
-from organism.jobs.dynamic_config import DynamicConfig
 from organism.jobs.incidents import auto_blacklist, next_lapse, recent
-from organism.jobs.records import BlacklistEntry, Incident
 from organism.jobs.views import miner_status
 
 from .scenario import BLOCK, NOW, job, make_book, refused, reserve, run, selected

@@ -3,9 +3,10 @@ the allowance held while routing, and the phantom slot of a job routed again els
 
 import pytest
 
+from contracts.jobs import BlacklistEntry
+from contracts.refusals import Refusal
 from organism.jobs import lifecycle
-from organism.jobs.outcomes import Refusal
-from organism.jobs.records import BlacklistEntry
+from organism.jobs.records import Writes
 from organism.jobs.views import job_view, miner_status
 
 from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run, selected
@@ -78,7 +79,7 @@ def test_release_frees_the_slot_and_the_held_allowance_at_once_and_is_idempotent
     assert miner_status(book, "a", NOW + 1, BLOCK).held_seconds == 0
     assert selected(run(book, job("job-2"), now=NOW + 1)) == "a"
     again = lifecycle.release(book, "job-1", "cancelled", NOW + 2)
-    assert (again.puts, again.deletes, again.release_claim, again.answer.state) == ([], [], False, "released")
+    assert (again.writes, again.release_claim, again.answer.state) == (Writes(), False, "released")
 
 
 def test_release_of_a_job_never_routed_here_is_unknown():

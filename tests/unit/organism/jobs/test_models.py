@@ -1,8 +1,9 @@
 import pytest
 from pydantic import ValidationError
 
-from organism.jobs.dynamic_config import DynamicConfig, DynamicConfigPatch, apply_patch
-from organism.jobs.models import JobRouteRequest, MinerIn
+from contracts.dynamic_config import DynamicConfig, DynamicConfigPatch, apply_patch
+from contracts.wire import JobRouteRequest
+from organism.jobs.models import MinerIn
 
 BIG = 123456789012345678901234567
 

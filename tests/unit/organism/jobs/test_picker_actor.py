@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from organism.jobs.dynamic_config import DynamicConfigPatch
-from organism.jobs.outcomes import JobRouted, Refusal
+from contracts.audit import AuditStamp
+from contracts.dynamic_config import DynamicConfigPatch
+from contracts.jobs import Allowance, JobRouted, Manifest, Miner
+from contracts.refusals import Refusal, StoreUnavailable
 from organism.jobs.picker_actor import MinerPicker
-from organism.jobs.records import Allowance, Manifest, Miner
-from organism.state.audit import AuditStamp
-from organism.state.store import InMemoryStore, StoreUnavailable
+from organism.state.store import InMemoryStore
 from tests.unit.organism.jobs.scenario import CLASS, ETH, job
 
 OPS = AuditStamp("ops", "admin", "corr-1")
@@ -39,10 +39,10 @@ def booked(outcome) -> str:
 def test_a_pick_the_store_could_not_write_is_neither_answered_nor_remembered(picker, store):
     store.reachable = False
     with pytest.raises(StoreUnavailable):
-        picker.route_job(job("lost"), dry_run=False)
+        picker.route_jobs([job("lost")])
     store.reachable = True
     # the failed pick holds neither of the two slots: two other jobs get them
-    assert [booked(picker.route_job(job(uuid), dry_run=False)) for uuid in ("first", "second")] == ["a", "a"]
+    assert [booked(picker.route_jobs([job(uuid)])[0]) for uuid in ("first", "second")] == ["a", "a"]
 
 
 CHANGES = [

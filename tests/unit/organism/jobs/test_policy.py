@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import pytest
 
+from contracts.chain import ChainReport
+from contracts.jobs import Allowance, BlacklistEntry, Receipt
 from organism.jobs.book import MinerBook
-from organism.jobs.chain import ChainReport
 from organism.jobs.filters import MANIFEST_MAX_AGE_S
 from organism.jobs.policy import required_seconds
-from organism.jobs.records import Allowance, BlacklistEntry, Receipt
 
 from .scenario import BLOCK, ETH, NOW, job, make_book, refused, reserve, run, selected
 

@@ -1,6 +1,7 @@
 """What the book forgets: lapsed bookings at once, jobs, receipts and incidents after the retention."""
 
-from organism.jobs.records import Receipt, Reservation, RoutedJob
+from contracts.jobs import Receipt
+from organism.jobs.records import Reservation, RoutedJob, Writes
 from organism.jobs.retention import prune
 
 from .scenario import BLOCK, CLASS, NOW, job, make_book, reserve, run
@@ -13,8 +14,9 @@ def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
     later = NOW + 60
     reserve(book, run(book, job("live"), now=later), "live", now=later)
     book.record_receipt(Receipt("started", "running", "a", CLASS, later, 1000.0), BLOCK)
-    deletes = prune(book, later)
-    assert sorted(deletes) == [("reservations", f"old-{n}") for n in range(5)]
+    dropped = prune(book, later).dropped
+    assert sorted(r.job_uuid for r in dropped) == [f"old-{n}" for n in range(5)]
+    assert all(isinstance(r, Reservation) for r in dropped)
     assert book.jobs_by_slot[("a", CLASS)] == {"live", "running"}
     assert book.ongoing_jobs("a", CLASS, later) == 2
     assert set(book.reservations) == {"live"}
@@ -26,8 +28,8 @@ def test_prune_forgets_jobs_and_receipts_after_the_retention():
     book.record_receipt(Receipt("finished", "ext", "a", CLASS, NOW, 5.0), BLOCK)
     later = NOW + 200  # retention 100 s: "old" (routed at NOW) and "ext" (done at NOW + 5) are past it
     book.reserve(Reservation("new", "a", CLASS, later, later + 10), RoutedJob("new", "a", CLASS, 40, 94, "selected", routed_at=later), None)
-    deletes = prune(book, later, retention_s=100)
-    assert ("jobs", "old") in deletes and ("receipts", "finished|ext") in deletes
+    dropped = prune(book, later, retention_s=100).dropped
+    assert {(type(r).__name__, r.job_uuid) for r in dropped} >= {("RoutedJob", "old"), ("Receipt", "ext")}
     assert set(book.jobs) == {"new"} and not book.finished
 
 
@@ -38,5 +40,11 @@ def test_incidents_are_forgotten_after_the_retention_and_kept_before():
     for uuid, at in (("old", NOW), ("new", NOW + 150)):
         reserve(book, run(book, job(uuid), now=at), uuid, now=at)
         lifecycle.release(book, uuid, "declined", at)
-    deletes = prune(book, NOW + 200, retention_s=100)
-    assert ("incidents", "a|old") in deletes and [i.job_uuid for i in book.incidents["a"]] == ["new"]
+    dropped = prune(book, NOW + 200, retention_s=100).dropped
+    assert [(i.hotkey, i.job_uuid) for i in dropped if type(i).__name__ == "Incident"] == [("a", "old")]
+    assert [i.job_uuid for i in book.incidents["a"]] == ["new"]
+
+
+def test_nothing_to_forget_writes_nothing():
+    book = make_book({"hotkey": "a", "online": 1})
+    assert prune(book, NOW) == Writes()

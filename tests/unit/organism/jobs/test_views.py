@@ -2,8 +2,8 @@
 
 import pytest
 
+from contracts.jobs import BlacklistEntry, JobState, Miner
 from organism.jobs import lifecycle
-from organism.jobs.records import BlacklistEntry, JobState, Miner
 from organism.jobs.views import jobs_page, miner_status, miners_page
 
 from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run

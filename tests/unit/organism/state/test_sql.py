@@ -4,8 +4,8 @@ import time
 
 import pytest
 
+from contracts.refusals import StoreUnavailable
 from organism.state.sql import SqlStore
-from organism.state.store import StoreUnavailable
 from tests.postgres import throwaway_postgres
 
 OPERATIONS = [

@@ -1,6 +1,7 @@
 import asyncio
 
-from organism.tasks.instance_cache import ActiveInstance, ActiveInstanceCache
+from contracts.registry import ActiveInstance
+from organism.tasks.instance_cache import ActiveInstanceCache
 from servekit.clock import FakeClock
 
 

@@ -2,9 +2,10 @@
 
 import asyncio
 
+from contracts.audit import AuditStamp
+from contracts.refusals import Refusal
 from contracts.registry_feed import InstanceChange, ViewVersion
-from contracts.routing_table import FieldProblem, Rule
-from organism.state.audit import AuditStamp
+from contracts.routing_table import Rule
 from organism.tasks.registry_actor import RuntimeRegistry
 
 OPS = AuditStamp("ops", "admin", "corr-1")
@@ -17,11 +18,11 @@ async def test_epoch_and_rules_survive_a_new_registry_on_the_same_store(tmp_path
     start_epoch = first.view().epoch
     rotated = await first.rotate_epoch(OPS)
     kept = Rule("kept", "d", "graph_dispatcher")
-    outcome = await first.change_rules([kept], [], OPS)
-    assert outcome.problems == () and kept in outcome.view.rules
+    view = await first.change_rules([kept], [], OPS)
+    assert kept in view.rules and view == first.view()
     rejected = await first.change_rules([Rule("x", None, "nobody")], [], OPS)
-    assert rejected.view is None
-    assert rejected.problems == (FieldProblem("add.0.logical_id", "no organ is configured for logical id 'nobody'"),)
+    assert isinstance(rejected, Refusal)
+    assert rejected.details == [{"field": "add.0.logical_id", "problem": "no organ is configured for logical id 'nobody'"}]
 
     second = RuntimeRegistry("t", db, 15.0, organs)
     view = second.view()
@@ -74,5 +75,5 @@ async def test_rotations_rule_changes_and_refreshes_are_audited_with_who_and_wha
     assert entries[1][1].after == {"add": [{"task_type": "audited", "domain": None, "logical_id": "utility_organ_1"}],
                                    "remove": []}
     refused = await registry.change_rules([Rule("x", None, "nobody")], [], OPS)
-    assert refused.view is None and len(registry.audit_page(None, 10, None, None)[0]) == 3  # no change, no entry
+    assert isinstance(refused, Refusal) and len(registry.audit_page(None, 10, None, None)[0]) == 3  # no change, no entry
     assert [e.action for _, e in registry.audit_page(None, 10, "rules.", None)[0]] == ["rules.change"]

@@ -1,4 +1,5 @@
-from organism.tasks.registry_state import InstanceStatus, RegistryState
+from contracts.registry import InstanceStatus
+from organism.tasks.registry_state import RegistryState
 from servekit.clock import FakeClock
 
 

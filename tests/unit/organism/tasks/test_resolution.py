@@ -2,10 +2,10 @@ import asyncio
 
 import pytest
 
-from contracts.normalize import route_key
+from contracts.registry import ActiveInstance
 from contracts.routing_table import ResolvedFrom, RuleTable
 from contracts.wire import RouteStatus
-from organism.tasks.instance_cache import ActiveInstance, CachedLookup
+from organism.tasks.instance_cache import CachedLookup
 from organism.tasks.resolution import RouteQuery, resolve, resolve_many
 
 
@@ -27,7 +27,7 @@ ALL_ALIVE = {"graph_dispatcher": "g-1", "utility_organ_1": "u-1", "actuator_orga
 
 
 def query(task_type, domain=None, preferred=None) -> RouteQuery:
-    return RouteQuery(route_key(task_type, domain), preferred)
+    return RouteQuery((task_type, domain), preferred)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ async def test_domain_rule_resolves_from_domain():
     from contracts.routing_table import Rule
 
     table = RuleTable(rules=[Rule("graph_embed", "facts", "utility_organ_1")])
-    result = await resolve(query("graph_embed", "Facts"), table, FakeLookup(ALL_ALIVE))
+    result = await resolve(query("graph_embed", "facts"), table, FakeLookup(ALL_ALIVE))
     assert (result.logical_id, result.resolved_from) == ("utility_organ_1", ResolvedFrom.DOMAIN)
 
 
@@ -65,7 +65,7 @@ async def test_lookup_failure_is_an_item_error():
 
 
 async def test_blank_type_is_an_item_error():
-    result = await resolve(query("   "), RuleTable(), FakeLookup(ALL_ALIVE))
+    result = await resolve(query(""), RuleTable(), FakeLookup(ALL_ALIVE))  # a bulk item's blank type
     assert result.status is RouteStatus.ERROR and "type" in result.error
 
 
@@ -73,7 +73,7 @@ async def test_bulk_keeps_order_resolves_duplicates_once_and_isolates_failures()
     lookup = FakeLookup(ALL_ALIVE, failing={"actuator_organ_1"})
     queries = [
         query("graph_embed", "facts"),
-        query(" GRAPH_EMBED ", "FACTS"),
+        query("graph_embed", "facts"),
         query("execute"),
         query(""),
         query("fact_search"),

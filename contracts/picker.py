@@ -1,0 +1,75 @@
+"""The miner picker as its callers see it: the actor's typed interface. Pure.
+
+One picker serializes every pick and every change of job-routing facts for
+the whole cluster (`organism.jobs.picker_actor.MinerPicker`). An
+OrganismManager replica reaches it through `servekit.actors`, tests and
+simulations through the in-process adapter. Every answer is a value: a
+record, a view, or a `Refusal` saying why nothing changed. Changes an
+operator or the feeder makes carry an `AuditStamp` (who asked).
+"""
+
+from typing import Any, Protocol
+
+from contracts.audit import AuditPage, AuditStamp
+from contracts.chain import ChainView
+from contracts.dynamic_config import DynamicConfig
+from contracts.jobs import (
+    Allowance,
+    BlacklistEntry,
+    JobCursor,
+    JobRouted,
+    JobSpec,
+    JobView,
+    Manifest,
+    Miner,
+    MinerStatus,
+    Receipt,
+)
+from contracts.organ import Versioned
+from contracts.refusals import Refusal
+
+
+class Picker(Versioned, Protocol):
+    # --- picks: in order, each seeing the bookings before it; a dry run books nothing
+    async def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]: ...
+
+    # --- facts (the feeder) and configuration (an operator)
+    async def upsert_miner(self, miner: Miner, stamp: AuditStamp) -> Miner: ...
+
+    async def deregister(self, hotkey: str, stamp: AuditStamp) -> Refusal | None: ...
+
+    async def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal: ...
+
+    async def blacklist(self, hotkey: str, reason: str, duration_s: float | None,
+                        stamp: AuditStamp) -> BlacklistEntry | Refusal: ...
+
+    async def lift_blacklist(self, hotkey: str, stamp: AuditStamp) -> Refusal | None: ...
+
+    async def upsert_allowances(self, rows: list[Allowance], stamp: AuditStamp) -> list[Allowance] | Refusal: ...
+
+    async def set_block(self, block: int, stamp: AuditStamp) -> ChainView: ...
+
+    async def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal: ...
+
+    async def record_receipt(self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
+                             ttl_s: float | None) -> Receipt | Refusal: ...
+
+    # --- a job's life
+    async def release_job(self, job_uuid: str, reason: str) -> JobView | Refusal: ...
+
+    # --- reads
+    async def job(self, job_uuid: str) -> JobView | Refusal: ...
+
+    async def jobs(self, limit: int, before: JobCursor | None, state: str | None,
+                   hotkey: str | None) -> tuple[list[JobView], JobCursor | None]: ...
+
+    async def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
+                     blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]: ...
+
+    async def miner(self, hotkey: str) -> MinerStatus | Refusal: ...
+
+    async def chain(self) -> ChainView | None: ...
+
+    async def config(self) -> DynamicConfig: ...
+
+    async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...

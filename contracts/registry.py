@@ -1,0 +1,109 @@
+"""The runtime registry as its callers see it: the actor's typed interface and its answers. Pure.
+
+`Registry` is what an OrganismManager replica calls (views, lookups, admin
+changes, the audit trail); `OrganRegistry` what an organ calls (register,
+heartbeat, status, the feed); `RegistryReader` what the coordinator calls (the
+feed and active-instance lookups). The actor (`organism.tasks.registry_actor`)
+implements all three; replicas reach it through `servekit.actors` and tests
+through the in-process adapter, so no caller names a method by a string.
+The feed's own types (`RegistryView`, `RegistryUpdate`) are in
+`contracts.registry_feed`.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from contracts.audit import AuditPage, AuditStamp
+from contracts.refusals import Refusal
+from contracts.registry_feed import RegistryUpdate, RegistryView, ViewVersion
+from contracts.routing_table import RouteKey, Rule
+
+
+class InstanceStatus(StrEnum):
+    STARTING = "starting"
+    ALIVE = "alive"
+    DRAINING = "draining"
+    DEAD = "dead"
+
+
+@dataclass(slots=True)
+class Instance:
+    instance_id: str
+    logical_id: str
+    epoch: str
+    status: InstanceStatus
+    actor_name: str
+    node_id: str | None
+    started_at: float
+    last_heartbeat: float
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveInstance:
+    instance_id: str
+    actor_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatReply:
+    """What an organ learns from a heartbeat: re-register when not `registered`."""
+
+    epoch: str
+    registered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceReport:
+    instance: Instance
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySnapshot:
+    epoch: str
+    heartbeat_timeout_s: float
+    instances: tuple[InstanceReport, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EpochRotation:
+    previous_epoch: str
+    view: RegistryView
+
+
+class RegistryReader(Protocol):
+    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
+        """Answer once there is a version newer than `known` (or at timeout)."""
+
+    async def active_instance(self, logical_id: str) -> ActiveInstance | None: ...
+
+    async def view(self) -> RegistryView: ...
+
+
+class OrganRegistry(Protocol):
+    async def register(self, instance_id: str, logical_id: str, actor_name: str, node_id: str | None,
+                       status: str) -> str:
+        """Register (again) in the current epoch; the epoch."""
+
+    async def set_status(self, instance_id: str, status: str) -> bool: ...
+
+    async def heartbeat(self, instance_id: str) -> HeartbeatReply: ...
+
+    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate: ...
+
+
+class Registry(RegistryReader, Protocol):
+    async def snapshot(self) -> RegistrySnapshot: ...
+
+    async def set_known_logical_ids(self, logical_ids: list[str]) -> None:
+        """The organs of the current deployment (a rule may only name one of them)."""
+
+    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation: ...
+
+    async def change_rules(self, add: list[Rule], remove: list[RouteKey], stamp: AuditStamp) -> RegistryView | Refusal:
+        """All or nothing: the view with the change applied, or why nothing was."""
+
+    async def request_refresh(self, stamp: AuditStamp) -> RegistryView: ...
+
+    async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...

@@ -1,0 +1,107 @@
+"""Typed calls to Ray actors: an actor seen through its contract's Protocol.
+
+Every actor of the organism (the registry, the picker, an organ) has a
+Protocol in `contracts/`. `actor_client(find, Contract, ...)` is an object of
+that type whose methods call the actor's method of the same name, so no
+caller ever names a method by a string, and only the contract's methods
+exist on it (a misspelt call fails at once, not when the actor runs it).
+
+A call waits at most `timeout_s`. An actor that does not answer in time, or
+is gone, is the contract's fault (`contracts.refusals.Unavailable`, e.g.
+`PickerUnavailable`); a fault the actor raises itself (its database did not
+answer: `StoreUnavailable`) is raised again with a message safe to show; a bug in the actor is raised as
+Ray raises it (answered 500, logged with its trace). `find` returns the
+actor handle; it is asked again after a failure (the actor may have been
+restarted under its name).
+
+`in_process(instance, Contract)` is the same interface over an instance of
+the actor class in this process, with a scripted delay or outage: the real
+actor code without Ray, for unit tests and simulations.
+"""
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from ray.exceptions import RayError, RayTaskError
+
+from contracts.refusals import Unavailable
+
+T = TypeVar("T")
+
+
+def contract_methods(contract: type) -> frozenset[str]:
+    """The public methods a Protocol declares, its bases' included."""
+    return frozenset(
+        name for klass in contract.__mro__ if klass is not object and getattr(klass, "_is_protocol", False)
+        for name, member in vars(klass).items() if callable(member) and not name.startswith("_")
+    )
+
+
+class _ActorClient:
+    def __init__(self, find: Callable[[], Any], contract: type, timeout_s: float, fault: type[Unavailable],
+                 name: str, timeout_fault: type[Unavailable] | None) -> None:
+        self._find, self._timeout_s, self._name = find, timeout_s, name
+        self._fault, self._timeout_fault = fault, timeout_fault or fault
+        self._methods = contract_methods(contract)
+        self._handle: Any = None
+
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+        if method.startswith("_") or method not in self._methods:
+            raise AttributeError(f"{self._name} has no method {method!r} in its contract")
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                if self._handle is None:
+                    self._handle = await asyncio.to_thread(self._find)
+                return await asyncio.wait_for(getattr(self._handle, method).remote(*args, **kwargs), self._timeout_s)
+            except Unavailable as fault:  # the actor answered: something behind it did not (never its details)
+                cause = getattr(fault, "cause", fault)  # the actor's own exception, not Ray's wrapper
+                raise type(cause)(f"{self._name}'s {cause.behind} did not answer {method}; nothing was written") from fault
+            except RayTaskError:
+                raise  # the actor's code raised: a bug, answered 500 and logged with its trace
+            except TimeoutError as error:
+                raise self._timeout_fault(f"{self._name} did not answer {method} in time") from error
+            except (RayError, ValueError) as error:  # gone or unreachable; ValueError: no actor of that name
+                self._handle = None
+                raise self._fault(f"{self._name} did not answer {method}: {type(error).__name__}") from error
+
+        return call
+
+
+def actor_client(find: Callable[[], Any], contract: type[T], timeout_s: float, fault: type[Unavailable],
+                 name: str, timeout_fault: type[Unavailable] | None = None) -> T:
+    """The actor `find` returns, as an object of its `contract`."""
+    return cast(T, _ActorClient(find, contract, timeout_s, fault, name, timeout_fault))
+
+
+class InProcess:
+    """An actor class's instance in this process, called as its contract declares.
+
+    `delay_s` makes every call wait first; `reachable = False` makes every call
+    the contract's fault, as an actor that is gone would be."""
+
+    def __init__(self, instance: Any, contract: type, fault: type[Unavailable] = Unavailable,
+                 delay_s: float = 0.0) -> None:
+        self.instance, self.delay_s, self.reachable, self.calls = instance, delay_s, True, 0
+        self._fault, self._methods = fault, contract_methods(contract)
+
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+        if method.startswith("_") or method not in self._methods:
+            raise AttributeError(f"{type(self.instance).__name__} has no method {method!r} in its contract")
+        bound = getattr(self.instance, method)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            await asyncio.sleep(self.delay_s)
+            if not self.reachable:
+                raise self._fault(f"{type(self.instance).__name__} is switched off")
+            answer = bound(*args, **kwargs)
+            return await answer if inspect.isawaitable(answer) else answer
+
+        return call
+
+
+def in_process(instance: Any, contract: type[T], fault: type[Unavailable] = Unavailable, delay_s: float = 0.0) -> T:
+    return cast(T, InProcess(instance, contract, fault, delay_s))

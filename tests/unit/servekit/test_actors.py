@@ -1,0 +1,120 @@
+"""The typed actor seam: only the contract's methods, a time budget, faults told apart from bugs."""
+
+import asyncio
+from typing import Any, Protocol
+
+import pytest
+from ray.exceptions import RayActorError, RayTaskError
+
+from contracts.refusals import OrganTimeout, OrganUnavailable, StoreUnavailable
+from servekit.actors import actor_client, contract_methods, in_process
+
+
+class Counter(Protocol):
+    async def add(self, amount: int) -> int: ...
+
+    async def total(self) -> int: ...
+
+
+class FakeHandle:
+    """Stands in for a Ray actor handle: `handle.method.remote(...)` is awaitable."""
+
+    def __init__(self, behave: Any = None, delay_s: float = 0.0) -> None:
+        self.value, self.behave, self.delay_s = 0, behave, delay_s
+
+    def __getattr__(self, method: str) -> Any:
+        handle = self
+
+        class Method:
+            @staticmethod
+            def remote(*args: Any) -> Any:
+                async def run() -> Any:
+                    await asyncio.sleep(handle.delay_s)
+                    if handle.behave is not None:
+                        raise handle.behave
+                    if method == "add":
+                        handle.value += args[0]
+                    return handle.value
+
+                return run()
+
+        return Method()
+
+
+def client(handle: FakeHandle | None = None, finds: list | None = None, timeout_s: float = 1.0) -> Counter:
+    def find() -> FakeHandle:
+        if finds is not None:
+            finds.append(1)
+        if handle is None:
+            raise ValueError("Failed to look up actor")
+        return handle
+
+    return actor_client(find, Counter, timeout_s, OrganUnavailable, "the counter", timeout_fault=OrganTimeout)
+
+
+def test_a_contract_lists_its_methods():
+    assert contract_methods(Counter) == {"add", "total"}
+
+
+async def test_the_contracts_methods_call_the_actors_and_nothing_else_exists():
+    counter = client(FakeHandle())
+    assert (await counter.add(2), await counter.add(3), await counter.total()) == (2, 5, 5)
+    with pytest.raises(AttributeError, match="no method 'subtract'"):
+        counter.subtract  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "handle, fault, message",
+    [
+        (FakeHandle(delay_s=0.5), OrganTimeout, "the counter did not answer add in time"),
+        (FakeHandle(behave=RayActorError()), OrganUnavailable, "the counter did not answer add: RayActorError"),
+        (None, OrganUnavailable, "the counter did not answer add: ValueError"),
+    ],
+)
+async def test_an_actor_that_does_not_answer_is_the_contracts_fault(handle, fault, message):
+    with pytest.raises(fault) as raised:
+        await client(handle, timeout_s=0.1).add(1)
+    assert str(raised.value) == message and type(raised.value) is fault
+
+
+async def test_a_gone_actor_is_looked_up_again_on_the_next_call():
+    finds: list = []
+    handle = FakeHandle(behave=RayActorError())
+    counter = client(handle, finds)
+    with pytest.raises(OrganUnavailable):
+        await counter.add(1)
+    handle.behave = None
+    assert await counter.add(1) == 1 and len(finds) == 2
+
+
+async def test_a_fault_behind_the_actor_passes_through_with_a_message_safe_to_show():
+    handle = FakeHandle(behave=StoreUnavailable("PostgreSQL: connection to server at 10.1.2.3 failed"))
+    with pytest.raises(StoreUnavailable) as raised:
+        await client(handle).add(1)
+    assert str(raised.value) == "the counter's store did not answer add; nothing was written"
+
+
+async def test_a_bug_in_the_actor_is_raised_as_ray_raises_it():
+    bug = RayTaskError("add", "Traceback ...", ZeroDivisionError("division by zero"))
+    with pytest.raises(RayTaskError):
+        await client(FakeHandle(behave=bug)).add(1)
+
+
+class Totals:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def add(self, amount: int) -> int:  # a sync actor method
+        self.value += amount
+        return self.value
+
+    async def total(self) -> int:  # an async one
+        return self.value
+
+
+async def test_in_process_runs_the_actor_class_itself_with_a_scripted_outage():
+    counter = in_process(Totals(), Counter, OrganUnavailable)
+    assert (await counter.add(4), await counter.total()) == (4, 4)
+    counter.reachable = False
+    with pytest.raises(OrganUnavailable):
+        await counter.total()
