@@ -2,7 +2,6 @@
 either ingress (Ray reads the choice when it starts, so each ingress is its own cluster)."""
 
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,8 +17,8 @@ from cognitive.app import build_app as build_cognitive
 from contracts.identity import Role
 from coordinator.app import build_app as build_coordinator
 from organism.app import build_app as build_organism
-from routing_cli.ingress import ingress_env, private_directory
-from tests.tokens import JWKS_JSON, SIGNER
+from routing_cli.ingress import free_port, ingress_env, private_directory
+from servekit.identity import TokenSigner, throwaway_key
 
 noop_app = FastAPI()
 
@@ -44,19 +43,14 @@ class Stack:
     noop_handle: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> Stack:
-    env = {"ROUTING_TOKEN_PUBLIC_KEYS": JWKS_JSON, **ingress_env(ingress, private_directory(), drain_s=0)}
+    signing_key, key_set = throwaway_key()
+    env = {"ROUTING_TOKEN_PUBLIC_KEYS": key_set, **ingress_env(ingress, private_directory(), drain_s=0)}
     if throughput_optimized:
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
     os.environ.update(env)  # read by Serve's processes when they start
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
-    port = _free_port()
+    port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     if not noop_only:
         deploy_organism()
@@ -64,7 +58,7 @@ def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> 
         serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator",
                   route_prefix="/pipeline")
     noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
-    token = SIGNER.mint("bench", Role.ADMIN)
+    token = TokenSigner(signing_key).mint("bench", Role.ADMIN)
     return Stack(f"http://127.0.0.1:{port}", f"Bearer {token}", noop)
 
 

@@ -46,6 +46,14 @@ class JobSpec:
         return self.download_time_limit + self.execution_time_limit + self.upload_time_limit
 
 
+@dataclass(frozen=True, slots=True)
+class MinerAddress:
+    hotkey: str
+    address: str
+    port: int
+    ip_version: int
+
+
 @dataclass(slots=True)
 class Miner:
     hotkey: str
@@ -53,6 +61,9 @@ class Miner:
     port: int
     ip_version: int
     collateral_wei: int
+
+    def contact(self) -> MinerAddress:
+        return MinerAddress(self.hotkey, self.address, self.port, self.ip_version)
 
 
 @dataclass(slots=True)
@@ -138,9 +149,7 @@ class JobView:
     job_uuid: str
     state: str
     hotkey: str
-    address: str | None  # None once the miner is deregistered
-    port: int | None
-    ip_version: int | None
+    miner: MinerAddress | None  # None once the miner is deregistered
     executor_class: str
     executor_seconds: int
     routed_at: float
@@ -181,14 +190,6 @@ class Explain:
             body["reasons"] = self.reasons
             body["scores"] = self.scores
         return body
-
-
-@dataclass(frozen=True, slots=True)
-class MinerAddress:
-    hotkey: str
-    address: str
-    port: int
-    ip_version: int
 
 
 @dataclass(frozen=True, slots=True)

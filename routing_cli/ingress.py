@@ -20,6 +20,7 @@ NetworkPolicy (k8s/network-policy.yaml) and the PodMonitor can name them.
 """
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -31,6 +32,13 @@ def private_directory() -> Path:
     """A new 0700 directory for HAProxy's sockets: `/tmp/rcp-XXXXXXXX`. Short, because Ray adds a
     56-character node id and HAProxy takes socket paths of at most 97 bytes."""
     return Path(tempfile.mkdtemp(prefix="rcp-", dir="/tmp"))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now: for a local cluster's ingress, a test database, ..."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def ingress_mode() -> str:

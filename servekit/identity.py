@@ -17,6 +17,7 @@ Errors never echo the token: a token is either missing, invalid (malformed,
 signed by no key of the set, wrong issuer) or expired.
 """
 
+import json
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -27,12 +28,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.identity import Caller, Role
 from servekit.clock import Clock
-from servekit.keys import ALGORITHM, key_set, load_private_key, public_jwk
+from servekit.keys import ALGORITHM, key_set, load_private_key, new_private_key, private_pem, public_jwk
 
 ISSUER = "routing-control-plane"
 MAX_LIFETIME_S = 30 * 24 * 3600  # a token that lives longer than this is refused, whoever signed it
 CLOCK_SKEW_S = 60
 VERIFIED_TOKENS_KEPT = 4096
+
+
+def throwaway_key() -> tuple[str, str]:
+    """A private key made now (PEM) and the key set (JWKS JSON) that verifies its tokens: for a
+    test session or a benchmark, never a fixed key in the repository."""
+    key = new_private_key()
+    return private_pem(key), json.dumps({"keys": [public_jwk(key.public_key())]})
 
 
 class TokenError(Exception):

@@ -11,13 +11,14 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from routing_cli.ingress import free_port
 
 
 def _binaries() -> Path:
@@ -27,12 +28,6 @@ def _binaries() -> Path:
     if initdb := shutil.which("initdb"):
         return Path(initdb).parent
     raise RuntimeError("PostgreSQL's server binaries are missing: `apt-get install -y postgresql` (or run .ci/run)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -52,7 +47,7 @@ class PostgresServer:
 @contextlib.contextmanager
 def throwaway_postgres() -> Iterator[PostgresServer]:
     """Start a server; yield it; stop and remove it."""
-    binaries, port = _binaries(), _free_port()
+    binaries, port = _binaries(), free_port()
     home = Path(tempfile.mkdtemp(prefix="rcp-pg-", dir="/tmp"))
     data = home / "data"
     as_user: list[str] = []

@@ -2,13 +2,10 @@
 
 import json
 
-from servekit.identity import TokenSigner
-from servekit.keys import new_private_key, private_pem, public_jwk
+from servekit.identity import TokenSigner, throwaway_key
 
-_KEY = new_private_key()
-SIGNING_PEM = private_pem(_KEY)
-JWKS = {"keys": [public_jwk(_KEY.public_key())]}
-JWKS_JSON = json.dumps(JWKS)
+SIGNING_PEM, JWKS_JSON = throwaway_key()
+JWKS = json.loads(JWKS_JSON)
 SIGNER = TokenSigner(SIGNING_PEM)
 
 

@@ -58,8 +58,9 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
 
 
 def _job_out(view: JobView) -> JobOut:
-    miner = JobMinerOut(hotkey=view.hotkey, address=view.address, port=view.port, ip_version=view.ip_version)
-    fields = {k: v for k, v in asdict(view).items() if k not in ("hotkey", "address", "port", "ip_version", "history")}
+    contact = asdict(view.miner) if view.miner else {"address": None, "port": None, "ip_version": None}
+    miner = JobMinerOut(**{**contact, "hotkey": view.hotkey})
+    fields = {k: v for k, v in asdict(view).items() if k not in ("hotkey", "miner", "history")}
     return JobOut(**fields, miner=miner, history=[JobEventOut(**asdict(e)) for e in view.history])
 
 

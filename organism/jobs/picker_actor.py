@@ -166,7 +166,7 @@ class MinerPicker(Versioned):
     def _address_of(self, hotkey: str) -> MinerAddress | None:
         miner = self._book.miners.get(hotkey)
         if miner is not None:
-            return MinerAddress(hotkey, miner.address, miner.port, miner.ip_version)
+            return miner.contact()
         config = self._book.config
         if hotkey == config.TRUSTED_MINER_HOTKEY and config.TRUSTED_MINER_ADDRESS and config.TRUSTED_MINER_PORT:
             return MinerAddress(hotkey, config.TRUSTED_MINER_ADDRESS, config.TRUSTED_MINER_PORT, 4)

@@ -5,7 +5,6 @@ actors of a module live in their own namespace and are killed with it.
 """
 
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from ray import serve
 from contracts.identity import Role
 from organism.app import build_app as build_organism
 from organism.settings import OrganismSettings
-from routing_cli.ingress import ingress_env, ingress_mode, private_directory
+from routing_cli.ingress import free_port, ingress_env, ingress_mode, private_directory
 from tests.tokens import JWKS_JSON, SIGNER
 
 # the deployments get the key set only; the tests mint with the signing key
@@ -40,12 +39,6 @@ def http_client(base_url: str, **options: Any) -> httpx.Client:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +62,7 @@ def serve_url(tmp_path_factory: pytest.TempPathFactory, state_env: dict[str, str
         # workers import test-only deployments (tests.integration.*) from the repository root
         runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), **AUTH_ENV, **state_env}},
     )
-    port = _free_port()
+    port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()

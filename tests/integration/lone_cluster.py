@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from routing_cli.ingress import ingress_env
-from tests.integration.conftest import AUTH_ENV, REPO_ROOT, _free_port
+from routing_cli.ingress import free_port, ingress_env
+from tests.integration.conftest import AUTH_ENV, REPO_ROOT
 
 DRIVER = textwrap.dedent(
     """
@@ -87,10 +87,10 @@ class LoneCluster:
 
 
 def _start_node(ray_cli: str, env: dict[str, str], temp_dir: str, *args: str) -> Node:
-    node = Node(_free_port())
+    node = Node(free_port())
     subprocess.run(
         [ray_cli, "start", f"--temp-dir={temp_dir}", f"--node-manager-port={node.node_manager_port}",
-         f"--object-manager-port={_free_port()}", f"--min-worker-port={_free_port()}", "--max-worker-port=0",
+         f"--object-manager-port={free_port()}", f"--min-worker-port={free_port()}", "--max-worker-port=0",
          *args],
         env=env, check=True, capture_output=True,
     )
@@ -109,18 +109,18 @@ def lone_cluster(
 ) -> Iterator[LoneCluster]:
     """Start the cluster, deploy the organism (`organism`: its settings) on it, yield; kill it all after."""
     temp_dir = tempfile.mkdtemp(prefix="rcp-", dir="/tmp")
-    gcs_port, http_port = _free_port(), _free_port()
+    gcs_port, http_port = free_port(), free_port()
     env = {
         **os.environ, **AUTH_ENV, "PYTHONPATH": str(REPO_ROOT),
         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
-        **ingress_env(ingress, Path(temp_dir) / "hap", drain_s=0, ports=(_free_port(), _free_port())),
+        **ingress_env(ingress, Path(temp_dir) / "hap", drain_s=0, ports=(free_port(), free_port())),
         **(env or {}),
     }
     settings = {"namespace": "lone", "state_dir": os.path.join(temp_dir, "state"), "heartbeat_interval_s": 0.3,
                 **(organism or {})}
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     head = _start_node(ray_cli, env, temp_dir, "--head", f"--port={gcs_port}", f"--num-cpus={head_cpus}",
-                       "--include-dashboard=false", f"--ray-client-server-port={_free_port()}")
+                       "--include-dashboard=false", f"--ray-client-server-port={free_port()}")
     cluster = LoneCluster(f"http://127.0.0.1:{http_port}", temp_dir, head)
     started: list[psutil.Process] = []
     driver = None

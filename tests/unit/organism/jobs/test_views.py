@@ -66,6 +66,6 @@ def test_a_deregistered_miner_leaves_the_candidates_and_its_jobs_stay():
     book.deregister("a")
     assert refused(run(book, job("new"))) == "NoMinerForExecutorType"
     (view,), _ = jobs_page(book, NOW, 10)
-    assert (view.job_uuid, view.hotkey, view.address) == ("kept", "a", None)  # no address once deregistered
+    assert (view.job_uuid, view.hotkey, view.miner) == ("kept", "a", None)  # no address once deregistered
     book.upsert_miner(Miner("a", "10.0.0.9", 8000, 4, 10**18))
     assert miner_status(book, "a", NOW, BLOCK).manifests == {}  # registered again: its manifests start afresh
