@@ -1,2 +1,4 @@
-"""What the services agree on, pure: task normalization, the routing rule
-table, the bodies more than one service sends or receives, actor names."""
+"""What the services agree on, pure: the bounded and normalized input types, the
+routing rule table and the registry's feed, each actor's contract (registry,
+picker, organ) and the handle contracts between deployments, job routing's
+vocabulary, refusals and faults, the audit stamp, callers and roles."""

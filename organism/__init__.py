@@ -2,6 +2,6 @@
 
 `tasks/`: task routing (rules, resolution, the runtime registry, organs).
 `jobs/`: job routing (the miner picker). Beside them: `app` (composition),
-`store` (durable documents), `detached` (how long-lived actors start),
+`api` (refusals and faults as HTTP), `state/` (durable documents), `detached` (how long-lived actors start),
 `settings`, `metrics`.
 """

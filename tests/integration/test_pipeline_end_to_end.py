@@ -58,6 +58,17 @@ def test_escalated_task_is_routed_and_executed_step_by_step(stack):
     assert again["steps"][0]["route_source"] == "cache"
 
 
+@pytest.mark.parametrize("task_type", ["health_check", "HEALTH_CHECK", "  Health_Check "])
+def test_a_task_type_is_the_same_type_however_it_is_spelt_down_to_the_organs_handler(stack, task_type):
+    """Regression: the organ picked its handler by the raw type, so HEALTH_CHECK ran the echo handler."""
+    _, client = stack
+    response = client.post("/pipeline/tasks", json={"type": task_type})
+    assert response.status_code == 200, response.text
+    step = response.json()["steps"][0]
+    assert (step["type"], step["logical_id"]) == ("health_check", "utility_organ_1")
+    assert step["result"]["healthy"] is True and "executed_by" not in step["result"]
+
+
 def test_with_the_organism_deleted_tasks_still_succeed_on_static_routes(stack):
     organism: OrganismStack = stack[0]
     client = stack[1]
