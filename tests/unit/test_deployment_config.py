@@ -128,7 +128,7 @@ def test_plain_kubernetes_manifests_validate_strictly(manifest):
 
 
 def test_the_strict_validator_catches_a_misspelt_field():
-    policy = yaml.safe_load((ROOT / "k8s" / "network-policy.yaml").read_text())
+    policy = next(yaml.safe_load_all((ROOT / "k8s" / "network-policy.yaml").read_text()))
     policy["spec"]["podSelectr"] = policy["spec"].pop("podSelector")
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(policy, KUBERNETES_VERSION, strict=True)
