@@ -140,6 +140,11 @@ def operator_env(rayservice: dict[str, Any], group: Group, cluster_name: str, he
     return [e for e in env if e["name"] not in defined]
 
 
+def expand(text: str, env: dict[str, str]) -> str:
+    """The kubelet's `$(VAR)` references in env values, commands and args (an unknown one stays as written)."""
+    return re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), text)
+
+
 def resolve_env(entries: list[dict], secrets: dict[str, dict[str, str]]) -> dict[str, str]:
     """The values the container sees: secretKeyRef from `secrets`, `$(VAR)` of earlier entries expanded."""
     resolved: dict[str, str] = {}
@@ -153,6 +158,5 @@ def resolve_env(entries: list[dict], secrets: dict[str, dict[str, str]]) -> dict
                 raise PodFailed(f"{entry['name']}: secret {ref['name']!r} has no key {ref['key']!r}")
             resolved[entry["name"]] = secrets[ref["name"]][ref["key"]]
         else:
-            resolved[entry["name"]] = re.sub(
-                r"\$\((\w+)\)", lambda m: resolved.get(m.group(1), m.group(0)), entry.get("value", ""))
+            resolved[entry["name"]] = expand(entry.get("value", ""), resolved)
     return resolved
