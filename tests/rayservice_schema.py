@@ -34,7 +34,7 @@ def _unique_by_keys(validator: Any, keys: list[str], instance: Any, schema: dict
             continue
         key = tuple(item.get(name, KEY_DEFAULTS.get(name)) for name in keys)
         if key in seen:
-            yield jsonschema.ValidationError(f"duplicate entries for key {dict(zip(keys, key))}")
+            yield jsonschema.ValidationError(f"duplicate entries for key {dict(zip(keys, key, strict=True))}")
         seen.add(key)
 
 

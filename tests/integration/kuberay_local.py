@@ -9,7 +9,7 @@ applications' statuses until each is RUNNING.
 
 What one machine changes, mechanically, and nothing else:
 - ports: each pod has its own network namespace on Kubernetes; here every port number a pod
-  names (its rayStartParams' ports, Ray's fixed defaults on the head, env vars named `*_PORT`,
+  names (its rayStartParams' ports, Ray's and Serve's fixed defaults, env vars named `*_PORT`,
   serveConfigV2's HTTP port, its containerPorts) maps to a free local port of that pod
   (PortMap). Listeners and clients go through the same map, so a port the manifest gets
   wrong is a port nobody listens on. The head's Serve port is remapped in the serveConfigV2
@@ -40,12 +40,21 @@ from routing_cli.ingress import ingress_env
 from tests.integration.conftest import REPO_ROOT, _free_port
 from tests.integration.lone_cluster import internal_port_flags, kill_all, processes_under, with_raylet_children
 from tests.kuberay_pods import (
-    DEFAULT_PORTS, SERVE_PORT_DEFAULT, Group, PodFailed, groups, operator_env, ray_start_flags, resolve_env,
+    DEFAULT_PORTS,
+    SERVE_PORT_DEFAULT,
+    Group,
+    PodFailed,
+    groups,
+    operator_env,
+    ray_start_flags,
+    resolve_env,
     start_params,
 )
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 LOCAL_ONLY_ENV = {"PYTHONPATH": str(REPO_ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+SERVE_DEFAULT_PORTS = {  # Serve binds these unless told otherwise: the head's fallback proxy in HAProxy mode
+    "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": "8500", "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT": "9500"}
 
 
 @dataclass
@@ -111,7 +120,7 @@ def _start_pod(rayservice: dict, group: Group, name: str, ports: PortMap, head_a
                     else value for key, value in params.items()}
     entries = resolve_env([*group.container.get("env", []), *operator_env(rayservice, group, cluster_name, head_address)],
                           secrets)
-    env = {**_pod_env(entries, ports, services), **LOCAL_ONLY_ENV}
+    env = {**_pod_env({**SERVE_DEFAULT_PORTS, **entries}, ports, services), **LOCAL_ONLY_ENV}
     haproxy = ingress_env("haproxy", directory / "hap")  # the pod's own /tmp for HAProxy's socket and files
     env.update({key: value for key, value in haproxy.items() if key not in ingress_env("haproxy")})
     serve_port = yaml.safe_load(rayservice["spec"]["serveConfigV2"]).get("http_options", {}).get("port", SERVE_PORT_DEFAULT)

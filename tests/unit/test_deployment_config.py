@@ -16,6 +16,7 @@ from organism.settings import OrganismSettings
 from routing_cli.ingress import ingress_env
 from routing_cli.kuberay import render_files
 from tests.rayservice_schema import KUBERNETES_VERSION, errors
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_CONFIG = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
 RAYSERVICE = yaml.safe_load((ROOT / "k8s" / "rayservice.yaml").read_text())

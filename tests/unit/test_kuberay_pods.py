@@ -7,7 +7,14 @@ import pytest
 import yaml
 
 from tests.kuberay_pods import (
-    PodFailed, groups, operator_env, pod_labels, ray_start_flags, resolve_env, serve_service_port, start_params,
+    PodFailed,
+    groups,
+    operator_env,
+    pod_labels,
+    ray_start_flags,
+    resolve_env,
+    serve_service_port,
+    start_params,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
