@@ -1,8 +1,8 @@
 """A throwaway Redis server on loopback, for the test that runs GCS fault tolerance as KubeRay configures it.
 
 The server binary comes from the OS package `redis-server` (`.ci/os-packages` installs it).
-It runs with the arguments a manifest gives its container, on a free loopback port, its
-data in a temporary directory that is removed afterwards.
+It runs with the arguments a manifest gives its container, on a free loopback port; the
+container's data volume is a temporary directory, removed afterwards.
 """
 
 import contextlib
@@ -21,14 +21,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_redis(args: list[str]) -> Iterator[str]:
-    """Start `redis-server *args` on loopback; yield its `host:port`; stop it and remove its data."""
+def throwaway_redis(args: list[str], volume: str | None = None) -> Iterator[str]:
+    """Start `redis-server *args` on loopback, the path `volume` in them standing for a temporary
+    directory; yield its `host:port`; stop it and remove its data."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing: `apt-get install -y redis-server` (or run .ci/run)")
     port, data = _free_port(), tempfile.mkdtemp(prefix="rcp-redis-", dir="/tmp")
     server = subprocess.Popen(
-        [binary, *args, "--port", str(port), "--bind", "127.0.0.1", "--dir", data, "--daemonize", "no"],
+        [binary, *(data if arg == volume else arg for arg in args), "--port", str(port), "--bind", "127.0.0.1",
+         "--dir", data, "--daemonize", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

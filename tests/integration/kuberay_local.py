@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import yaml
 
 from routing_cli.ingress import ingress_env
@@ -147,6 +148,13 @@ def wait_ready(pods: list[LocalPod], timeout_s: float, probe: Callable[[LocalPod
         time.sleep(0.3)
 
 
+def _with_descendants(pid: int) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        return [process, *process.children(recursive=True)]
+    return []
+
+
 @dataclass
 class LocalRayService:
     rayservice: dict[str, Any]
@@ -210,7 +218,6 @@ def running(rayservice: dict[str, Any], secrets: dict, services: dict[str, str])
         started += workers
         wait_ready(workers, 90, LocalPod.raylet_ready)
         yield LocalRayService(rayservice, started[0], workers)
-    finally:
-        for pod in started:
-            pod.process.kill()  # `ray start --block`; what it started names the temp dir
-        kill_all(str(temp_dir), with_raylet_children(processes_under(str(temp_dir))))
+    finally:  # every pod's `ray start --block` and all under it, and whatever else names the temp dir
+        family = [p for pod in started for p in _with_descendants(pod.process.pid)]
+        kill_all(str(temp_dir), [*family, *with_raylet_children(processes_under(str(temp_dir)))])

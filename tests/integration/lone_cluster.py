@@ -82,11 +82,13 @@ class LoneCluster:
 
 
 def processes_under(temp_dir: str) -> list[psutil.Process]:
-    """Every process whose command line names `temp_dir`: a cluster's Ray processes, HAProxy included."""
+    """Every process whose command line or environment names `temp_dir`: a cluster's Ray processes,
+    HAProxy included (Ray's agents retitle themselves `ray::...`, but keep the environment)."""
     found = []
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter(["cmdline", "environ"]):
         with contextlib.suppress(psutil.Error):
-            if any(temp_dir in part for part in process.info["cmdline"] or ()):
+            named = [*(process.info["cmdline"] or ()), *(process.info["environ"] or {}).values()]
+            if any(temp_dir in part for part in named):
                 found.append(process)
     return found
 

@@ -51,7 +51,8 @@ def redis_of_the_manifest(secrets: dict) -> Iterator[dict[str, str]]:
     container = workload["spec"]["template"]["spec"]["containers"][0]
     env = resolve_env(container.get("env", []), secrets)
     labels = workload["spec"]["template"]["metadata"]["labels"]
-    with throwaway_redis([expand(arg, env) for arg in container["args"]]) as address:
+    volume = next((m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] == "data"), None)
+    with throwaway_redis([expand(arg, env) for arg in container["args"]], volume) as address:
         yield {f"{service['metadata']['name']}:{port['port']}": address
                for service in APPLIED if service["kind"] == "Service"
                and service["spec"]["selector"].items() <= labels.items() for port in service["spec"]["ports"]}
