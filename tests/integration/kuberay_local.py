@@ -85,16 +85,14 @@ class LocalPod:
             return httpx.get(self.ports.url(port) + path, timeout=2).status_code == 200
         return False
 
-    def ready(self) -> bool:
-        """KubeRay's readiness probe for Ray >= 2.53: the dashboard agent's health; a RayService's
-        workers must also pass Serve's proxy health on their container port named `serve`."""
-        if not self.probe(int(self.params["dashboard-agent-listen-port"]), "/api/healthz"):
-            return False
-        serve = self.group.container_port("serve", SERVE_PORT_DEFAULT)
-        return self.group.node_type == "head" or self.probe(serve, "/-/healthz")
-
     def raylet_ready(self) -> bool:
+        """KubeRay's readiness probe for Ray >= 2.53: the dashboard agent's health."""
         return self.probe(int(self.params["dashboard-agent-listen-port"]), "/api/healthz")
+
+    def ready(self) -> bool:
+        """A RayService's workers must also pass Serve's proxy health on their container port named `serve`."""
+        serve = self.group.container_port("serve", SERVE_PORT_DEFAULT)
+        return self.raylet_ready() and (self.group.node_type == "head" or self.probe(serve, "/-/healthz"))
 
     def fail_if_exited(self) -> None:
         if self.process.poll() is not None:
@@ -172,23 +170,34 @@ class LocalRayService:
             raise PodFailed("dashboard port is not found")
         return self.head.ports.url(port)
 
-    def submit_serve_config(self) -> None:
+    def submit_serve_config(self, timeout_s: float = 60) -> None:
+        """UpdateDeployments, retried as the operator's reconcile loop retries it while the dashboard starts."""
         config = yaml.safe_load(self.rayservice["spec"]["serveConfigV2"])
         http = config.setdefault("http_options", {})
         http["port"] = self.head.ports.local(http.get("port", SERVE_PORT_DEFAULT))  # the head's proxy binds it
-        answer = httpx.put(self.dashboard() + "/api/serve/applications/", json=config, timeout=60)
-        assert 200 <= answer.status_code < 300, f"UpdateDeployments fail: {answer.status_code} {answer.text[:500]}"
+        deadline, last = time.monotonic() + timeout_s, ""
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                answer = httpx.put(self.dashboard() + "/api/serve/applications/", json=config, timeout=60)
+                if 200 <= answer.status_code < 300:
+                    return
+                last = f"{answer.status_code} {answer.text[:500]}"
+            self.head.fail_if_exited()
+            time.sleep(1)
+        raise PodFailed(f"UpdateDeployments fail: {last or 'no answer'}")
 
     def application_statuses(self) -> dict[str, str]:
+        """GetMultiApplicationStatus: the declarative applications by name (an HTTP error raises)."""
         answer = httpx.get(self.dashboard() + "/api/serve/applications/", params={"api_type": "declarative"}, timeout=30)
-        assert 200 <= answer.status_code < 300, f"GetServeDetails fail: {answer.status_code} {answer.text[:500]}"
+        answer.raise_for_status()
         return {name or "default": app["status"] for name, app in answer.json()["applications"].items()}
 
     def wait_until_running(self, timeout_s: float) -> dict[str, str]:
         """Poll as the operator does until every application is RUNNING (and there is one); a failed deploy fails."""
         deadline, statuses = time.monotonic() + timeout_s, {}
         while time.monotonic() < deadline:
-            statuses = self.application_statuses()
+            with contextlib.suppress(httpx.HTTPError):  # the operator requeues and asks again
+                statuses = self.application_statuses()
             if statuses and all(status == "RUNNING" for status in statuses.values()):
                 return statuses
             if failed := {n: s for n, s in statuses.items() if s == "DEPLOY_FAILED"}:
