@@ -7,9 +7,10 @@ Read from KubeRay v1.7.0 (`ray-operator/controllers/ray/common/pod.go`, `common/
   ports, the head's `dashboard-host`, `num-cpus` and `memory` from the container's limits, the
   worker's head address, `no-monitor` when the autoscaler runs beside the head, and the Redis
   password of GCS fault tolerance), flags in sorted order, `true` as a bare switch;
-- environment: the container's, then what the operator adds to a RayService's pods
-  (setContainerEnvVars, configureGCSFaultTolerance, the autoscaler v2 switch). Secrets and
-  fields are resolved the way the kubelet resolves them, `$(VAR)` included.
+- environment: the container's, then what the operator adds to a RayService's pods and Ray
+  reads (setContainerEnvVars' timeouts and addresses, configureGCSFaultTolerance, the autoscaler
+  v2 switch; not the informational ones: pod name and namespace, the generated command, usage
+  tags). Secrets are resolved the way the kubelet resolves them, `$(VAR)` included.
 A container field the translation does not model fails loudly, so no part of a manifest is
 silently left out of the operator-path test (tests/integration/test_operator_path.py).
 """
