@@ -66,12 +66,7 @@ class LoneCluster:
     workers: list[Node] = field(default_factory=list)
 
     def processes(self) -> list[psutil.Process]:
-        found = []
-        for process in psutil.process_iter(["cmdline"]):
-            with contextlib.suppress(psutil.Error):
-                if any(self.temp_dir in part for part in process.info["cmdline"] or ()):
-                    found.append(process)
-        return found
+        return processes_under(self.temp_dir)
 
     def kill(self, name: str) -> None:
         for process in self.processes():
@@ -86,12 +81,46 @@ class LoneCluster:
                 process.kill()
 
 
+def processes_under(temp_dir: str) -> list[psutil.Process]:
+    """Every process whose command line or environment names `temp_dir`: a cluster's Ray processes,
+    HAProxy included (Ray's agents retitle themselves `ray::...`, but keep the environment)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        with contextlib.suppress(psutil.Error):
+            named = [*(process.info["cmdline"] or ()), *(process.info["environ"] or {}).values()]
+            if any(temp_dir in part for part in named):
+                found.append(process)
+    return found
+
+
+def with_raylet_children(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes and everything under their raylets (worker processes outlive a killed raylet)."""
+    found = list(processes)
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if process.name() == "raylet":
+                found += process.children(recursive=True)
+    return found
+
+
+def kill_all(temp_dir: str, started: list[psutil.Process]) -> None:
+    """Kill what was started and whatever still names `temp_dir`, then remove it."""
+    for process in [*started, *processes_under(temp_dir)]:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def internal_port_flags(node_manager_port: int) -> list[str]:
+    """Ray's internal ports, each free: nodes sharing one machine must not share them."""
+    return [f"--node-manager-port={node_manager_port}", f"--object-manager-port={free_port()}",
+            f"--min-worker-port={free_port()}", "--max-worker-port=0"]
+
+
 def _start_node(ray_cli: str, env: dict[str, str], temp_dir: str, *args: str) -> Node:
     node = Node(free_port())
     subprocess.run(
-        [ray_cli, "start", f"--temp-dir={temp_dir}", f"--node-manager-port={node.node_manager_port}",
-         f"--object-manager-port={free_port()}", f"--min-worker-port={free_port()}", "--max-worker-port=0",
-         *args],
+        [ray_cli, "start", f"--temp-dir={temp_dir}", *internal_port_flags(node.node_manager_port), *args],
         env=env, check=True, capture_output=True,
     )
     return node
@@ -135,16 +164,9 @@ def lone_cluster(
                 env=env, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         assert driver.stdout.readline().strip() == "deployed", f"see {temp_dir}/driver.log"
-        started = cluster.processes()
-        for process in list(started):
-            with contextlib.suppress(psutil.Error):  # worker processes outlive a killed raylet
-                if process.name() == "raylet":
-                    started += process.children(recursive=True)
+        started = with_raylet_children(cluster.processes())
         yield cluster
     finally:
         if driver:
             driver.kill()
-        for process in [*started, *cluster.processes()]:
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        kill_all(temp_dir, started)
