@@ -2,6 +2,7 @@
 
     python -m tests.crd_schema <kuberay>/ray-operator/config/crd/bases/ray.io_rayservices.yaml \\
         > k8s/schema/rayservice.schema.json
+    python -m tests.crd_schema --check <that CRD>    # is the committed schema current?
 
 The CRD is a structural schema: the API server prunes every field it does not
 declare, so a typo is silently dropped. This turns it into a JSON schema that
@@ -23,6 +24,7 @@ The CRD is not in this repository; the version it came from is KUBERAY_VERSION.
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -130,10 +132,20 @@ def rayservice_schema(crd: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    with open(sys.argv[1]) as crd_file:
-        print(json.dumps(rayservice_schema(yaml.safe_load(crd_file)), indent=1))
+def main() -> int:
+    """`<crd>`: print the schema; `--check <crd>`: exit 1 when the committed schema is not what the CRD gives."""
+    check = sys.argv[1] == "--check"
+    with open(sys.argv[-1]) as crd_file:
+        generated = rayservice_schema(yaml.safe_load(crd_file))
+    if not check:
+        print(json.dumps(generated, indent=1))
+        return 0
+    committed = json.loads((Path(__file__).resolve().parents[1] / "k8s" / "schema" / "rayservice.schema.json").read_text())
+    if committed != generated:
+        print("k8s/schema/rayservice.schema.json is not what this CRD gives: regenerate it", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -5,8 +5,10 @@ import httpx
 import pytest
 
 from contracts.identity import Role
-from tests.integration.conftest import OrganismStack, deploy_organism, tear_down_organism
+from tests.stack import OrganismStack, deploy_organism, tear_down_organism
 from tests.tokens import SIGNER
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 OPERATOR = {"Authorization": f"Bearer {SIGNER.mint('alice', Role.ADMIN)}"}
 FEEDER = {"Authorization": f"Bearer {SIGNER.mint('chain-feeder', Role.FACTS)}"}

@@ -6,14 +6,14 @@ import pytest
 
 from contracts.identity import Role
 from routing_cli.main import main
-from tests.integration.conftest import (
+from tests.miners import CLASS, load_miners
+from tests.stack import (
     ADMIN_HEADERS,
     FullStack,
     deploy_full_stack,
     eventually,
     tear_down_full_stack,
 )
-from tests.integration.miners import CLASS, load_miners
 from tests.tokens import SIGNER
 
 

@@ -14,8 +14,8 @@ from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from tests.integration.conftest import ADMIN_HEADERS, http_client
 from tests.integration.scripted_organism import ScriptedOrganismDeployment
+from tests.stack import ADMIN_HEADERS, http_client
 
 REMOTE_TYPES = "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2,graph_fact_query,fact_search,mystery"
 

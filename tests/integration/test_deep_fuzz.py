@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from contracts.bounds import Hotkey
-from tests.integration.conftest import ADMIN_HEADERS, deploy_full_stack, tear_down_full_stack
 from tests.integration.test_hostile_input import organ_instances, stored_state
+from tests.stack import ADMIN_HEADERS, deploy_full_stack, tear_down_full_stack
 
 EXAMPLES_PER_ROUTE = 12
 HOTKEY = TypeAdapter(Hotkey)

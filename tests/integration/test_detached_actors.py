@@ -8,7 +8,9 @@ import ray
 from contracts.audit import AuditStamp
 from organism.detached import code_version, get_or_create_detached
 from organism.tasks.registry_actor import RuntimeRegistry
-from tests.integration.conftest import deploy_organism, tear_down_organism
+from tests.stack import deploy_organism, tear_down_organism
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 
 class RegistryOfAnEarlierRelease(RuntimeRegistry):

@@ -10,7 +10,7 @@ from ray import serve
 from ray.serve.context import _get_global_client
 from ray.serve.schema import ServeDeploySchema
 
-from tests.integration.conftest import OrganismStack, deploy_organism, http_client, tear_down_organism
+from tests.stack import OrganismStack, deploy_organism, http_client, tear_down_organism
 
 APP = "flags-under-test"
 

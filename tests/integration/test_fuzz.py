@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from tests.integration.conftest import ADMIN_HEADERS, deploy_full_stack, http_client, tear_down_full_stack
+from tests.stack import ADMIN_HEADERS, deploy_full_stack, http_client, tear_down_full_stack
 
 PREFIXES = ["/organism", "/pipeline", "/cognitive"]
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]

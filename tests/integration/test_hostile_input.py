@@ -18,7 +18,7 @@ import pytest
 
 from servekit.identity import ISSUER
 from servekit.keys import load_private_key
-from tests.integration.conftest import (
+from tests.stack import (
     ADMIN_HEADERS,
     SERVICE_TOKEN,
     FullStack,

@@ -16,8 +16,8 @@ import pytest
 
 from routing_cli.ingress import ingress_mode
 from servekit.middleware import MAX_BODY_BYTES
-from tests.integration.conftest import ADMIN_HEADERS, SERVICE_TOKEN, deploy_organism, eventually, tear_down_organism
-from tests.integration.lone_cluster import lone_cluster
+from tests.clusters.lone_cluster import lone_cluster
+from tests.stack import ADMIN_HEADERS, SERVICE_TOKEN, deploy_organism, eventually, tear_down_organism
 
 OTHER = {"haproxy": "python", "python": "haproxy"}[ingress_mode()]
 

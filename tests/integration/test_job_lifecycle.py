@@ -12,13 +12,15 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.integration.conftest import (
+from tests.miners import CLASS, job
+from tests.stack import (
     ADMIN_HEADERS,
     FACTS_HEADERS,
     SERVICE_HEADERS,
     OrganismStack,
 )
-from tests.integration.miners import CLASS, job
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 CYCLE = {"start": -14, "stop": 708}
 

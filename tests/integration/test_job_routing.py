@@ -9,8 +9,10 @@ import httpx
 import pytest
 import ray
 
-from tests.integration.conftest import ADMIN_HEADERS, OrganismStack
-from tests.integration.miners import CLASS, job, load_miners
+from tests.miners import CLASS, job, load_miners
+from tests.stack import ADMIN_HEADERS, OrganismStack
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 
 @pytest.fixture(scope="module")

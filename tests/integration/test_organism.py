@@ -2,12 +2,15 @@
 
 import time
 
+import pytest
 import ray
 from ray import serve
 
 from contracts.wire import ResolveRouteRequest, RouteResult, TaskSpec
 from organism.tasks.organ import get_or_create_organ
-from tests.integration.conftest import OrganismStack, eventually
+from tests.stack import OrganismStack, eventually
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 
 def test_resolves_to_a_live_organ_instance(organism: OrganismStack):

@@ -5,7 +5,7 @@ from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from tests.integration.conftest import OrganismStack, deploy_organism, http_client, tear_down_organism
+from tests.stack import OrganismStack, deploy_organism, http_client, tear_down_organism
 
 TASK = {"type": "graph_rag_query_v2", "domain": "facts", "params": {"q": "who"}}
 

@@ -14,14 +14,16 @@ from ray.util import list_named_actors
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
 from organism.tasks.organ import get_or_create_organ
-from tests.integration.conftest import (
+from tests.load import Load
+from tests.stack import (
     ADMIN_HEADERS,
     OrganismStack,
     deploy_organism,
     eventually,
     tear_down_organism,
 )
-from tests.integration.load import Load
+
+pytestmark = pytest.mark.backend  # run again on PostgreSQL: what it tests depends on the state backend
 
 CLASS = "always_on.test"
 ROUTE_TRAFFIC = [

@@ -15,7 +15,8 @@ from ray import serve
 
 from coordinator.app import Coordinator
 from coordinator.settings import CoordinatorSettings
-from tests.integration.conftest import (
+from tests.load import Load
+from tests.stack import (
     FullStack,
     deploy_full_stack,
     deploy_organism,
@@ -23,7 +24,6 @@ from tests.integration.conftest import (
     http_client,
     tear_down_full_stack,
 )
-from tests.integration.load import Load
 
 COUNTER = itertools.count()
 

@@ -14,7 +14,7 @@ from cognitive.app import Cognitive, CognitiveSettings
 from contracts.identity import Role
 from servekit.identity import ISSUER, TokenSigner
 from servekit.keys import load_private_key, new_private_key, private_pem
-from tests.integration.conftest import SERVICE_TOKEN, deploy_full_stack, tear_down_full_stack
+from tests.stack import SERVICE_TOKEN, deploy_full_stack, tear_down_full_stack
 from tests.tokens import JWKS_JSON, SIGNER, SIGNING_PEM, hmac_forgery
 
 CONTRACT_METRICS = [

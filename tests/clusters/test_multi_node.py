@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from routing_cli.ingress import ingress_mode
-from tests.integration.conftest import ADMIN_HEADERS, FAST_HEARTBEATS, eventually
-from tests.integration.lone_cluster import LoneCluster, lone_cluster
-from tests.integration.miners import job, load_miners
+from tests.clusters.lone_cluster import LoneCluster, lone_cluster
+from tests.miners import job, load_miners
+from tests.stack import ADMIN_HEADERS, FAST_HEARTBEATS, eventually
 
 ORGANS = {"utility_organ_1": 2, "actuator_organ_1": 2, "graph_dispatcher": 2}
 # the GCS declares a node dead after 3 missed health checks 0.5 s apart (defaults: 5 of 3 s)

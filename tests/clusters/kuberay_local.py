@@ -38,8 +38,7 @@ import psutil
 import yaml
 
 from routing_cli.ingress import free_port, ingress_env
-from tests.integration.conftest import REPO_ROOT
-from tests.integration.lone_cluster import internal_port_flags, kill_all, processes_under, with_raylet_children
+from tests.clusters.lone_cluster import internal_port_flags, kill_all, processes_under, with_raylet_children
 from tests.kuberay_pods import (
     DEFAULT_PORTS,
     SERVE_PORT_DEFAULT,
@@ -51,6 +50,7 @@ from tests.kuberay_pods import (
     resolve_env,
     start_params,
 )
+from tests.stack import REPO_ROOT
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 LOCAL_ONLY_ENV = {"PYTHONPATH": str(REPO_ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}

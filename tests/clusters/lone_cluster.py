@@ -25,7 +25,9 @@ from typing import Any
 import psutil
 
 from routing_cli.ingress import free_port, ingress_env
-from tests.integration.conftest import AUTH_ENV, REPO_ROOT
+from tests.stack import AUTH_ENV, REPO_ROOT
+
+STATE_VARIABLES = ("ROUTING_STATE_DSN", "ROUTING_STATE_DSN_FILE")
 
 DRIVER = textwrap.dedent(
     """
@@ -139,8 +141,8 @@ def lone_cluster(
     """Start the cluster, deploy the organism (`organism`: its settings) on it, yield; kill it all after."""
     temp_dir = tempfile.mkdtemp(prefix="rcp-", dir="/tmp")
     gcs_port, http_port = free_port(), free_port()
-    env = {
-        **os.environ, **AUTH_ENV, "PYTHONPATH": str(REPO_ROOT),
+    env = {  # the state backend is what `env` says (SQLite files by default), never the caller's environment
+        **{k: v for k, v in os.environ.items() if k not in STATE_VARIABLES}, **AUTH_ENV, "PYTHONPATH": str(REPO_ROOT),
         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
         **ingress_env(ingress, Path(temp_dir) / "hap", drain_s=0, ports=(free_port(), free_port())),
         **(env or {}),

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from routing_cli.ingress import ingress_mode
-from tests.integration.conftest import ADMIN_HEADERS, eventually
-from tests.integration.lone_cluster import LoneCluster, lone_cluster
+from tests.clusters.lone_cluster import LoneCluster, lone_cluster
+from tests.stack import ADMIN_HEADERS, eventually
 
 
 @pytest.fixture

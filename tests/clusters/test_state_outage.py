@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from routing_cli.ingress import ingress_mode
-from tests.integration.conftest import ADMIN_HEADERS, eventually
-from tests.integration.lone_cluster import lone_cluster
-from tests.integration.miners import job, load_miners
+from tests.clusters.lone_cluster import lone_cluster
+from tests.miners import job, load_miners
 from tests.postgres import throwaway_postgres
+from tests.stack import ADMIN_HEADERS, eventually
 
 RULE = {"task_type": "outage_probe", "domain": None, "logical_id": "actuator_organ_1"}
 WRITES = [

@@ -1,7 +1,7 @@
 """The operator's path, locally: k8s/rayservice.yaml as written comes up the way KubeRay brings it up, and serves.
 
 What `kubectl apply -k k8s/` applies is read (tests/kustomize.py); its pods run on this
-machine as tests/integration/kuberay_local.py describes: the head and the worker group
+machine as tests/clusters/kuberay_local.py describes: the head and the worker group
 with the manifest's rayStartParams, env and ports, completed as the operator completes
 them; serveConfigV2 submitted through the dashboard's REST API and polled until every
 application is RUNNING, as the operator does; then traffic through the port the serve
@@ -9,12 +9,10 @@ Service targets on each worker. The Secrets the manifest names are supplied here
 set from tests/tokens.py, a throwaway PostgreSQL's DSN, a Redis password; Redis itself runs
 with its manifest's arguments. Anything in the manifest that would not come up fails here.
 
-It starts a cluster of its own and runs on PostgreSQL whatever the session's state is, so
-the second pass of `make test` (ROUTING_TEST_STATE=postgres) skips it.
+It starts a cluster of its own and always runs on PostgreSQL, as the manifest does.
 """
 
 import contextlib
-import os
 import secrets as random_secrets
 import socket
 from collections.abc import Iterator
@@ -24,11 +22,11 @@ import psycopg
 import pytest
 
 from tests import kustomize
-from tests.integration.conftest import ADMIN_HEADERS, REPO_ROOT, SERVICE_HEADERS
-from tests.integration.kuberay_local import LocalRayService, running, wait_ready
+from tests.clusters.kuberay_local import LocalRayService, running, wait_ready
 from tests.kuberay_pods import expand, resolve_env, serve_service_port
 from tests.postgres import throwaway_postgres
 from tests.redis import throwaway_redis
+from tests.stack import ADMIN_HEADERS, REPO_ROOT, SERVICE_HEADERS
 from tests.tokens import JWKS_JSON
 
 APPLIED = kustomize.build(REPO_ROOT / "k8s")
@@ -39,10 +37,6 @@ CALLS = [  # one real call per application, through the serve Service's port
     ("coordinator", "POST", "/pipeline/route", {"type": "graph_embed", "domain": "facts"}),
     ("cognitive", "POST", "/cognitive/plan-task", {"task": {"type": "graph_rag_query_v2", "domain": "facts"}}),
 ]
-
-pytestmark = pytest.mark.skipif(os.environ.get("ROUTING_TEST_STATE") == "postgres",
-                                reason="runs on its own PostgreSQL in the first pass of make test")
-
 
 @contextlib.contextmanager
 def redis_of_the_manifest(secrets: dict) -> Iterator[dict[str, str]]:
