@@ -54,6 +54,9 @@ class ClassCandidates:
     remaining: SortedList = field(default_factory=SortedList)
     entry: dict[str, tuple[RankKey, float]] = field(default_factory=dict)
 
+    def holds(self, hotkey: str) -> bool:
+        return hotkey in self.rejected_by or hotkey in self.without_row or hotkey in self.entry
+
     def forget(self, hotkey: str) -> None:
         if (name := self.rejected_by.pop(hotkey, None)) is not None:
             self.rejected[name] -= 1
@@ -80,8 +83,11 @@ class CandidateIndex:
         if cycles != self._cycles:
             self._rebuild(book, cycles, now)
             book.changed.clear()
-        for hotkey in book.changed:  # miners whose facts changed since the last pick
-            for name in [c for c, by in book.manifests.items() if hotkey in by] or list(self._classes):
+        for hotkey in book.changed:  # miners whose facts changed since the last pick: every class that has
+            # a manifest of theirs, and every class that had one (a deregistered miner loses them all)
+            classes = {c for c, by in book.manifests.items() if hotkey in by}
+            classes |= {c for c, index in self._classes.items() if index.holds(hotkey)}
+            for name in classes:
                 self._judge(book, hotkey, name, now)
         book.changed.clear()
         while self._due and self._due[0][0] <= now:

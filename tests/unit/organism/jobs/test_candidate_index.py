@@ -106,3 +106,20 @@ def test_fast_and_reference_picks_agree(history):
                 book.reserve(Reservation(job.job_uuid, fast.hotkey, job.executor_class, now, now + 10),
                              RoutedJob(job.job_uuid, fast.hotkey, job.executor_class, job.executor_seconds, 300,
                                        "selected", routed_at=now), hold)
+
+
+def test_a_miner_deregistered_and_back_with_fewer_classes_leaves_the_classes_it_lost():
+    """Regression (found by the property above): the index judged a changed miner only in the classes it
+    still had a manifest of, so a class it lost kept ranking it, and a pick there failed on its manifest."""
+    book, index = MinerBook(config=DynamicConfig()), CandidateIndex()
+    book.upsert_miner(Miner("m0", "10.0.0.1", 8000, 4, ETH))
+    book.add_manifests([Manifest("m0", c, 2, 2, NOW, 0) for c in CLASSES])
+    book.upsert_allowances([Allowance("m0", *CYCLES[0], 1000.0, 1000.0)])
+    job = JobSpec("job-1", CLASSES[1], 1, 1, 1, 0, False)
+    assert pick(book, job, 25, NETUID, NOW, index).hotkey == "m0"
+    book.deregister("m0")
+    book.upsert_miner(Miner("m0", "10.0.0.1", 8000, 4, ETH))
+    book.add_manifests([Manifest("m0", CLASSES[0], 2, 2, NOW, 0)])
+    fast = pick(book, job, 25, NETUID, NOW, index)
+    assert verdict(fast) == verdict(pick(book, job, 25, NETUID, NOW))
+    assert fast.kind.value == "NoMinerForExecutorType"
