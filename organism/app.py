@@ -41,7 +41,9 @@ from organism.tasks.api import TaskApi
 from organism.tasks.routing import TaskRouting
 from servekit.auth import configure_replica
 from servekit.control_plane import watch_control_plane
+from servekit.control_version import track
 from servekit.ingress import conventional_app
+from servekit.middleware import replica_id
 from servekit.routes import router_of
 
 TITLE = "OrganismManager"
@@ -50,7 +52,7 @@ SUMMARY = "Task routing (rules, registry, organs) and job routing (miners)"
 
 def organism_app(tasks: TaskApi, jobs: JobApi, audit: AuditApi) -> FastAPI:
     """The organism's HTTP app, from its wings' routes."""
-    app = conventional_app(TITLE, SUMMARY)
+    app = conventional_app(TITLE, SUMMARY, versioned=True)
     app.include_router(router_of(tasks, tags=TASK_TAGS))
     app.include_router(router_of(jobs, tags=JOB_TAGS))
     app.include_router(router_of(audit))
@@ -72,10 +74,12 @@ class OrganismManager:
         metrics = OrganismMetrics()
         picker = await connect_picker(settings)
         registry, organ = await start_task_actors(settings)
-        self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s)
-        await self._routing.start()
+        self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s,
+                                    name=f"organism/{replica_id()}")
+        await self._routing.start()  # at the control plane's current version before it takes traffic
+        track(self._routing.control.follower)
         self._tasks = TaskApi(self._routing)
-        self._jobs = JobApi(PickerClient(picker, metrics))
+        self._jobs = JobApi(PickerClient(picker, metrics), self._routing.control)
         self._audit = AuditApi(self._routing, picker)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
