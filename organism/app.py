@@ -9,6 +9,7 @@ The methods below the app are what other deployments call through a
 DeploymentHandle, with the same models as the HTTP routes.
 """
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI
@@ -72,8 +73,7 @@ class OrganismManager:
         configure_replica()
         watch_control_plane()
         metrics = OrganismMetrics()
-        picker = await connect_picker(settings)
-        registry, organ = await start_task_actors(settings)
+        picker, (registry, organ) = await asyncio.gather(connect_picker(settings), start_task_actors(settings))
         self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s,
                                     name=f"organism/{replica_id()}")
         await self._routing.start()  # at the control plane's current version before it takes traffic
@@ -101,6 +101,11 @@ class OrganismManager:
 
     async def route_job(self, request: JobRouteRequest, dry_run: bool = False) -> JobRouteResponse:
         return await self._jobs.route_job(request, dry_run)
+
+    # --- fault injection, for chaos drills (a handle call, never HTTP) ------------------------
+    def hold_control_plane(self, seconds: float, cut: bool = False) -> str:
+        """This replica stops hearing from the registry for `seconds` (`cut`: cannot reach it at all); its name."""
+        return self._routing.hold(seconds, cut)
 
 
 def build_app(args: dict[str, Any]) -> Application:

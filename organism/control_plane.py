@@ -16,6 +16,7 @@ version, at most `ACK_BOUND_S`; the answer names those that had not
 nothing older either.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from contracts.refusals import RegistryUnavailable, StaleReplica
@@ -34,9 +35,11 @@ class Acknowledged:
 
 
 class ReplicaControl:
-    def __init__(self, registry: Registry, follower: RegistryFollower) -> None:
+    def __init__(self, registry: Registry, follower: RegistryFollower,
+                 fetch_view: Callable[[], Awaitable[RegistryView]] | None = None) -> None:
         self._registry = registry
         self.follower = follower
+        self._fetch_view = fetch_view or registry.view
 
     @property
     def applied(self) -> int:
@@ -45,7 +48,7 @@ class ReplicaControl:
     async def current(self) -> None:
         """Make sure what this replica answers from is current: within its lease, or just fetched."""
         try:
-            await self.follower.ensure_fresh(self._registry.view)
+            await self.follower.ensure_fresh(self._fetch_view)
         except RegistryUnavailable as error:
             raise StaleReplica(f"replica {self.follower.name} cannot confirm it holds the current control plane"
                                f" (it has version {self.applied}) and the registry does not answer") from error

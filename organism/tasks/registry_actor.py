@@ -70,12 +70,14 @@ class RuntimeRegistry(Versioned):
     def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str],
                  store: DocumentStore | None = None) -> None:
         self._store = store or open_store("registry", namespace, Path(state_dir))
+        # with a predecessor (state in the store), its leases must lapse before a change is acknowledged
+        predecessor = bool(self._store.load(documents.META))
         stored = documents.load(self._store)
         self._state = RegistryState(stored.epoch_counter, heartbeat_timeout_s, time.time)
         self._rules = RuleTable(stored.rules)
         self._version = stored.control_version
         self._known_logical_ids = set(known_logical_ids)
-        self._boot, self._booted_at = uuid.uuid4().hex[:8], time.monotonic()
+        self._boot, self._grace_until = uuid.uuid4().hex[:8], time.monotonic() + (LEASE_S if predecessor else 0.0)
         self._generation = 0
         self._refresh_generation = 0
         self._log: deque[tuple[int, tuple[InstanceChange, ...]]] = deque(maxlen=CHANGES_KEPT)
@@ -134,7 +136,7 @@ class RuntimeRegistry(Versioned):
         """Wait until every live replica has applied `version`, at most `bound_s`; the late ones. A new
         registry first lets the leases its predecessor granted lapse: a replica it has not heard of yet
         may still answer from them."""
-        return await self._subscribers.wait_applied(version, bound_s, self._booted_at + LEASE_S)
+        return await self._subscribers.wait_applied(version, bound_s, self._grace_until)
 
     async def control_plane(self) -> ControlPlane:
         return ControlPlane(self._version, tuple(self._subscribers.reports(self._version)))

@@ -22,9 +22,17 @@ from typing import Any
 from contracts.audit import AuditPage, AuditStamp
 from contracts.identity import Caller
 from contracts.organ import Organ
-from contracts.refusals import FieldProblem, Refusal, RefusalKind, invalid
+from contracts.refusals import FieldProblem, Refusal, RefusalKind, RegistryUnavailable, invalid
 from contracts.registry import ControlPlane, EpochRotation, Registry, RegistrySnapshot
-from contracts.registry_feed import WATCH_TIMEOUT_S, Change, RegistryFollower
+from contracts.registry_feed import (
+    WATCH_TIMEOUT_S,
+    Change,
+    RegistryFollower,
+    RegistryUpdate,
+    RegistryView,
+    Subscriber,
+    ViewVersion,
+)
 from contracts.routing_table import RouteKey, Rule, RuleTable
 from organism.control_plane import Acknowledged, ReplicaControl
 from organism.metrics import OrganismMetrics
@@ -46,6 +54,7 @@ class TaskRouting:
         self._follower: RegistryFollower | None = None
         self.control: ReplicaControl | None = None
         self._following: asyncio.Task | None = None
+        self._held_until, self._cut = 0.0, False
 
     async def start(self) -> None:
         """Take the registry's view (a replica starts at the current version), then follow it for as
@@ -53,11 +62,29 @@ class TaskRouting:
         sent_at = time.monotonic()
         self._follower = RegistryFollower(await self._registry.view(), self._on_change, self._name, "organism")
         self._follower.renew(sent_at)
-        self.control = ReplicaControl(self._registry, self._follower)
+        self.control = ReplicaControl(self._registry, self._follower, self._view)
         self._metrics.rules.set(len(self._follower.table))
-        self._following = asyncio.get_running_loop().create_task(
-            self._follower.follow(self._registry.watch, WATCH_TIMEOUT_S)
-        )
+        self._following = asyncio.get_running_loop().create_task(self._follower.follow(self._watch, WATCH_TIMEOUT_S))
+
+    def hold(self, seconds: float, cut: bool) -> str:
+        """Fault injection (`OrganismManager.hold_control_plane`): for `seconds` this replica hears no news
+        from the registry and acknowledges nothing (its lease lapses); with `cut`, it cannot reach the
+        registry at all. Its name, as the registry knows it."""
+        self._held_until, self._cut = time.monotonic() + seconds, cut
+        return self._name
+
+    def _held(self) -> bool:
+        return time.monotonic() < self._held_until
+
+    async def _watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber) -> RegistryUpdate:
+        while self._held():
+            await asyncio.sleep(0.05)
+        return await self._registry.watch(known, timeout_s, subscriber)
+
+    async def _view(self) -> RegistryView:
+        if self._held() and self._cut:
+            raise RegistryUnavailable(f"{self._name} is cut off from the registry (fault injection)")
+        return await self._registry.view()
 
     def stop(self) -> None:
         if self._following is not None:

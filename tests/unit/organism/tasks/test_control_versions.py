@@ -88,11 +88,21 @@ async def test_a_registry_restored_from_an_older_state_continues_above_what_repl
     assert view.refresh_generation == 1  # every replica drops what it holds
 
 
-async def test_a_new_registry_acknowledges_nothing_until_its_predecessors_leases_have_lapsed(monkeypatch):
+async def test_a_restarted_registry_acknowledges_nothing_until_its_predecessors_leases_have_lapsed(monkeypatch):
     from organism.tasks import registry_actor
 
     monkeypatch.setattr(registry_actor, "LEASE_S", 0.5)
-    registry = RuntimeRegistry("t", "", 15.0, ORGANS, store=InMemoryStore())
+    store = InMemoryStore()
+    await RuntimeRegistry("t", "", 15.0, ORGANS, store=store).advance("before the restart")
+    registry = RuntimeRegistry("t", "", 15.0, ORGANS, store=store)  # restarted: its predecessor's leases may hold
     version = (await registry.advance("test")).control_version
     assert await registry.await_applied(version, 0.1) == ["replicas the previous registry knew"]
     assert await registry.await_applied(version, 1.0) == []
+
+
+async def test_a_registry_on_a_new_store_has_no_predecessor_to_wait_for(monkeypatch):
+    from organism.tasks import registry_actor
+
+    monkeypatch.setattr(registry_actor, "LEASE_S", 5.0)
+    registry = RuntimeRegistry("t", "", 15.0, ORGANS, store=InMemoryStore())
+    assert await registry.await_applied((await registry.advance("test")).control_version, 0.1) == []
