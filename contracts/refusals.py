@@ -13,6 +13,7 @@ organism cannot decide; nothing was applied (a retry is safe):
     +-- RegistryUnavailable   the runtime registry
     +-- PickerUnavailable     the miner picker
     +-- StoreUnavailable      the database behind an actor
+    +-- StaleReplica          a replica that cannot confirm it holds the control plane's current version
     +-- OrganUnavailable      an organ failed or is gone
         +-- OrganTimeout      an organ did not answer in time (it may have run the step)
 
@@ -89,6 +90,13 @@ class StoreUnavailable(Unavailable):
 
     retry_after_s = 1
     behind = "store"
+
+
+class StaleReplica(Unavailable):
+    """This replica cannot confirm it has applied the control-plane version asked for (or any
+    current one): it answers nothing from an older one."""
+
+    retry_after_s = 1
 
 
 class OrganUnavailable(Unavailable):

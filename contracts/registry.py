@@ -16,7 +16,7 @@ from typing import Protocol
 
 from contracts.audit import AuditPage, AuditStamp
 from contracts.refusals import Refusal
-from contracts.registry_feed import RegistryUpdate, RegistryView, ViewVersion
+from contracts.registry_feed import RegistryUpdate, RegistryView, Subscriber, ViewVersion
 from contracts.routing_table import RouteKey, Rule
 
 
@@ -72,9 +72,28 @@ class EpochRotation:
     view: RegistryView
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriberReport:
+    """One follower of the feed, as `GET /organism/control-plane` shows it."""
+
+    name: str
+    kind: str  # organism | coordinator | organ
+    applied: int  # the control-plane version it has applied
+    lag_versions: int
+    lag_s: float  # how long it has been behind (0 when it is not)
+    seen_s_ago: float
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlane:
+    version: int
+    subscribers: tuple[SubscriberReport, ...]
+
+
 class RegistryReader(Protocol):
-    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
-        """Answer once there is a version newer than `known` (or at timeout)."""
+    async def watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber | None = None) -> RegistryUpdate:
+        """Answer once there is a version newer than `known` (or at timeout); `subscriber` says who
+        asks and which control-plane version it has applied (its acknowledgement)."""
 
     async def active_instance(self, logical_id: str) -> ActiveInstance | None: ...
 
@@ -90,7 +109,7 @@ class OrganRegistry(Protocol):
 
     async def heartbeat(self, instance_id: str) -> HeartbeatReply: ...
 
-    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate: ...
+    async def watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber | None = None) -> RegistryUpdate: ...
 
 
 class Registry(RegistryReader, Protocol):
@@ -105,5 +124,13 @@ class Registry(RegistryReader, Protocol):
         """All or nothing: the view with the change applied, or why nothing was."""
 
     async def request_refresh(self, stamp: AuditStamp) -> RegistryView: ...
+
+    async def advance(self, reason: str) -> RegistryView:
+        """A change made elsewhere (the picker: config, blacklist, miner removal) is in force: a new version."""
+
+    async def await_applied(self, version: int, bound_s: float) -> list[str]:
+        """Wait until every live replica has applied `version`, at most `bound_s`; those that have not."""
+
+    async def control_plane(self) -> ControlPlane: ...
 
     async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...

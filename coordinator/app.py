@@ -17,7 +17,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from contracts.registry_feed import RegistryFollower, RegistryView, ViewVersion
+from contracts.registry_feed import WATCH_TIMEOUT_S, RegistryFollower, RegistryView, ViewVersion
 from contracts.wire import Health, TaskSpec
 from coordinator.clients import CognitiveClient, OrganClient, OrganismClient, RegistryClient
 from coordinator.drift import DriftValve
@@ -30,15 +30,18 @@ from coordinator.settings import CoordinatorSettings
 from servekit.auth import configure_replica, require_service
 from servekit.context import current_correlation_id, replica_logger
 from servekit.control_plane import ensure_control_plane, watch_control_plane
+from servekit.control_version import track
 from servekit.errors import ApiError
 from servekit.ingress import conventional_app
+from servekit.middleware import replica_id
 from servekit.openapi import errors
 
 logger = replica_logger(__name__)
 NOTHING_SEEN = RegistryView(ViewVersion("", 0), "", (), 0)  # the first update from the registry resyncs
-FEED_TIMEOUT_S = 30.0
+FIRST_VIEW_TIMEOUT_S = 2.0
 
-app = conventional_app("Coordinator", "Fast path or escalation; cached remote routing with static fallback")
+app = conventional_app("Coordinator", "Fast path or escalation; cached remote routing with static fallback",
+                       versioned=True)
 
 
 @serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
@@ -48,14 +51,17 @@ class Coordinator:
         configure_replica()
         watch_control_plane()
         organism = OrganismClient(settings.organism_app, settings.execute_timeout_s)
-        registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace, FEED_TIMEOUT_S + 10)
+        registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace, WATCH_TIMEOUT_S + 2)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
-        self._router = Router(settings, organism, observer=CoordinatorMetrics())
+        # the cache answers only while the lease on the registry's view holds (`contracts.registry_feed`)
+        self._router = Router(settings, organism, observer=CoordinatorMetrics(), trusted=lambda: self._feed.fresh)
         self._executor = StepExecutor(
             organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),
             self._router.organism_reachable,
         )
-        self._feed = RegistryFollower(NOTHING_SEEN, lambda change: self._router.on_registry_change(change, self._feed.epoch))
+        self._feed = RegistryFollower(await _first_view(registry), lambda change: self._router.on_registry_change(
+            change, self._feed.epoch), f"coordinator/{replica_id()}", "coordinator")
+        track(self._feed)
         self._governor = Governor(
             settings.multi_step_types,
             DriftValve(settings.drift_allowance, settings.drift_threshold),
@@ -63,7 +69,7 @@ class Coordinator:
         )
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(client.app.warm()) for client in (organism, self._cognitive)]
-        self._tasks.append(loop.create_task(self._feed.follow(registry.watch, FEED_TIMEOUT_S)))
+        self._tasks.append(loop.create_task(self._feed.follow(registry.watch, WATCH_TIMEOUT_S)))
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Serve calls this with the deployment's `user_config`: the contract's flags, live."""
@@ -126,6 +132,15 @@ class Coordinator:
     async def health(self) -> Health:
         ensure_control_plane()
         return Health(status="ok", detail=f"breaker {self._router.stats().breaker.value}")
+
+
+async def _first_view(registry: RegistryClient) -> RegistryView:
+    """The registry's view, so a new replica starts at the current version; nothing, if the organism is not
+    there (its routes go remote or static until the feed answers)."""
+    try:
+        return await asyncio.wait_for(registry.view(), FIRST_VIEW_TIMEOUT_S)
+    except Exception:
+        return NOTHING_SEEN
 
 
 def build_app(args: dict[str, Any]) -> Application:

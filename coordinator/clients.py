@@ -20,7 +20,7 @@ from contracts.identity import Caller
 from contracts.organ import Organ
 from contracts.refusals import OrganTimeout, OrganUnavailable, RegistryUnavailable
 from contracts.registry import RegistryReader
-from contracts.registry_feed import RegistryUpdate, ViewVersion
+from contracts.registry_feed import RegistryUpdate, RegistryView, Subscriber, ViewVersion
 from contracts.wire import (
     ExecuteRequest,
     Plan,
@@ -91,8 +91,11 @@ class RegistryClient:
             "the runtime registry",
         )
 
-    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
-        return await self.registry.watch(known, timeout_s)
+    async def watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber) -> RegistryUpdate:
+        return await self.registry.watch(known, timeout_s, subscriber)
+
+    async def view(self) -> RegistryView:
+        return await self.registry.view()
 
     async def active_actor_name(self, logical_id: str) -> str | None:
         instance = await self.registry.active_instance(logical_id)

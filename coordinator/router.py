@@ -12,14 +12,15 @@ not `ok` gives the static route, with `status` saying why, and a failed bulk
 item falls back alone.
 
 The registry's feed (`on_registry_change`) drops exactly the entries a change
-makes stale, and sets the cache's epoch even when a rebuilt registry's epoch
+makes stale, and while the lease on the feed's view has lapsed (`trusted`
+is false) the cache neither answers nor keeps anything, and sets the cache's epoch even when a rebuilt registry's epoch
 is lower than before. What happens is reported to a `RouteObserver`.
 """
 
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from contracts.registry_feed import Change
 from contracts.routing_table import DEFAULT_RULES, RouteKey, Rule, RuleTable
@@ -55,8 +56,10 @@ class Router:
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
         observer: RouteObserver | None = None,
+        trusted: Callable[[], bool] = lambda: True,
     ) -> None:
         self._observer = observer or NullObserver()
+        self._trusted = trusted
         self._static = static_table(settings)
         self._remote = RemoteResolver(settings, resolver, self._observer, clock)
         self._cache = RouteCache(
@@ -100,6 +103,8 @@ class Router:
         return StepRoute(match.logical_id, RouteSource.STATIC, match.resolved_from.value, reason)
 
     def _cached(self, key: RouteKey) -> StepRoute | None:
+        if not self._trusted():  # the lease on the registry's view has lapsed: what is cached may be stale
+            return None
         hit = self._cache.get(key)
         if hit is None:
             return None
@@ -158,6 +163,6 @@ class Router:
         self._cache.observe_epoch(answer.epoch)  # before storing: a rotation keeps this answer
         if answer.status is not RouteStatus.OK or not answer.logical_id:
             return self.static(key, answer.status.value)
-        if since is not None:  # answers to a hint are not cached
+        if since is not None and self._trusted():  # answers to a hint are not cached
             self._cache.put(key, answer.logical_id, answer.resolved_from.value, answer.instance_id, answer.epoch, since)
         return StepRoute(answer.logical_id, RouteSource.REMOTE, answer.resolved_from.value, RouteStatus.OK.value, answer.epoch)

@@ -8,14 +8,20 @@ says when to retry). A fault (`Unavailable`: the registry, the picker, an
 organ or the database did not answer) is an exception, answered by
 `on_unavailable`: 503 (504 for an organ that timed out), with `Retry-After`
 where retrying soon makes sense.
+
+A change of the control plane answers with the version it made and the
+replicas that had not applied it within the bound (`acknowledged`; the
+headers of `servekit.control_version`).
 """
 
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from contracts.refusals import OrganTimeout, Refusal, RefusalKind, Unavailable
+from organism.control_plane import Acknowledged
+from servekit.control_version import LATE_HEADER, VERSION_HEADER
 from servekit.errors import ApiError, error_response
 
 T = TypeVar("T")
@@ -43,6 +49,7 @@ HINT: dict[RefusalKind, str] = {
     RefusalKind.CURRENT_BLOCK_STALE: "the chain feeder must PUT /organism/chain",
 }
 FAULT_STATUS: dict[type[Unavailable], int] = {OrganTimeout: 504}
+CHANGE = {"x-control-plane-change": True}  # a route's `openapi_extra`: its answer says the version it made
 
 
 def refusal_error(refusal: Refusal, with_ranking: bool = False) -> ApiError:
@@ -65,3 +72,10 @@ async def on_unavailable(request: Request, fault: Unavailable) -> JSONResponse:
     """Nothing was applied: a 503 (504 when an organ timed out) naming what did not answer."""
     headers: dict[str, Any] | None = {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s else None
     return error_response(FAULT_STATUS.get(type(fault), 503), type(fault).__name__, str(fault), headers=headers)
+
+
+def acknowledged(response: Response, change: Acknowledged) -> None:
+    """Say in the answer which control-plane version the change made, and who had not applied it."""
+    response.headers[VERSION_HEADER] = str(change.version)
+    if change.late:
+        response.headers[LATE_HEADER] = ", ".join(change.late)

@@ -9,6 +9,7 @@ The methods below the app are what other deployments call through a
 DeploymentHandle, with the same models as the HTTP routes.
 """
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI
@@ -41,7 +42,9 @@ from organism.tasks.api import TaskApi
 from organism.tasks.routing import TaskRouting
 from servekit.auth import configure_replica
 from servekit.control_plane import watch_control_plane
+from servekit.control_version import track
 from servekit.ingress import conventional_app
+from servekit.middleware import replica_id
 from servekit.routes import router_of
 
 TITLE = "OrganismManager"
@@ -50,7 +53,7 @@ SUMMARY = "Task routing (rules, registry, organs) and job routing (miners)"
 
 def organism_app(tasks: TaskApi, jobs: JobApi, audit: AuditApi) -> FastAPI:
     """The organism's HTTP app, from its wings' routes."""
-    app = conventional_app(TITLE, SUMMARY)
+    app = conventional_app(TITLE, SUMMARY, versioned=True)
     app.include_router(router_of(tasks, tags=TASK_TAGS))
     app.include_router(router_of(jobs, tags=JOB_TAGS))
     app.include_router(router_of(audit))
@@ -70,12 +73,13 @@ class OrganismManager:
         configure_replica()
         watch_control_plane()
         metrics = OrganismMetrics()
-        picker = await connect_picker(settings)
-        registry, organ = await start_task_actors(settings)
-        self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s)
-        await self._routing.start()
+        picker, (registry, organ) = await asyncio.gather(connect_picker(settings), start_task_actors(settings))
+        self._routing = TaskRouting(registry, organ, set(settings.organs), metrics, settings.instance_cache_ttl_s,
+                                    name=f"organism/{replica_id()}")
+        await self._routing.start()  # at the control plane's current version before it takes traffic
+        track(self._routing.control.follower)
         self._tasks = TaskApi(self._routing)
-        self._jobs = JobApi(PickerClient(picker, metrics))
+        self._jobs = JobApi(PickerClient(picker, metrics), self._routing.control)
         self._audit = AuditApi(self._routing, picker)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
@@ -97,6 +101,11 @@ class OrganismManager:
 
     async def route_job(self, request: JobRouteRequest, dry_run: bool = False) -> JobRouteResponse:
         return await self._jobs.route_job(request, dry_run)
+
+    # --- fault injection, for chaos drills (a handle call, never HTTP) ------------------------
+    def hold_control_plane(self, seconds: float, cut: bool = False) -> str:
+        """This replica stops hearing from the registry for `seconds` (`cut`: cannot reach it at all); its name."""
+        return self._routing.hold(seconds, cut)
 
 
 def build_app(args: dict[str, Any]) -> Application:

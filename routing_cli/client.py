@@ -1,6 +1,6 @@
 """The operator's client commands: the running stack over HTTP, as tables or JSON.
 
-    routing status                              the three applications, the epoch, live instances
+    routing status                              the applications, the epoch, live instances, each replica's version
     routing registry                            epoch and instances per logical id
     routing rules                               the routing rules and the fallback
     routing resolve TYPE [--domain D]           where a task would go, and why
@@ -109,10 +109,15 @@ def status(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
         except ClientError as problem:
             health[app] = {"status": f"down: {problem}"}
     registry = _call(http, "GET", "/organism/registry")
+    control = _call(http, "GET", "/organism/control-plane")
     live = [i for i in registry["instances"] if i["active"]]
     rows = [(app, body.get("status"), body.get("epoch")) for app, body in health.items()]
     summary = f"\n\nepoch {registry['epoch']}: {len(live)} of {len(registry['instances'])} instances active"
-    return {"health": health, "registry": registry}, table(["application", "status", "epoch"], rows) + summary
+    replicas = [(r["name"], r["kind"], r["applied"], r["lag_versions"], f"{r['lag_s']:g}s") for r in control["replicas"]]
+    versions = f"\n\ncontrol plane at version {control['version']}\n" + table(
+        ["replica", "kind", "applied", "behind", "for"], replicas)
+    answer = {"health": health, "registry": registry, "control_plane": control}
+    return answer, table(["application", "status", "epoch"], rows) + summary + versions
 
 
 def registry(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:

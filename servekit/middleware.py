@@ -37,11 +37,12 @@ def new_correlation_id() -> str:
 
 
 @functools.cache
-def _replica_id() -> bytes:
+def replica_id() -> str:
+    """This Serve replica's id (`none` outside a replica, e.g. a test client of the bare app)."""
     try:
-        return serve.get_replica_context().replica_id.unique_id.encode()
-    except RayServeException:  # not inside a replica (e.g. a test client of the bare app)
-        return b"none"
+        return serve.get_replica_context().replica_id.unique_id
+    except RayServeException:
+        return "none"
 
 
 class HttpMiddleware:
@@ -75,7 +76,7 @@ class CorrelationIdMiddleware(HttpMiddleware):
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-correlation-id", value.encode()),
-                    (b"x-replica-id", _replica_id()),
+                    (b"x-replica-id", replica_id().encode()),
                 ]
             await send(message)
 

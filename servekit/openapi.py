@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from contracts.identity import Role
 from servekit.auth import leaf_routes, role_of
+from servekit.control_version import document_versions
 
 SECURITY_SCHEME = "bearer"
 ROLE_TAGS = {Role.ADMIN: "admin", Role.FACTS: "facts"}
@@ -85,8 +86,9 @@ def _complete(operation: dict[str, Any], role: Role | None) -> None:
         operation["tags"] = [ROLE_TAGS[role]]
 
 
-def document(app: FastAPI) -> None:
-    """Make `app.openapi()` (and so `/openapi.json` and `/docs`) tell the whole truth."""
+def document(app: FastAPI, versioned: bool = False) -> None:
+    """Make `app.openapi()` (and so `/openapi.json` and `/docs`) tell the whole truth; `versioned`: its
+    answers carry the control-plane version (`servekit.control_version`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -110,6 +112,8 @@ def document(app: FastAPI) -> None:
                 for method in route.methods:
                     if (operation := path.get(method.lower())) is not None:
                         _complete(operation, role_of(route))
+                        if versioned:
+                            document_versions(operation)
             app.openapi_schema = schema
         return app.openapi_schema
 

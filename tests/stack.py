@@ -126,14 +126,17 @@ class FullStack:
     organism: OrganismStack
 
 
-def deploy_full_stack(serve_url: str, state_dir: Path, **coordinator_args: Any) -> FullStack:
+def deploy_full_stack(serve_url: str, state_dir: Path, coordinator_replicas: int = 1,
+                      **coordinator_args: Any) -> FullStack:
     from cognitive.app import build_app as build_cognitive
-    from coordinator.app import build_app as build_coordinator
+    from coordinator.app import Coordinator
+    from coordinator.settings import CoordinatorSettings
 
     organism = deploy_organism(serve_url, state_dir)
     serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
     args = {"routing_remote": True, "organ_namespace": organism.settings.namespace, **coordinator_args}
-    serve.run(build_coordinator(args), name="coordinator", route_prefix="/pipeline")
+    coordinator = Coordinator.options(num_replicas=coordinator_replicas).bind(CoordinatorSettings(**args))
+    serve.run(coordinator, name="coordinator", route_prefix="/pipeline")
     return FullStack(serve_url, organism)
 
 

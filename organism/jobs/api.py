@@ -21,9 +21,10 @@ from fastapi import Body, Path, Query, Response
 from contracts.bounds import Hotkey
 from contracts.dynamic_config import DynamicConfig, DynamicConfigPatch, ExecutorClassName
 from contracts.jobs import Allowance, JobSpec, JobState, JobView, Manifest, Miner
-from contracts.refusals import RefusalKind
+from contracts.refusals import RefusalKind, Unavailable
 from contracts.wire import JobRouteRequest, JobRouteResponse
-from organism.api import HINT, accepted
+from organism.api import CHANGE, HINT, accepted, acknowledged
+from organism.control_plane import Acknowledged, ReplicaControl
 from organism.jobs.models import (
     AllowancesIn,
     BlacklistIn,
@@ -76,9 +77,19 @@ def _job_cursor(cursor: str | None) -> tuple[float, str] | None:
 
 
 class JobApi:
-    def __init__(self, jobs: PickerClient) -> None:
+    def __init__(self, jobs: PickerClient, control: ReplicaControl) -> None:
         self.jobs = jobs
         self.picker = jobs.picker
+        self.control = control
+
+    async def _changed(self, response: Response, reason: str) -> None:
+        """The picker made a change of the control plane: a new version, answered once in force everywhere.
+        The change is in force (the picker is its one authority) even when the registry cannot say so."""
+        try:
+            change = await self.control.advance(reason)
+        except Unavailable:
+            change = Acknowledged(self.control.applied, ("the runtime registry (the version did not advance)",))
+        acknowledged(response, change)
 
     @route.post("/jobs/route", dependencies=[require_service, requires_control_plane], responses=errors(409))
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
@@ -123,12 +134,14 @@ class JobApi:
     async def get_miner(self, hotkey: HotkeyPath) -> MinerStatusOut:
         return MinerStatusOut.of(accepted(await self.picker.miner(hotkey)))
 
-    @route.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane],
+    @route.delete("/miners/{hotkey}", status_code=204, dependencies=[require_facts, requires_control_plane], openapi_extra=CHANGE,
                     responses=errors(404))
     async def deregister_miner(self, hotkey: HotkeyPath) -> Response:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
         accepted(await self.picker.deregister(hotkey, current_stamp()))
-        return Response(status_code=204)
+        response = Response(status_code=204)
+        await self._changed(response, f"miner {hotkey} removed")
+        return response
 
     @route.post("/manifests", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def post_manifests(self, batch: ManifestsIn) -> ManifestsIn:
@@ -140,16 +153,19 @@ class JobApi:
         stored = accepted(await self.picker.add_manifests(records))
         return ManifestsIn(manifests=[{k: v for k, v in asdict(r).items() if k != "arrival"} for r in stored])
 
-    @route.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane], responses=errors(404))
-    async def blacklist_miner(self, entry: BlacklistIn, hotkey: HotkeyPath) -> BlacklistOut:
-        answer = await self.picker.blacklist(hotkey, entry.reason, entry.duration_s, current_stamp())
-        return BlacklistOut(**asdict(accepted(answer)))
+    @route.post("/miners/{hotkey}/blacklist", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE, responses=errors(404))
+    async def blacklist_miner(self, entry: BlacklistIn, hotkey: HotkeyPath, response: Response) -> BlacklistOut:
+        answer = accepted(await self.picker.blacklist(hotkey, entry.reason, entry.duration_s, current_stamp()))
+        await self._changed(response, f"miner {hotkey} blacklisted")
+        return BlacklistOut(**asdict(answer))
 
-    @route.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane],
+    @route.delete("/miners/{hotkey}/blacklist", status_code=204, dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE,
                     responses=errors(404))
     async def lift_blacklist(self, hotkey: HotkeyPath) -> Response:
         accepted(await self.picker.lift_blacklist(hotkey, current_stamp()))
-        return Response(status_code=204)
+        response = Response(status_code=204)
+        await self._changed(response, f"miner {hotkey} lifted off the blacklist")
+        return response
 
     @route.put("/allowances", dependencies=[require_facts, requires_control_plane], responses=errors(404))
     async def put_allowances(self, batch: AllowancesIn) -> AllowancesIn:
@@ -184,6 +200,8 @@ class JobApi:
     async def get_config(self) -> DynamicConfig:
         return await self.picker.config()
 
-    @route.patch("/config", dependencies=[require_admin, requires_control_plane])
-    async def patch_config(self, patch: DynamicConfigPatch) -> DynamicConfig:
-        return accepted(await self.picker.patch_config(patch, current_stamp()))
+    @route.patch("/config", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE)
+    async def patch_config(self, patch: DynamicConfigPatch, response: Response) -> DynamicConfig:
+        config = accepted(await self.picker.patch_config(patch, current_stamp()))
+        await self._changed(response, "dynamic config patched")
+        return config

@@ -47,6 +47,14 @@ class SqlTransaction:
     def _run(self, sql: str, params: tuple = ()) -> Any:
         return self._cursor.execute(self._q(sql), params)
 
+    def get(self, collection: str, key: str) -> Any:
+        """Read one document; PostgreSQL locks its row until the transaction ends (SQLite's writer lock
+        is already held: every transaction is BEGIN IMMEDIATE)."""
+        lock = " FOR UPDATE" if self._postgres else ""
+        row = self._run(f"SELECT doc FROM documents WHERE collection = ? AND key = ?{lock}",
+                        (self._prefix + collection, key)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         encoded = [(self._prefix + c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before writing
         for collection, key in deletes:

@@ -45,6 +45,10 @@ class Claim:
 class Transaction(Protocol):
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
 
+    def get(self, collection: str, key: str) -> Any:
+        """One document as this transaction sees it (None if absent), locked against other writers until it ends."""
+        ...
+
     def claim_slot(
         self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float, now: float
     ) -> int | None: ...
@@ -96,6 +100,10 @@ class _MemoryTransaction:
     def __init__(self, store: "InMemoryStore") -> None:
         self._documents = {c: dict(docs) for c, docs in store.documents.items()}
         self._claims = dict(store.claim_rows)
+
+    def get(self, collection: str, key: str) -> Any:
+        doc = self._documents.get(collection, {}).get(key)
+        return None if doc is None else json.loads(doc)
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         encoded = [(c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before changing anything

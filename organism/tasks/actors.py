@@ -31,12 +31,15 @@ logger = replica_logger(__name__)
 
 async def start_task_actors(settings: OrganismSettings) -> tuple[Registry, OrganLookup]:
     registry, registry_handle = await connect_registry(settings)
-    handles: dict[str, ray.actor.ActorHandle] = {}
-    for actor_name, logical_id in settings.organ_actor_names().items():
-        handles[actor_name] = await current(lambda actor_name=actor_name, logical_id=logical_id: get_or_create_organ(
+    names = settings.organ_actor_names()
+    found = await asyncio.gather(*(  # every organ at once: each is a process of its own to start
+        current(lambda actor_name=actor_name, logical_id=logical_id: get_or_create_organ(
             actor_name, logical_id, settings.namespace, registry_handle, settings.heartbeat_interval_s,
             settings.heartbeat_jitter_s,
         ), drain_and_stop)
+        for actor_name, logical_id in names.items()
+    ))
+    handles: dict[str, ray.actor.ActorHandle] = dict(zip(names, found, strict=True))
     await registry.set_known_logical_ids(sorted(settings.organs))
     await _retire_unconfigured_organs(settings)
     return registry, _organ_lookup(settings, handles)

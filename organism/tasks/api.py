@@ -8,7 +8,10 @@ HTTP through the organism's one table (`organism.api`).
 
 from dataclasses import asdict
 
+from fastapi import Response
+
 from contracts.identity import Caller
+from contracts.registry_feed import ACKNOWLEDGING
 from contracts.routing_table import Rule, RuleTable
 from contracts.wire import (
     BulkRouteResult,
@@ -20,14 +23,16 @@ from contracts.wire import (
     ResolveRoutesResponse,
     RouteResult,
 )
-from organism.api import accepted
+from organism.api import CHANGE, accepted, acknowledged
 from organism.state.audit import current_stamp
 from organism.tasks.models import (
     CategoryOut,
+    ControlPlaneOut,
     EpochRotated,
     InstanceOut,
     RefreshResponse,
     RegistryOut,
+    ReplicaOut,
     RuleOut,
     RulesUpdate,
     RulesView,
@@ -78,17 +83,22 @@ class TaskApi:
 
     @route.get("/routing/rules", dependencies=[require_service])
     async def get_rules(self) -> RulesView:
-        return _rules_view(self.tasks.table)
+        return _rules_view(await self.tasks.current_table())
 
-    @route.put("/routing/rules", dependencies=[require_admin, requires_control_plane])
-    async def update_rules(self, update: RulesUpdate) -> RulesView:
+    @route.put("/routing/rules", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE)
+    async def update_rules(self, update: RulesUpdate, response: Response) -> RulesView:
+        """All or nothing; answered once every replica has applied it (the version: `X-Control-Plane-Version`)."""
         add = [Rule(rule.task_type, rule.domain, rule.logical_id) for rule in update.add]
         remove = [(ref.task_type, ref.domain) for ref in update.remove]
-        return _rules_view(accepted(await self.tasks.change_rules(add, remove, current_stamp())))
+        table, change = accepted(await self.tasks.change_rules(add, remove, current_stamp()))
+        acknowledged(response, change)
+        return _rules_view(table)
 
-    @route.post("/routing/refresh", dependencies=[require_admin, requires_control_plane])
-    async def refresh(self) -> RefreshResponse:
-        return RefreshResponse(cleared_entries=await self.tasks.refresh(current_stamp()))
+    @route.post("/routing/refresh", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE)
+    async def refresh(self, response: Response) -> RefreshResponse:
+        cleared, change = await self.tasks.refresh(current_stamp())
+        acknowledged(response, change)
+        return RefreshResponse(cleared_entries=cleared)
 
     @route.get("/registry", dependencies=[require_service])
     async def registry(self) -> RegistryOut:
@@ -96,10 +106,18 @@ class TaskApi:
         instances = [InstanceOut(**asdict(report.instance), active=report.active) for report in snapshot.instances]
         return RegistryOut(epoch=snapshot.epoch, heartbeat_timeout_s=snapshot.heartbeat_timeout_s, instances=instances)
 
-    @route.post("/registry/epoch", dependencies=[require_admin, requires_control_plane])
-    async def rotate_epoch(self) -> EpochRotated:
-        rotation = await self.tasks.rotate_epoch(current_stamp())
+    @route.post("/registry/epoch", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE)
+    async def rotate_epoch(self, response: Response) -> EpochRotated:
+        rotation, change = await self.tasks.rotate_epoch(current_stamp())
+        acknowledged(response, change)
         return EpochRotated(previous_epoch=rotation.previous_epoch, epoch=rotation.view.epoch)
+
+    @route.get("/control-plane", dependencies=[require_service])
+    async def control_plane(self) -> ControlPlaneOut:
+        """Every replica (organism and coordinator) with the control-plane version it has applied and its lag."""
+        state = await self.tasks.control_plane()
+        replicas = [ReplicaOut(**asdict(r)) for r in state.subscribers if r.kind in ACKNOWLEDGING]
+        return ControlPlaneOut(version=state.version, replicas=replicas)
 
     @route.post("/execute", responses=errors(504))
     async def execute(self, request: ExecuteRequest, caller: Caller = require_service) -> ExecuteResponse:

@@ -64,3 +64,17 @@ class EpochRotated(BaseModel):
 
 class RefreshResponse(BaseModel):
     cleared_entries: int
+
+
+class ReplicaOut(BaseModel):
+    name: str = Field(description="the replica: its application, deployment and replica id")
+    kind: str = Field(description="organism or coordinator")
+    applied: int = Field(description="the control-plane version it has applied")
+    lag_versions: int
+    lag_s: float = Field(description="how long it has been behind the current version (0 when it is not)")
+    seen_s_ago: float = Field(description="when it last asked the registry for news")
+
+
+class ControlPlaneOut(BaseModel):
+    version: int = Field(description="the control plane's current version")
+    replicas: list[ReplicaOut]

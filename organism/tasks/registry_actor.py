@@ -16,6 +16,8 @@ registry round trip per request.
 """
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -28,6 +30,7 @@ from contracts.audit import AuditPage, AuditStamp
 from contracts.refusals import Refusal, RegistryUnavailable
 from contracts.registry import (
     ActiveInstance,
+    ControlPlane,
     EpochRotation,
     HeartbeatReply,
     InstanceReport,
@@ -35,39 +38,55 @@ from contracts.registry import (
     Registry,
     RegistrySnapshot,
 )
-from contracts.registry_feed import InstanceChange, RegistryUpdate, RegistryView, ViewVersion
+from contracts.registry_feed import (
+    LEASE_S,
+    InstanceChange,
+    RegistryUpdate,
+    RegistryView,
+    Subscriber,
+    ViewVersion,
+)
 from contracts.routing_table import RouteKey, Rule, RuleTable
 from organism.detached import Versioned, current, get_or_create_detached, kill
+from organism.metrics import RegistryMetrics
 from organism.settings import OrganismSettings
 from organism.state import audit
 from organism.state.locate import open_store
-from organism.state.store import DocumentStore
+from organism.state.store import DocumentStore, Put
 from organism.tasks import registry_documents as documents
+from organism.tasks.registry_documents import RegistryRecord
 from organism.tasks.registry_state import RegistryState, format_epoch
+from organism.tasks.subscribers import Subscribers
 from servekit.actors import actor_client
 
 logger = logging.getLogger(__name__)
 
 CHANGES_KEPT = 1024  # a subscriber further behind than this resyncs
 SWEEP_EVERY_S = 1.0
+STORE_POLL_S = 1.0
 
 
 class RuntimeRegistry(Versioned):
     def __init__(self, namespace: str, state_dir: str, heartbeat_timeout_s: float, known_logical_ids: list[str],
                  store: DocumentStore | None = None) -> None:
         self._store = store or open_store("registry", namespace, Path(state_dir))
+        # with a predecessor (state in the store), its leases must lapse before a change is acknowledged
+        predecessor = bool(self._store.load(documents.META))
         stored = documents.load(self._store)
         self._state = RegistryState(stored.epoch_counter, heartbeat_timeout_s, time.time)
         self._rules = RuleTable(stored.rules)
+        self._version = stored.control_version
         self._known_logical_ids = set(known_logical_ids)
-        self._boot = uuid.uuid4().hex[:8]
+        self._boot, self._grace_until = uuid.uuid4().hex[:8], time.monotonic() + (LEASE_S if predecessor else 0.0)
         self._generation = 0
         self._refresh_generation = 0
         self._log: deque[tuple[int, tuple[InstanceChange, ...]]] = deque(maxlen=CHANGES_KEPT)
         self._changed = asyncio.Event()
+        self._subscribers = Subscribers(time.monotonic)
         self._write_lock = asyncio.Lock()
         loop = asyncio.get_event_loop()
-        self._tasks = [loop.create_task(self._prune_forever()), loop.create_task(self._sweep_forever())]
+        self._tasks = [loop.create_task(self._prune_forever()), loop.create_task(self._sweep_forever()),
+                       loop.create_task(self._follow_store_forever())]
 
     # --- views for OrganismManager replicas -------------------------------------------
     def view(self) -> RegistryView:
@@ -76,11 +95,15 @@ class RuntimeRegistry(Versioned):
             self._state.epoch,
             tuple(self._rules.rules()),
             self._refresh_generation,
+            self._version,
         )
 
-    async def watch(self, known: ViewVersion, timeout_s: float) -> RegistryUpdate:
+    async def watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber | None = None) -> RegistryUpdate:
         """Answer as soon as there is a version newer than `known` (or at timeout): the view and
-        the instance changes since `known`, or a resync when they are no longer all here."""
+        the instance changes since `known`, or a resync when they are no longer all here. The
+        call is also `subscriber`'s acknowledgement of the control-plane version it has applied."""
+        if subscriber is not None:
+            self._acknowledged(subscriber)
         if known == ViewVersion(self._boot, self._generation):
             changed = self._changed
             try:
@@ -103,6 +126,21 @@ class RuntimeRegistry(Versioned):
         if changes := self._state.active_changes():
             self._publish(tuple(changes))
 
+    # --- acknowledgements -------------------------------------------------------------
+    def _acknowledged(self, subscriber: Subscriber) -> None:
+        self._subscribers.seen(subscriber, self._version)
+        if subscriber.applied > self._version:  # this registry's state is older than what replicas applied
+            asyncio.get_running_loop().create_task(self._recover_version(subscriber.applied))
+
+    async def await_applied(self, version: int, bound_s: float) -> list[str]:
+        """Wait until every live replica has applied `version`, at most `bound_s`; the late ones. A new
+        registry first lets the leases its predecessor granted lapse: a replica it has not heard of yet
+        may still answer from them."""
+        return await self._subscribers.wait_applied(version, bound_s, self._grace_until)
+
+    async def control_plane(self) -> ControlPlane:
+        return ControlPlane(self._version, tuple(self._subscribers.reports(self._version)))
+
     # --- organs ---------------------------------------------------------------------
     def register(
         self, instance_id: str, logical_id: str, actor_name: str, node_id: str | None, status: str
@@ -111,7 +149,10 @@ class RuntimeRegistry(Versioned):
         self._publish_instance_changes()
         return epoch
 
-    def set_status(self, instance_id: str, status: str) -> bool:
+    async def set_status(self, instance_id: str, status: str) -> bool:
+        """An organ's status; draining and stopping are changes of the control plane (a new version)."""
+        if InstanceStatus(status) in (InstanceStatus.DRAINING, InstanceStatus.DEAD):
+            await self._commit(lambda stored: (stored, []))
         known = self._state.set_status(instance_id, InstanceStatus(status))
         self._publish_instance_changes()
         return known
@@ -138,46 +179,95 @@ class RuntimeRegistry(Versioned):
         """The organs of the current deployment (a rule may only name one of them)."""
         self._known_logical_ids = set(logical_ids)
 
-    # --- admin ----------------------------------------------------------------------
-    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
+    # --- changes: each one a new control-plane version, written with it ---------------------
+    async def _commit(self, change: documents.Change) -> RegistryRecord | Refusal:
+        """Apply `change` to the state as the store holds it, with the next version; memory follows."""
         async with self._write_lock:
-            previous, now = self._state.epoch, time.time()
-            counter = self._state.epoch_counter + 1
-            entry = audit.entry(stamp, "epoch.rotate", None, now, previous, format_epoch(counter))
-            await asyncio.to_thread(self._store.write, puts=[documents.epoch_counter_put(counter), audit.put(entry)])
-            self._state.rotate_epoch()  # only once the new counter is durable
-            self._publish(tuple(self._state.active_changes()))
-            logger.info("epoch rotated from %s to %s by %s", previous, self._state.epoch, stamp.subject)
-            return EpochRotation(previous, self.view())
+            record = await asyncio.to_thread(documents.commit, self._store, change, self._version)
+            if not isinstance(record, Refusal):
+                self._adopt(record)
+            return record
+
+    def _adopt(self, record: RegistryRecord) -> None:
+        """Take a record the store holds: its rules, epoch and version, published."""
+        rotated = record.epoch_counter != self._state.epoch_counter
+        self._rules, self._version = RuleTable(record.rules), record.control_version
+        self._state.epoch_counter = record.epoch_counter
+        self._subscribers.advanced(self._version)
+        self._publish(tuple(self._state.active_changes()) if rotated else ())
+
+    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
+        previous = self._state.epoch
+
+        def rotate(stored: RegistryRecord) -> tuple[RegistryRecord, list[Put]]:
+            counter = stored.epoch_counter + 1
+            entry = audit.entry(stamp, "epoch.rotate", None, time.time(), format_epoch(stored.epoch_counter),
+                                format_epoch(counter))
+            return dataclasses.replace(stored, epoch_counter=counter), [audit.put(entry)]
+
+        await self._commit(rotate)
+        logger.info("epoch rotated from %s to %s by %s", previous, self._state.epoch, stamp.subject)
+        return EpochRotation(previous, self.view())
 
     async def change_rules(self, add: list[Rule], remove: list[RouteKey], stamp: AuditStamp) -> RegistryView | Refusal:
         """Apply a rule change all or nothing: the new view, or the refusal naming every problem."""
-        async with self._write_lock:
-            table = self._rules.with_change(add, remove, self._known_logical_ids)
+        def change(stored: RegistryRecord) -> tuple[RegistryRecord, list[Put]] | Refusal:
+            table = RuleTable(stored.rules).with_change(add, remove, self._known_logical_ids)
             if isinstance(table, Refusal):
                 return table
-            change = {"add": [documents.rule_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
-            entry = audit.entry(stamp, "rules.change", None, time.time(), after=change)
-            await asyncio.to_thread(self._store.write, puts=[documents.rules_put(table.rules()), audit.put(entry)])
-            self._rules = table
-            self._publish()
-            return self.view()
+            diff = {"add": [documents.rule_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
+            entry = audit.entry(stamp, "rules.change", None, time.time(), after=diff)
+            return dataclasses.replace(stored, rules=tuple(table.rules())), [audit.put(entry)]
+
+        outcome = await self._commit(change)
+        return outcome if isinstance(outcome, Refusal) else self.view()
 
     async def request_refresh(self, stamp: AuditStamp) -> RegistryView:
         entry = audit.entry(stamp, "routing.refresh", None, time.time())
-        await asyncio.to_thread(self._store.write, puts=[audit.put(entry)])
         self._refresh_generation += 1
-        self._publish()
+        await self._commit(lambda stored: (stored, [audit.put(entry)]))
         return self.view()
+
+    async def advance(self, reason: str) -> RegistryView:
+        await self._commit(lambda stored: (stored, []))
+        logger.info("control plane at version %d: %s", self._version, reason)
+        return self.view()
+
+    async def _recover_version(self, applied: int) -> None:
+        """Replicas have applied a version above this registry's (its state was restored from an older
+        backup): jump above it, so versions never go back, and make every replica drop what it holds."""
+        if applied <= self._version:
+            return
+        logger.warning("the stored control-plane version %d is below %d that replicas applied: restored from an"
+                       " older state? continuing above it", self._version, applied)
+        self._refresh_generation += 1
+        await self._commit(lambda stored: (dataclasses.replace(stored, control_version=applied), []))
 
     def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
         return audit.page(self._store, before, limit, action, subject)
 
+    async def _follow_store_forever(self) -> None:
+        """Another registry on the same database (an upgrade's second cluster) may change it: take its changes."""
+        while True:
+            await asyncio.sleep(STORE_POLL_S)
+            with contextlib.suppress(Exception):  # the database away: the next round looks again
+                stored = await asyncio.to_thread(documents.load, self._store)
+                if stored.control_version > self._version:
+                    async with self._write_lock:
+                        if stored.control_version > self._version:
+                            self._refresh_generation += 1
+                            self._adopt(stored)
+
     async def _sweep_forever(self) -> None:
-        """Instances do not announce going silent: notice it within a second."""
+        """Instances do not announce going silent: notice it within a second. Export the control plane's lag."""
+        metrics = RegistryMetrics() if ray.is_initialized() else None
+        reported: set[tuple[str, str]] = set()
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             self._publish_instance_changes()
+            if metrics is not None:
+                metrics.version.set(self._version)
+                reported = self._subscribers.export_lag(metrics.replica_lag, self._version, reported)
 
     async def _prune_forever(self) -> None:
         audited_at = 0.0

@@ -8,6 +8,10 @@ their contracts only (`contracts.registry.Registry`, `contracts.organ.Organ`),
 so a test hands it in-process ones. Answers are values: a refusal
 (`contracts.refusals.Refusal`) when it will not do what was asked; a fault
 (`Unavailable`) is raised when the registry or an organ does not answer.
+
+Every answer comes from a view this replica may trust (`ReplicaControl.current`:
+within its lease, or fetched now), and every change it makes is answered
+once it is in force on every replica (`Acknowledged`).
 """
 
 import asyncio
@@ -18,36 +22,69 @@ from typing import Any
 from contracts.audit import AuditPage, AuditStamp
 from contracts.identity import Caller
 from contracts.organ import Organ
-from contracts.refusals import FieldProblem, Refusal, RefusalKind, invalid
-from contracts.registry import EpochRotation, Registry, RegistrySnapshot
-from contracts.registry_feed import Change, RegistryFollower, RegistryUpdate, RegistryView
+from contracts.refusals import FieldProblem, Refusal, RefusalKind, RegistryUnavailable, invalid
+from contracts.registry import ControlPlane, EpochRotation, Registry, RegistrySnapshot
+from contracts.registry_feed import (
+    WATCH_TIMEOUT_S,
+    Change,
+    RegistryFollower,
+    RegistryUpdate,
+    RegistryView,
+    Subscriber,
+    ViewVersion,
+)
 from contracts.routing_table import RouteKey, Rule, RuleTable
+from organism.control_plane import Acknowledged, ReplicaControl
 from organism.metrics import OrganismMetrics
 from organism.tasks.instance_cache import ActiveInstanceCache, CachedLookup
 from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
 
-WATCH_TIMEOUT_S = 30.0
 OrganLookup = Callable[[str], Organ]  # actor name -> the organ, as its contract
 
 
 class TaskRouting:
     def __init__(self, registry: Registry, organ: OrganLookup, configured_organs: set[str], metrics: OrganismMetrics,
-                 instance_cache_ttl_s: float) -> None:
+                 instance_cache_ttl_s: float, name: str = "organism") -> None:
         self._registry = registry
+        self._name = name
         self._organ = organ
         self._configured = configured_organs
         self._metrics = metrics
         self._cache = ActiveInstanceCache(registry.active_instance, ttl_s=instance_cache_ttl_s)
         self._follower: RegistryFollower | None = None
+        self.control: ReplicaControl | None = None
         self._following: asyncio.Task | None = None
+        self._held_until, self._cut = 0.0, False
 
     async def start(self) -> None:
-        """Take the registry's view, then follow it for as long as the replica lives."""
-        self._follower = RegistryFollower(await self._registry.view(), self._on_change)
+        """Take the registry's view (a replica starts at the current version), then follow it for as
+        long as the replica lives."""
+        sent_at = time.monotonic()
+        self._follower = RegistryFollower(await self._registry.view(), self._on_change, self._name, "organism")
+        self._follower.renew(sent_at)
+        self.control = ReplicaControl(self._registry, self._follower, self._view)
         self._metrics.rules.set(len(self._follower.table))
-        self._following = asyncio.get_running_loop().create_task(
-            self._follower.follow(self._registry.watch, WATCH_TIMEOUT_S)
-        )
+        self._following = asyncio.get_running_loop().create_task(self._follower.follow(self._watch, WATCH_TIMEOUT_S))
+
+    def hold(self, seconds: float, cut: bool) -> str:
+        """Fault injection (`OrganismManager.hold_control_plane`): for `seconds` this replica hears no news
+        from the registry and acknowledges nothing (its lease lapses); with `cut`, it cannot reach the
+        registry at all. Its name, as the registry knows it."""
+        self._held_until, self._cut = time.monotonic() + seconds, cut
+        return self._name
+
+    def _held(self) -> bool:
+        return time.monotonic() < self._held_until
+
+    async def _watch(self, known: ViewVersion, timeout_s: float, subscriber: Subscriber) -> RegistryUpdate:
+        while self._held():
+            await asyncio.sleep(0.05)
+        return await self._registry.watch(known, timeout_s, subscriber)
+
+    async def _view(self) -> RegistryView:
+        if self._held() and self._cut:
+            raise RegistryUnavailable(f"{self._name} is cut off from the registry (fault injection)")
+        return await self._registry.view()
 
     def stop(self) -> None:
         if self._following is not None:
@@ -76,13 +113,10 @@ class TaskRouting:
         if change.rules:
             self._metrics.rules.set(len(self._follower.table))
 
-    def _take(self, view: RegistryView) -> None:
-        """A view the registry answered an admin call with: the same as the feed's next one."""
-        self._follower.apply(RegistryUpdate(view))
-
     # --- resolution -----------------------------------------------------------------
     async def resolve(self, query: RouteQuery) -> tuple[str, Resolution]:
         started = time.perf_counter()
+        await self.control.current()
         epoch = self._follower.epoch
         resolution = await resolve(query, self._follower.table, self._lookup_in(epoch))
         self._metrics.resolve_route.inc()
@@ -93,6 +127,7 @@ class TaskRouting:
 
     async def resolve_many(self, queries: list[RouteQuery]) -> tuple[str, list[Resolution]]:
         started = time.perf_counter()
+        await self.control.current()
         epoch = self._follower.epoch
         resolutions = await resolve_many(queries, self._follower.table, self._lookup_in(epoch))
         self._metrics.resolve_routes.inc()
@@ -104,26 +139,32 @@ class TaskRouting:
         return epoch, resolutions
 
     # --- rules, cache, registry ----------------------------------------------------------
-    async def change_rules(self, add: list[Rule], remove: list[RouteKey], stamp: AuditStamp) -> RuleTable | Refusal:
+    async def current_table(self) -> RuleTable:
+        await self.control.current()
+        return self.table
+
+    async def change_rules(self, add: list[Rule], remove: list[RouteKey],
+                           stamp: AuditStamp) -> tuple[RuleTable, Acknowledged] | Refusal:
         view = await self._registry.change_rules(add, remove, stamp)
         if isinstance(view, Refusal):
             return view
-        self._take(view)
-        return self.table
+        acknowledged = await self.control.acknowledge(view)
+        return self.table, acknowledged
 
-    async def refresh(self, stamp: AuditStamp) -> int:
+    async def refresh(self, stamp: AuditStamp) -> tuple[int, Acknowledged]:
         cleared = self._cache.clear()
-        self._take(await self._registry.request_refresh(stamp))
-        return cleared
+        return cleared, await self.control.acknowledge(await self._registry.request_refresh(stamp))
 
     async def snapshot(self) -> RegistrySnapshot:
         return await self._registry.snapshot()
 
-    async def rotate_epoch(self, stamp: AuditStamp) -> EpochRotation:
+    async def rotate_epoch(self, stamp: AuditStamp) -> tuple[EpochRotation, Acknowledged]:
         rotation = await self._registry.rotate_epoch(stamp)
         self._metrics.epoch_rotations.inc()
-        self._take(rotation.view)
-        return rotation
+        return rotation, await self.control.acknowledge(rotation.view)
+
+    async def control_plane(self) -> ControlPlane:
+        return await self._registry.control_plane()
 
     async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
         return await self._registry.audit_page(before, limit, action, subject)
@@ -139,6 +180,7 @@ class TaskRouting:
         """Run one step on the active instance of `logical_id`: (instance id, epoch, result)."""
         if logical_id not in self._configured:
             return invalid([FieldProblem("logical_id", f"no organ is configured for {logical_id!r}")])
+        await self.control.current()
         epoch = self._follower.epoch
         found = await self._cache.get(logical_id, epoch)
         if found.instance is None:

@@ -38,9 +38,17 @@ DRIVER = textwrap.dedent(
     from organism.settings import OrganismSettings
     ray.init(address=sys.argv[1], namespace="lone-cluster")
     serve.start(http_options={"host": "127.0.0.1", "port": int(sys.argv[2]), "location": "HeadOnly"})
-    settings, replicas = json.loads(sys.argv[3]), int(sys.argv[4])
+    settings, replicas, coordinator = json.loads(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
     app = OrganismManager.options(num_replicas=replicas).bind(OrganismSettings(**settings))
     serve.run(app, name="organism", route_prefix="/organism")
+    if coordinator is not None:  # the whole stack: Cognitive, and the Coordinator with as many replicas
+        from cognitive.app import build_app as build_cognitive
+        from coordinator.app import Coordinator
+        from coordinator.settings import CoordinatorSettings
+        serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
+        args = {"routing_remote": True, "organ_namespace": settings["namespace"], **coordinator}
+        serve.run(Coordinator.options(num_replicas=replicas).bind(CoordinatorSettings(**args)), name="coordinator",
+                  route_prefix="/pipeline")
     print("deployed", flush=True)
     while True:
         time.sleep(60)
@@ -137,8 +145,10 @@ def lone_cluster(
     env: dict[str, str] | None = None,
     organism: dict[str, Any] | None = None,
     replicas: int = 2,
+    coordinator: dict[str, Any] | None = None,
 ) -> Iterator[LoneCluster]:
-    """Start the cluster, deploy the organism (`organism`: its settings) on it, yield; kill it all after."""
+    """Start the cluster, deploy the organism (`organism`: its settings) on it, and with `coordinator` (its
+    settings) Cognitive and the Coordinator too, each with `replicas`; yield; kill it all after."""
     temp_dir = tempfile.mkdtemp(prefix="rcp-", dir="/tmp")
     gcs_port, http_port = free_port(), free_port()
     env = {  # the state backend is what `env` says (SQLite files by default), never the caller's environment
@@ -162,7 +172,7 @@ def lone_cluster(
         with open(os.path.join(temp_dir, "driver.log"), "w") as log:
             driver = subprocess.Popen(
                 [sys.executable, "-c", DRIVER, f"127.0.0.1:{gcs_port}", str(http_port), json.dumps(settings),
-                 str(replicas)],
+                 str(replicas), json.dumps(coordinator)],
                 env=env, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         assert driver.stdout.readline().strip() == "deployed", f"see {temp_dir}/driver.log"

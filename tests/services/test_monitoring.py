@@ -32,11 +32,12 @@ def defined_metrics() -> set[str]:
     return exported
 
 
-def test_alerts_are_the_contracts_four_and_the_stale_block_on_exported_metrics():
+def test_alerts_are_the_contracts_four_the_stale_block_and_the_lagging_replica_on_exported_metrics():
     rules = RULES["groups"][0]["rules"]
     assert [r["alert"] for r in rules] == [
-        "RoutingHighLatency", "RoutingHighErrorRate", "RoutingCacheMissRate", "RoutingEpochRotated", "RoutingBlockReportStale"]
-    assert [r.get("for") for r in rules] == ["5m", "2m", "5m", None, None]
+        "RoutingHighLatency", "RoutingHighErrorRate", "RoutingCacheMissRate", "RoutingEpochRotated", "RoutingBlockReportStale",
+        "RoutingReplicaLagging"]
+    assert [r.get("for") for r in rules] == ["5m", "2m", "5m", None, None, "1m"]
     assert 'outcome="CurrentBlockStale"' in rules[4]["expr"]
     assert "> 100" in rules[0]["expr"] and "> 0.05" in rules[1]["expr"] and "> 0.5" in rules[2]["expr"]
     exported = defined_metrics()

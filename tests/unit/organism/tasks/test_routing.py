@@ -6,7 +6,7 @@ import pytest
 
 from contracts.audit import AuditStamp
 from contracts.organ import Organ
-from contracts.refusals import OrganUnavailable, Refusal, RegistryUnavailable
+from contracts.refusals import OrganUnavailable, Refusal, RegistryUnavailable, StaleReplica
 from contracts.registry import InstanceStatus
 from contracts.routing_table import GRAPH_DISPATCHER, UTILITY_ORGAN, Rule
 from contracts.wire import RouteStatus
@@ -15,6 +15,7 @@ from organism.tasks.routing import TaskRouting
 from servekit.actors import InProcess
 from tests.fakes import RecordingMetrics, ScriptedOrgan, registry
 
+pytestmark = pytest.mark.usefixtures("registry_without_grace")
 OPS = AuditStamp("ops", "admin", "corr-1")
 ORGANS = [GRAPH_DISPATCHER, UTILITY_ORGAN]
 
@@ -57,8 +58,9 @@ async def test_a_resolve_names_the_active_instance_and_is_then_a_cache_hit(stack
 
 
 async def test_a_rule_change_is_in_force_on_this_replica_when_it_answers(stack):
-    table = await stack.routing.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)
+    table, change = await stack.routing.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)
     assert table is stack.routing.table
+    assert (change.version, change.late, stack.routing.control.applied) == (1, (), 1)
     _, resolution = await stack.routing.resolve(RouteQuery(("ledger_sync", None)))
     assert (resolution.logical_id, resolution.resolved_from.value) == (UTILITY_ORGAN, "task")
 
@@ -71,7 +73,7 @@ async def test_a_refused_rule_change_is_a_value_and_changes_nothing(stack):
 
 
 async def test_a_rotation_is_in_force_at_once_and_old_instances_stop_answering(stack):
-    rotation = await stack.routing.rotate_epoch(OPS)
+    rotation, _ = await stack.routing.rotate_epoch(OPS)
     assert stack.routing.epoch == rotation.view.epoch == "epoch-000002"
     _, resolution = await stack.routing.resolve(RouteQuery(("graph_embed", None)))
     assert resolution.status is RouteStatus.NO_ACTIVE_INSTANCE  # registered in the previous epoch
@@ -114,7 +116,7 @@ async def test_a_change_made_through_another_replica_reaches_this_one_by_the_fee
     other = TaskRouting(this.registry, this.organs.__getitem__, set(ORGANS), RecordingMetrics(), 60.0)
     await other.start()
     try:
-        await other.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)
+        await other.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)  # acknowledged by both
         for _ in range(50):
             if any(r.task_type == "ledger_sync" for r in this.routing.table.rules()):
                 break
@@ -123,3 +125,15 @@ async def test_a_change_made_through_another_replica_reaches_this_one_by_the_fee
     finally:
         this.stop()
         other.stop()
+
+
+async def test_past_its_lease_a_replica_answers_from_a_fresh_view_or_refuses_as_stale(stack, monkeypatch):
+    stack.routing.stop()  # its feed stops: the lease lapses
+    monkeypatch.setattr(stack.routing.control.follower, "_fresh_until", 0.0)
+    await stack.registry.instance.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)  # elsewhere
+    _, fresh = await stack.routing.resolve(RouteQuery(("ledger_sync", None)))
+    assert fresh.logical_id == UTILITY_ORGAN  # it looked before answering
+    monkeypatch.setattr(stack.routing.control.follower, "_fresh_until", 0.0)
+    stack.registry.reachable = False
+    with pytest.raises(StaleReplica):
+        await stack.routing.resolve(RouteQuery(("ledger_sync", None)))

@@ -1,0 +1,73 @@
+"""Who follows the registry's feed, and which control-plane version each has applied. Pure.
+
+Every watch call says who asks and the version it has applied
+(`contracts.registry_feed.Subscriber`): that is its acknowledgement of every
+change up to it. A subscriber is *live* while it has watched within
+`LIVE_S`. Live replicas (organism and coordinator, not organs) must have
+applied a change before it is acknowledged: `late(version)` names those that
+have not. `reports` say, per subscriber, its version and how long it has
+been behind the registry's (for `GET /organism/control-plane`, the lag
+metric and its alert).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from contracts.registry import SubscriberReport
+from contracts.registry_feed import ACKNOWLEDGING, Subscriber
+
+LIVE_S = 3.0  # a replica watches every second at least: silent for this long, it is gone
+FORGOTTEN_S = 60.0
+
+
+@dataclass(slots=True)
+class _Seen:
+    subscriber: Subscriber
+    at: float
+    behind_since: float | None  # since when its version has been below the registry's
+
+
+class Subscribers:
+    def __init__(self, clock: Callable[[], float], live_s: float = LIVE_S) -> None:
+        self._clock, self._live_s = clock, live_s
+        self._seen: dict[str, _Seen] = {}
+
+    def seen(self, subscriber: Subscriber, current: int) -> None:
+        """A watch call of `subscriber`, while the registry is at version `current`."""
+        now = self._clock()
+        earlier = self._seen.get(subscriber.name)
+        behind_since = None
+        if subscriber.applied < current:
+            behind_since = earlier.behind_since if earlier and earlier.behind_since is not None else now
+        self._seen[subscriber.name] = _Seen(subscriber, now, behind_since)
+
+    def advanced(self, version: int) -> None:
+        """The registry is at `version` now: whoever has not applied it is behind from now on."""
+        now = self._clock()
+        for seen in self._seen.values():
+            if seen.subscriber.applied < version and seen.behind_since is None:
+                seen.behind_since = now
+
+    def _live(self) -> list[_Seen]:
+        now = self._clock()
+        for name in [n for n, s in self._seen.items() if now - s.at > FORGOTTEN_S]:
+            del self._seen[name]
+        return [s for s in self._seen.values() if now - s.at <= self._live_s]
+
+    def late(self, version: int) -> list[str]:
+        """Live replicas that have not applied `version` yet."""
+        return sorted(s.subscriber.name for s in self._live()
+                      if s.subscriber.kind in ACKNOWLEDGING and s.subscriber.applied < version)
+
+    def highest_applied(self) -> int:
+        """The highest version any live subscriber has applied (a registry restored from an older
+        state finds it above its own)."""
+        return max((s.subscriber.applied for s in self._live()), default=0)
+
+    def reports(self, current: int) -> list[SubscriberReport]:
+        now = self._clock()
+        return [
+            SubscriberReport(s.subscriber.name, s.subscriber.kind, s.subscriber.applied, current - s.subscriber.applied,
+                             0.0 if s.behind_since is None else round(now - s.behind_since, 3), round(now - s.at, 3))
+            for s in sorted(self._live(), key=lambda s: (s.subscriber.kind, s.subscriber.name))
+        ]
