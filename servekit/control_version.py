@@ -64,7 +64,8 @@ class ControlVersionMiddleware(HttpMiddleware):
     async def _refusal(source: VersionSource, wanted: str) -> Any:
         if not wanted.isascii() or not wanted.isdigit() or len(wanted) > 18:
             invalid = validation_error([(MIN_VERSION_HEADER, "must be a non-negative integer")])
-            return error_response(422, invalid.error_type, invalid.message, invalid.details)
+            return error_response(422, invalid.error_type, invalid.message, invalid.details,
+                                  headers={VERSION_HEADER: str(source.applied)})
         try:
             await source.at_least(int(wanted))
         except Unavailable as stale:
@@ -74,14 +75,18 @@ class ControlVersionMiddleware(HttpMiddleware):
         return None
 
 
-def document_versions(operation: dict[str, Any]) -> None:
-    """Say so in an operation's OpenAPI: the request header a caller may send, the response headers."""
+def document_version_parameter(operation: dict[str, Any]) -> None:
+    """Say so in an operation's OpenAPI: the request header a caller may send."""
     operation.setdefault("parameters", []).append({
         "name": MIN_VERSION_HEADER, "in": "header", "required": False,
         "description": "the least control-plane version this answer may be computed at; a replica that has"
                        " not applied it within a second answers 503 StaleReplica",
         "schema": {"type": "integer", "minimum": 0},
     })
+
+
+def document_version_headers(operation: dict[str, Any]) -> None:
+    """Say so in an operation's OpenAPI: the headers of every answer (a change's, the late replicas too)."""
     for status, response in operation["responses"].items():
         headers = response.setdefault("headers", {})
         headers[VERSION_HEADER] = {"description": "the control-plane version this answer was computed at (a"

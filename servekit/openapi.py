@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from contracts.identity import Role
 from servekit.auth import leaf_routes, role_of
-from servekit.control_version import document_versions
+from servekit.control_version import document_version_headers, document_version_parameter
 
 SECURITY_SCHEME = "bearer"
 ROLE_TAGS = {Role.ADMIN: "admin", Role.FACTS: "facts"}
@@ -111,9 +111,11 @@ def document(app: FastAPI, versioned: bool = False) -> None:
                 path = schema["paths"].get(route.path_format, {})
                 for method in route.methods:
                     if (operation := path.get(method.lower())) is not None:
+                        if versioned:
+                            document_version_parameter(operation)
                         _complete(operation, role_of(route))
                         if versioned:
-                            document_versions(operation)
+                            document_version_headers(operation)
             app.openapi_schema = schema
         return app.openapi_schema
 

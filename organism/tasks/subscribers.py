@@ -7,11 +7,14 @@ change up to it. A subscriber is *live* while it has watched within
 applied a change before it is acknowledged: `late(version)` names those that
 have not. `reports` say, per subscriber, its version and how long it has
 been behind the registry's (for `GET /organism/control-plane`, the lag
-metric and its alert).
+metric and its alert). `wait_applied` is how a write waits for them.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.registry import SubscriberReport
 from contracts.registry_feed import ACKNOWLEDGING, Subscriber
@@ -31,6 +34,7 @@ class Subscribers:
     def __init__(self, clock: Callable[[], float], live_s: float = LIVE_S) -> None:
         self._clock, self._live_s = clock, live_s
         self._seen: dict[str, _Seen] = {}
+        self._applied = asyncio.Event()  # set whenever a subscriber reports its version
 
     def seen(self, subscriber: Subscriber, current: int) -> None:
         """A watch call of `subscriber`, while the registry is at version `current`."""
@@ -40,6 +44,8 @@ class Subscribers:
         if subscriber.applied < current:
             behind_since = earlier.behind_since if earlier and earlier.behind_since is not None else now
         self._seen[subscriber.name] = _Seen(subscriber, now, behind_since)
+        self._applied.set()
+        self._applied = asyncio.Event()
 
     def advanced(self, version: int) -> None:
         """The registry is at `version` now: whoever has not applied it is behind from now on."""
@@ -58,6 +64,31 @@ class Subscribers:
         """Live replicas that have not applied `version` yet."""
         return sorted(s.subscriber.name for s in self._live()
                       if s.subscriber.kind in ACKNOWLEDGING and s.subscriber.applied < version)
+
+    async def wait_applied(self, version: int, bound_s: float, not_before: float) -> list[str]:
+        """Wait until no live replica is below `version`, and `not_before` has passed (this clock's), at most
+        `bound_s`; the replicas still below it (or, before `not_before`, those this table cannot know yet)."""
+        deadline = self._clock() + bound_s
+        while True:
+            late = self.late(version)
+            if self._clock() < not_before:
+                late = late or ["replicas the previous registry knew"]
+            remaining = deadline - self._clock()
+            if not late or remaining <= 0:
+                return late
+            applied = self._applied
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(applied.wait(), min(remaining, 0.1))
+
+    def export_lag(self, gauge: Any, current: int, reported: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Set each live replica's lag on `gauge`; one gone is set to 0 once (a dead replica raises no alert).
+        What was reported, for the next round."""
+        live = {(r.name, r.kind): r.lag_s for r in self.reports(current) if r.kind in ACKNOWLEDGING}
+        for name, kind in reported - set(live):
+            gauge.set(0.0, tags={"replica": name, "kind": kind})
+        for (name, kind), lag_s in live.items():
+            gauge.set(lag_s, tags={"replica": name, "kind": kind})
+        return set(live)
 
     def highest_applied(self) -> int:
         """The highest version any live subscriber has applied (a registry restored from an older

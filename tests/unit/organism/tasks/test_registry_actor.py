@@ -48,11 +48,12 @@ async def test_the_feed_tells_which_instances_became_active_or_stopped_being(tmp
     registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1"])
     start = registry.view().version
     registry.register("u-1", "utility_organ_1", "organ:utility_organ_1:0", None, "starting")
-    registry.set_status("u-1", "alive")
-    registry.set_status("u-1", "draining")
+    await registry.set_status("u-1", "alive")
+    await registry.set_status("u-1", "draining")  # a control-plane change too: one more version of the view
     update = await registry.watch(start, 1.0)
     assert update.instances == (InstanceChange("utility_organ_1", "u-1", True), InstanceChange("utility_organ_1", "u-1", False))
-    assert not update.resync and update.view.version.generation == start.generation + 2
+    assert not update.resync and update.view.version.generation == start.generation + 3
+    assert update.view.control_version == 1
 
 
 async def test_rotation_answers_the_new_view_with_it(tmp_path):
