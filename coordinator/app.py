@@ -44,6 +44,15 @@ app = conventional_app("Coordinator", "Fast path or escalation; cached remote ro
                        versioned=True)
 
 
+async def _first_view(registry: RegistryClient) -> RegistryView:
+    """The registry's view, so a new replica starts at the current version; nothing, if the organism is not
+    there (its routes go remote or static until the feed answers)."""
+    try:
+        return await asyncio.wait_for(registry.view(), FIRST_VIEW_TIMEOUT_S)
+    except Exception:
+        return NOTHING_SEEN
+
+
 @serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
 @serve.ingress(app)
 class Coordinator:
@@ -132,15 +141,6 @@ class Coordinator:
     async def health(self) -> Health:
         ensure_control_plane()
         return Health(status="ok", detail=f"breaker {self._router.stats().breaker.value}")
-
-
-async def _first_view(registry: RegistryClient) -> RegistryView:
-    """The registry's view, so a new replica starts at the current version; nothing, if the organism is not
-    there (its routes go remote or static until the feed answers)."""
-    try:
-        return await asyncio.wait_for(registry.view(), FIRST_VIEW_TIMEOUT_S)
-    except Exception:
-        return NOTHING_SEEN
 
 
 def build_app(args: dict[str, Any]) -> Application:

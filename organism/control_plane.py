@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from contracts.refusals import RegistryUnavailable, StaleReplica
 from contracts.registry import Registry
 from contracts.registry_feed import LEASE_S, RegistryFollower, RegistryUpdate, RegistryView
+from servekit.actors import with_timeout
 
 ACK_BOUND_S = LEASE_S + 0.5  # a replica that has not applied a change by then no longer trusts its copy
 
@@ -38,6 +39,7 @@ class ReplicaControl:
     def __init__(self, registry: Registry, follower: RegistryFollower,
                  fetch_view: Callable[[], Awaitable[RegistryView]] | None = None) -> None:
         self._registry = registry
+        self._patient = with_timeout(registry, ACK_BOUND_S + 2.0)  # `await_applied` waits on purpose
         self.follower = follower
         self._fetch_view = fetch_view or registry.view
 
@@ -56,7 +58,7 @@ class ReplicaControl:
     async def acknowledge(self, view: RegistryView) -> Acknowledged:
         """A change the registry answered with `view`: in force here now, then everywhere (or named late)."""
         self.follower.apply(RegistryUpdate(view))
-        late = await self._registry.await_applied(view.control_version, ACK_BOUND_S)
+        late = await self._patient.await_applied(view.control_version, ACK_BOUND_S)
         return Acknowledged(view.control_version, tuple(late))
 
     async def advance(self, reason: str) -> Acknowledged:

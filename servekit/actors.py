@@ -20,6 +20,7 @@ actor code without Ray, for unit tests and simulations.
 """
 
 import asyncio
+import copy
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -48,7 +49,9 @@ class _ActorClient:
         self._handle: Any = None
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
-        if method.startswith("_") or method not in self._methods:
+        if method.startswith("_"):  # not ours (nor yet set, while an instance is copied)
+            raise AttributeError(method)
+        if method not in self._methods:
             raise AttributeError(f"{self._name} has no method {method!r} in its contract")
 
         async def call(*args: Any, **kwargs: Any) -> Any:
@@ -76,6 +79,15 @@ def actor_client(find: Callable[[], Any], contract: type[T], timeout_s: float, f
     return cast(T, _ActorClient(find, contract, timeout_s, fault, name, timeout_fault))
 
 
+def with_timeout(client: T, timeout_s: float) -> T:
+    """The same actor through the same contract, waiting up to `timeout_s` (for calls that wait on purpose)."""
+    if not isinstance(client, _ActorClient):
+        return client  # in process: no budget to change
+    patient = copy.copy(client)
+    patient._timeout_s = timeout_s
+    return cast(T, patient)
+
+
 class InProcess:
     """An actor class's instance in this process, called as its contract declares.
 
@@ -88,7 +100,9 @@ class InProcess:
         self._fault, self._methods = fault, contract_methods(contract)
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
-        if method.startswith("_") or method not in self._methods:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        if method not in self._methods:
             raise AttributeError(f"{type(self.instance).__name__} has no method {method!r} in its contract")
         bound = getattr(self.instance, method)
 

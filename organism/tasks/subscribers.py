@@ -3,7 +3,8 @@
 Every watch call says who asks and the version it has applied
 (`contracts.registry_feed.Subscriber`): that is its acknowledgement of every
 change up to it. A subscriber is *live* while it has watched within
-`LIVE_S`. Live replicas (organism and coordinator, not organs) must have
+`LIVE_S`, longer than a lease: one silent for less may still answer from
+what it holds. Live replicas (organism and coordinator, not organs) must have
 applied a change before it is acknowledged: `late(version)` names those that
 have not. `reports` say, per subscriber, its version and how long it has
 been behind the registry's (for `GET /organism/control-plane`, the lag
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.registry import SubscriberReport
-from contracts.registry_feed import ACKNOWLEDGING, Subscriber
+from contracts.registry_feed import ACKNOWLEDGING, LEASE_S, Subscriber
 
-LIVE_S = 3.0  # a replica watches every second at least: silent for this long, it is gone
+# a replica watches every second; one silent for longer than its lease (and a margin) can trust nothing it
+# holds any more, so it is no longer waited for; one silent for less may still answer from its lease: it is
+LIVE_S = LEASE_S + 1.0
 FORGOTTEN_S = 60.0
 
 
@@ -66,16 +69,19 @@ class Subscribers:
                       if s.subscriber.kind in ACKNOWLEDGING and s.subscriber.applied < version)
 
     async def wait_applied(self, version: int, bound_s: float, not_before: float) -> list[str]:
-        """Wait until no live replica is below `version`, and `not_before` has passed (this clock's), at most
-        `bound_s`; the replicas still below it (or, before `not_before`, those this table cannot know yet)."""
+        """Wait, at most `bound_s`, until every replica live now has applied `version`, or has been silent for
+        so long that its lease is surely over, and `not_before` has passed (this clock's); those that did not
+        apply it (and, before `not_before`, the replicas of a previous registry this table cannot know)."""
         deadline = self._clock() + bound_s
+        waiting = self.late(version)
         while True:
-            late = self.late(version)
-            if self._clock() < not_before:
-                late = late or ["replicas the previous registry knew"]
+            live = {s.subscriber.name for s in self._live()}
+            behind = [name for name in waiting if self._seen[name].subscriber.applied < version]
+            unsure = [name for name in behind if name in live] or (["replicas the previous registry knew"]
+                                                                   if self._clock() < not_before else [])
             remaining = deadline - self._clock()
-            if not late or remaining <= 0:
-                return late
+            if not unsure or remaining <= 0:
+                return behind or unsure
             applied = self._applied
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(applied.wait(), min(remaining, 0.1))

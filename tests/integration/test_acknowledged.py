@@ -49,7 +49,7 @@ def test_a_late_replica_is_named_and_then_answers_nothing_older(probe, cut):
                                json={"add": [{"task_type": TYPE, "domain": domain, "logical_id": RULED}]})
     took = time.monotonic() - started
     assert response.status_code == 200 and took <= ACK_BOUND_S + 1.0, (response.text, took)
-    assert held in response.headers["x-control-plane-late"]
+    assert held in response.headers.get("x-control-plane-late", ""), (held, dict(response.headers), took)
     version = int(response.headers["x-control-plane-version"])
     answers = [probe.service.post("/organism/resolve-route", json={"task": {"type": TYPE, "domain": domain}})
                for _ in range(12)]

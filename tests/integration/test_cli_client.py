@@ -46,7 +46,8 @@ def routing(stack, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["status"], ["APPLICATION", "organism", "coordinator", "cognitive", "instances active"]),
+        (["status"], ["APPLICATION", "organism", "coordinator", "cognitive", "instances active", "control plane at version",
+                      "REPLICA", "organism/", "coordinator/"]),
         (["registry"], ["LOGICAL ID", "utility_organ_1", "graph_dispatcher", "yes"]),
         (["rules"], ["TASK TYPE", "graph_embed", "fallback: utility_organ_1"]),
         (["resolve", "graph_embed", "--domain", "facts"], ["logical_id", "graph_dispatcher", "status", "ok"]),

@@ -118,3 +118,13 @@ async def test_in_process_runs_the_actor_class_itself_with_a_scripted_outage():
     counter.reachable = False
     with pytest.raises(OrganUnavailable):
         await counter.total()
+
+
+async def test_a_patient_copy_waits_longer_and_leaves_the_original_as_it_was():
+    from servekit.actors import with_timeout
+
+    quick = client(FakeHandle(delay_s=0.3), timeout_s=0.1)
+    patient = with_timeout(quick, 1.0)
+    assert await patient.add(1) == 1
+    with pytest.raises(OrganTimeout):
+        await quick.add(1)

@@ -1,5 +1,7 @@
 """Who follows the feed and what each has applied: late replicas, lag, who counts."""
 
+import asyncio
+
 from contracts.registry_feed import Subscriber
 from organism.tasks.subscribers import LIVE_S, Subscribers
 from servekit.clock import FakeClock
@@ -36,3 +38,16 @@ def test_the_highest_applied_version_is_what_a_restored_registry_must_stay_above
     table.seen(Subscriber("organism/a", "organism", 9), 3)
     table.seen(Subscriber("coordinator/b", "coordinator", 7), 3)
     assert table.highest_applied() == 9
+
+
+async def test_a_write_names_a_replica_that_falls_silent_without_applying_it():
+    clock = FakeClock()
+    table = Subscribers(clock)
+    table.seen(Subscriber("organism/held", "organism", 1), 1)
+    table.seen(Subscriber("organism/fine", "organism", 1), 1)
+    waiting = asyncio.create_task(table.wait_applied(2, 10.0, not_before=0.0))
+    await asyncio.sleep(0.01)
+    table.seen(Subscriber("organism/fine", "organism", 2), 2)
+    clock.advance(LIVE_S + 0.5)  # the held one's lease is surely over: no need to wait for it, but it is named
+    table.seen(Subscriber("organism/fine", "organism", 2), 2)
+    assert await asyncio.wait_for(waiting, 1.0) == ["organism/held"]
