@@ -40,6 +40,7 @@ MAX_RETRY_DELAY_S = 0.5  # a lease must be renewed soon after the registry is ba
 LEASE_S = 5.0  # a follower trusts its copy this long after the last answered watch it sent
 WATCH_TIMEOUT_S = 1.0  # how long a replica's watch waits for news: it renews the lease meanwhile
 MIN_VERSION_WAIT_S = 1.0  # how long a request naming a version not applied yet may wait for it
+MAX_AWAITED_GAP = 16  # a version further ahead than this is not coming within that wait: refused at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +144,10 @@ class RegistryFollower:
         self.renew(sent_at)
 
     async def at_least(self, version: int) -> None:
-        """Return once this follower has applied `version` (waiting a moment for it); else `StaleReplica`."""
-        if self.applied < version and not await self.wait_for(version, MIN_VERSION_WAIT_S):
+        """Return once this follower has applied `version` (waiting a moment for it, when it is a few
+        changes ahead: a version a write answered with); else `StaleReplica` at once."""
+        if self.applied < version and (version - self.applied > MAX_AWAITED_GAP
+                                       or not await self.wait_for(version, MIN_VERSION_WAIT_S)):
             raise StaleReplica(f"replica {self.name} has applied control-plane version {self.applied}, not yet {version}")
 
     async def wait_for(self, version: int, timeout_s: float) -> bool:

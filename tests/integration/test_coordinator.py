@@ -5,15 +5,19 @@ reached through a real DeploymentHandle; Cognitive is the real planner.
 """
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+import ray
 from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
+from organism.settings import OrganismSettings
+from organism.tasks.registry_actor import get_or_create_registry
 from tests.integration.scripted_organism import ScriptedOrganismDeployment
 from tests.stack import ADMIN_HEADERS, http_client
 
@@ -21,12 +25,18 @@ REMOTE_TYPES = "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2,gr
 
 
 @pytest.fixture(scope="module")
-def scripted(serve_url: str):
+def scripted(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
+    # a runtime registry of its own: the coordinator's cache answers only under the lease on its feed
+    registry_settings = OrganismSettings(namespace=f"coordinator-{uuid.uuid4().hex[:8]}",
+                                         state_dir=tmp_path_factory.mktemp("coordinator-registry"))
+    registry = get_or_create_registry(registry_settings)
     handle = serve.run(ScriptedOrganismDeployment.bind(), name="scripted-organism", route_prefix=None)
     serve.run(build_cognitive({}), name="cognitive-under-test", route_prefix=None)
+    handle.registry_namespace = registry_settings.namespace
     yield handle
     serve.delete("scripted-organism")
     serve.delete("cognitive-under-test")
+    ray.kill(registry)
 
 
 @pytest.fixture
@@ -43,6 +53,7 @@ def pipeline(serve_url: str, scripted) -> Callable[..., httpx.Client]:
             "route_bulk_timeout_s": 2.0,
             "organism_app": "scripted-organism",
             "cognitive_app": "cognitive-under-test",
+            "organ_namespace": scripted.registry_namespace,
             **settings,
         }
         serve.run(build_coordinator(args), name="pipeline-under-test", route_prefix="/pipeline-test")

@@ -136,6 +136,13 @@ async def test_a_caller_naming_a_version_waits_for_it_or_is_refused():
         await follower.at_least(9)
 
 
+async def test_a_version_far_ahead_is_refused_without_waiting():
+    clock = FakeClock()
+    follower = RegistryFollower(view(version=4), lambda change: None, "r1", "organism", clock=clock)
+    with pytest.raises(StaleReplica):
+        await asyncio.wait_for(follower.at_least(4 + 17), 0.1)  # no wait: it would time out above
+
+
 async def test_each_watch_acknowledges_the_version_applied_and_renews_the_lease():
     clock = FakeClock()
     follower = RegistryFollower(view(version=2), lambda change: None, "org/1", "organism", clock=clock, lease_s=5.0)
