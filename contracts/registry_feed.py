@@ -113,6 +113,15 @@ class RegistryFollower:
         self._fresh_until = float("-inf")
         self._caught_up = asyncio.Event()
 
+    @classmethod
+    async def started(cls, fetch: Callable[[], Awaitable[RegistryView]], on_change: Callable[[Change], None],
+                      name: str, kind: str, clock: Callable[[], float] = time.monotonic) -> "RegistryFollower":
+        """A follower at the registry's current view (a new replica starts there), under a lease from now."""
+        sent_at = clock()
+        follower = cls(await fetch(), on_change, name, kind, clock)
+        follower.renew(sent_at)
+        return follower
+
     @property
     def epoch(self) -> str:
         return self.view.epoch

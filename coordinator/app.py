@@ -11,13 +11,14 @@ takes the contract's flags live from Serve's `user_config` (`reconfigure`).
 import asyncio
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from ray import serve
 from ray.serve import Application
 
-from contracts.registry_feed import WATCH_TIMEOUT_S, RegistryFollower, RegistryView, ViewVersion
+from contracts.registry_feed import WATCH_TIMEOUT_S, Change, RegistryFollower, RegistryView, ViewVersion
 from contracts.wire import Health, TaskSpec
 from coordinator.clients import CognitiveClient, OrganClient, OrganismClient, RegistryClient
 from coordinator.drift import DriftValve
@@ -44,13 +45,15 @@ app = conventional_app("Coordinator", "Fast path or escalation; cached remote ro
                        versioned=True)
 
 
-async def _first_view(registry: RegistryClient) -> RegistryView:
-    """The registry's view, so a new replica starts at the current version; nothing, if the organism is not
-    there (its routes go remote or static until the feed answers)."""
+async def _follower(registry: RegistryClient, on_change: Callable[[Change], None]) -> RegistryFollower:
+    """A follower at the registry's current view, so a new replica starts at the current version; at nothing
+    and without a lease if the organism is not there (routes go remote or static until the feed answers)."""
+    name = f"coordinator/{replica_id()}"
     try:
-        return await asyncio.wait_for(registry.view(), FIRST_VIEW_TIMEOUT_S)
+        return await asyncio.wait_for(RegistryFollower.started(registry.view, on_change, name, "coordinator"),
+                                      FIRST_VIEW_TIMEOUT_S)
     except Exception:
-        return NOTHING_SEEN
+        return RegistryFollower(NOTHING_SEEN, on_change, name, "coordinator")
 
 
 @serve.deployment(name="Coordinator", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
@@ -68,8 +71,7 @@ class Coordinator:
             organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),
             self._router.organism_reachable,
         )
-        self._feed = RegistryFollower(await _first_view(registry), lambda change: self._router.on_registry_change(
-            change, self._feed.epoch), f"coordinator/{replica_id()}", "coordinator")
+        self._feed = await _follower(registry, lambda change: self._router.on_registry_change(change, self._feed.epoch))
         track(self._feed)
         self._governor = Governor(
             settings.multi_step_types,

@@ -59,9 +59,7 @@ class TaskRouting:
     async def start(self) -> None:
         """Take the registry's view (a replica starts at the current version), then follow it for as
         long as the replica lives."""
-        sent_at = time.monotonic()
-        self._follower = RegistryFollower(await self._registry.view(), self._on_change, self._name, "organism")
-        self._follower.renew(sent_at)
+        self._follower = await RegistryFollower.started(self._registry.view, self._on_change, self._name, "organism")
         self.control = ReplicaControl(self._registry, self._follower, self._view)
         self._metrics.rules.set(len(self._follower.table))
         self._following = asyncio.get_running_loop().create_task(self._follower.follow(self._watch, WATCH_TIMEOUT_S))

@@ -41,6 +41,11 @@ def test_no_replica_contradicts_an_acknowledged_change(probe, case):
 
 @pytest.mark.parametrize("cut", [False, True], ids=["slow", "cut-off"])
 def test_a_late_replica_is_named_and_then_answers_nothing_older(probe, cut):
+    def both_organism_replicas_current() -> bool:  # a replica held before is back and acknowledging
+        replicas = [r for r in probe.admin.get("/organism/control-plane").json()["replicas"] if r["kind"] == "organism"]
+        return len(replicas) == 2 and all(r["lag_versions"] == 0 and r["seen_s_ago"] < 2 for r in replicas)
+
+    eventually(both_organism_replicas_current, 30)
     organism = serve.get_app_handle("organism")
     held = organism.hold_control_plane.remote(ACK_BOUND_S + 10, cut).result()
     domain = f"held-{cut}"
