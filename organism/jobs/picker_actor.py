@@ -202,7 +202,8 @@ class MinerPicker(Versioned):
         return audit.page(self._store, before, limit, action, subject)
 
     def record_receipt(
-        self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None
+        self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
+        stamp: AuditStamp,
     ) -> Receipt | Refusal:
         if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
@@ -210,7 +211,7 @@ class MinerPicker(Versioned):
             return unknown
         now = time.time()
         return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
-                                             now, self._current_block(now)))
+                                             now, self._current_block(now), stamp))
 
     def _apply(self, change: Change | Refusal) -> Any:
         """Write a change (with what it does to a job's slot claim, if anything); its answer."""
@@ -225,8 +226,8 @@ class MinerPicker(Versioned):
         return change.answer
 
     # --- jobs ---------------------------------------------------------------------------
-    def release_job(self, job_uuid: str, reason: str) -> JobView | Refusal:
-        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time()))
+    def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
+        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time(), stamp))
 
     def job(self, job_uuid: str) -> JobView | Refusal:
         return lifecycle.view_of(self._book, job_uuid, time.time())
