@@ -73,3 +73,7 @@ class Picker(Versioned, Protocol):
     async def config(self) -> DynamicConfig: ...
 
     async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...
+
+    # --- fault injection, for drills
+    async def hold(self, seconds: float) -> None:
+        """Be busy for `seconds` (calls queue behind it, as behind a slow database)."""

@@ -249,6 +249,10 @@ class MinerPicker(Versioned):
         now = time.time()
         return views.miners_page(self._book, now, self._current_block(now), limit, after, executor_class, blacklisted)
 
+    def hold(self, seconds: float) -> None:
+        """Fault injection: busy for `seconds`, as a slow database would make it."""
+        time.sleep(min(seconds, 60.0))
+
     def miner(self, hotkey: str) -> MinerStatus | Refusal:
         if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
@@ -268,4 +272,5 @@ def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
 async def connect_picker(settings: OrganismSettings) -> Picker:
     """The one picker (started, or replaced when it runs other code), as its contract."""
     handle = await current(lambda: get_or_create_picker(settings), kill)
-    return actor_client(lambda: handle, Picker, settings.picker_call_timeout_s, PickerUnavailable, "the miner picker")
+    return actor_client(lambda: handle, Picker, settings.picker_call_timeout_s, PickerUnavailable, "the miner picker",
+                        withdraw=True)  # one call at a time: one it had no time for is withdrawn from its queue
