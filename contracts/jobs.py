@@ -40,6 +40,8 @@ class JobSpec:
     upload_time_limit: int
     streaming_start_time_limit: int
     on_trusted_miner: bool
+    caller: str = ""  # the service (token subject) asking: the job's owner when it is first routed
+    caller_is_admin: bool = False
 
     @property
     def executor_seconds(self) -> int:
@@ -119,6 +121,7 @@ class Incident:
     hotkey: str
     job_uuid: str
     at: float
+    reported_by: str = ""  # the caller whose release or receipt it came from
 
 
 @dataclass(slots=True)
@@ -147,6 +150,7 @@ class MinerStatus:
 @dataclass(frozen=True, slots=True)
 class JobView:
     job_uuid: str
+    owner: str  # the service that routed it ("" for a job routed before owners were kept)
     state: str
     hotkey: str
     miner: MinerAddress | None  # None once the miner is deregistered

@@ -44,6 +44,7 @@ class RefusalKind(StrEnum):
     ALL_CANDIDATES_DECLINED = "AllCandidatesDeclined"
     UNKNOWN_MINER = "UnknownMiner"
     UNKNOWN_JOB = "UnknownJob"
+    NOT_JOB_OWNER = "NotJobOwner"  # the job belongs to another caller
     RECEIPT_MISMATCH = "ReceiptMismatch"
 
 

@@ -41,6 +41,7 @@ STATUS: dict[RefusalKind, int] = {
     RefusalKind.ALL_CANDIDATES_DECLINED: 409,
     RefusalKind.UNKNOWN_MINER: 404,
     RefusalKind.UNKNOWN_JOB: 404,
+    RefusalKind.NOT_JOB_OWNER: 403,
     RefusalKind.RECEIPT_MISMATCH: 409,
 }
 HINT: dict[RefusalKind, str] = {

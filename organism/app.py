@@ -40,6 +40,7 @@ from organism.tasks.actors import start_task_actors
 from organism.tasks.api import TAGS as TASK_TAGS
 from organism.tasks.api import TaskApi
 from organism.tasks.routing import TaskRouting
+from servekit.actors import with_timeout
 from servekit.auth import configure_replica
 from servekit.control_plane import watch_control_plane
 from servekit.control_version import track
@@ -106,6 +107,10 @@ class OrganismManager:
     def hold_control_plane(self, seconds: float, cut: bool = False) -> str:
         """This replica stops hearing from the registry for `seconds` (`cut`: cannot reach it at all); its name."""
         return self._routing.hold(seconds, cut)
+
+    async def hold_picker(self, seconds: float) -> None:
+        """The miner picker is busy for `seconds`: calls queue behind it (a slow database)."""
+        await with_timeout(self._jobs.picker, seconds + 5.0).hold(seconds)
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -8,7 +8,13 @@ exist on it (a misspelt call fails at once, not when the actor runs it).
 
 A call waits at most `timeout_s`. An actor that does not answer in time, or
 is gone, is the contract's fault (`contracts.refusals.Unavailable`, e.g.
-`PickerUnavailable`); a fault the actor raises itself (its database did not
+`PickerUnavailable`). A fault never says "nothing happened" when something
+may have: for an actor that runs one call at a time (`withdraw=True`, the
+picker), a call not answered in time is withdrawn (`ray.cancel`) while it
+waits in the queue, and the fault says nothing was applied; a call that had
+begun is waited for a moment more and answered, late but true, or the fault
+says it may yet be applied and that the same request again is safe. Other
+actors' timeouts say only that they did not answer in time; a fault the actor raises itself (its database did not
 answer: `StoreUnavailable`) is raised again with a message safe to show; a bug in the actor is raised as
 Ray raises it (answered 500, logged with its trace). `find` returns the
 actor handle; it is asked again after a failure (the actor may have been
@@ -20,12 +26,14 @@ actor code without Ray, for unit tests and simulations.
 """
 
 import asyncio
+import contextlib
 import copy
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
 
-from ray.exceptions import RayError, RayTaskError
+import ray
+from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
 from contracts.refusals import Unavailable
 
@@ -40,10 +48,21 @@ def contract_methods(contract: type) -> frozenset[str]:
     )
 
 
+LATE_ANSWER_S = 2.0  # how long a withdrawn call that had already begun is waited for
+
+
+def _pending(call: Any) -> tuple[asyncio.Future, Callable[[], Any]]:
+    """A call in flight as a future, and how to withdraw it (a Ray ObjectRef, or a coroutine in tests)."""
+    if hasattr(call, "future"):
+        return asyncio.wrap_future(call.future()), lambda: ray.cancel(call)
+    task = asyncio.ensure_future(call)
+    return task, task.cancel
+
+
 class _ActorClient:
     def __init__(self, find: Callable[[], Any], contract: type, timeout_s: float, fault: type[Unavailable],
-                 name: str, timeout_fault: type[Unavailable] | None) -> None:
-        self._find, self._timeout_s, self._name = find, timeout_s, name
+                 name: str, timeout_fault: type[Unavailable] | None, withdraw: bool = False) -> None:
+        self._find, self._timeout_s, self._name, self._withdraw = find, timeout_s, name, withdraw
         self._fault, self._timeout_fault = fault, timeout_fault or fault
         self._methods = contract_methods(contract)
         self._handle: Any = None
@@ -55,28 +74,49 @@ class _ActorClient:
             raise AttributeError(f"{self._name} has no method {method!r} in its contract")
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            try:
+            answer: asyncio.Future | None = None
+            with self._faults(method):
                 if self._handle is None:
                     self._handle = await asyncio.to_thread(self._find)
-                return await asyncio.wait_for(getattr(self._handle, method).remote(*args, **kwargs), self._timeout_s)
-            except Unavailable as fault:  # the actor answered: something behind it did not (never its details)
-                cause = getattr(fault, "cause", fault)  # the actor's own exception, not Ray's wrapper
-                raise type(cause)(f"{self._name}'s {cause.behind} did not answer {method}; nothing was written") from fault
-            except RayTaskError:
-                raise  # the actor's code raised: a bug, answered 500 and logged with its trace
-            except TimeoutError as error:
-                raise self._timeout_fault(f"{self._name} did not answer {method} in time") from error
-            except (RayError, ValueError) as error:  # gone or unreachable; ValueError: no actor of that name
-                self._handle = None
-                raise self._fault(f"{self._name} did not answer {method}: {type(error).__name__}") from error
+                answer, withdraw = _pending(getattr(self._handle, method).remote(*args, **kwargs))
+                try:
+                    return await asyncio.wait_for(asyncio.shield(answer), self._timeout_s)
+                except TimeoutError:
+                    pass
+            if not self._withdraw:
+                raise self._timeout_fault(f"{self._name} did not answer {method} in time")
+            withdraw()
+            with self._faults(method):
+                try:
+                    return await asyncio.wait_for(answer, LATE_ANSWER_S)  # it had begun: its answer, late but true
+                except (TaskCancelledError, asyncio.CancelledError):
+                    withdrawn = "the call was withdrawn before it ran: nothing was applied"
+                except TimeoutError:
+                    withdrawn = "it is still running it: it may yet be applied; the same request again is safe"
+            raise self._timeout_fault(f"{self._name} did not answer {method} in time; {withdrawn}")
 
         return call
 
+    @contextlib.contextmanager
+    def _faults(self, method: str) -> Iterator[None]:
+        """What the actor's answer means when it is not one: a fault of the contract, or a bug."""
+        try:
+            yield
+        except Unavailable as fault:  # the actor answered: something behind it did not (never its details)
+            cause = getattr(fault, "cause", fault)  # the actor's own exception, not Ray's wrapper
+            raise type(cause)(f"{self._name}'s {cause.behind} did not answer {method}; nothing was written") from fault
+        except RayTaskError:
+            raise  # the actor's code raised: a bug, answered 500 and logged with its trace
+        except (RayError, ValueError) as error:  # gone or unreachable; ValueError: no actor of that name
+            self._handle = None
+            raise self._fault(f"{self._name} did not answer {method}: {type(error).__name__}") from error
+
 
 def actor_client(find: Callable[[], Any], contract: type[T], timeout_s: float, fault: type[Unavailable],
-                 name: str, timeout_fault: type[Unavailable] | None = None) -> T:
-    """The actor `find` returns, as an object of its `contract`."""
-    return cast(T, _ActorClient(find, contract, timeout_s, fault, name, timeout_fault))
+                 name: str, timeout_fault: type[Unavailable] | None = None, withdraw: bool = False) -> T:
+    """The actor `find` returns, as an object of its `contract` (`withdraw`: calls it had no time for
+    are withdrawn, for an actor that runs one call at a time)."""
+    return cast(T, _ActorClient(find, contract, timeout_s, fault, name, timeout_fault, withdraw))
 
 
 def with_timeout(client: T, timeout_s: float) -> T:

@@ -93,7 +93,9 @@ class JobApi:
 
     @route.post("/jobs/route", dependencies=[require_service, requires_control_plane], responses=errors(409))
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
-        spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}))
+        stamp = current_stamp()
+        spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}), caller=stamp.subject,
+                       caller_is_admin=stamp.role == "admin")
         outcome = accepted(await self.jobs.route_job(spec, dry_run), with_ranking=dry_run)
         return JobRouteResponse(**{**asdict(outcome), "explain": outcome.explain.as_dict(with_ranking=dry_run)})
 
@@ -119,7 +121,7 @@ class JobApi:
     async def release_job(self, job_uuid: JobUuidPath, release: Annotated[ReleaseIn, Body()]) -> JobOut:
         """Give the job's slot and held allowance back at once; idempotent. `declined`, `failed` and
         `timeout` are incidents of the miner, which a new pick of this uuid passes over."""
-        return _job_out(accepted(await self.picker.release_job(str(job_uuid), release.reason)))
+        return _job_out(accepted(await self.picker.release_job(str(job_uuid), release.reason, current_stamp())))
 
     @route.get("/miners", dependencies=[require_service])
     async def get_miners(
@@ -181,7 +183,7 @@ class JobApi:
         timestamp = receipt.timestamp if receipt.timestamp is not None else time.time()
         stored = await self.picker.record_receipt(
             receipt.kind, str(receipt.job_uuid), receipt.hotkey, receipt.executor_class,
-            timestamp, receipt.ttl_s,
+            timestamp, receipt.ttl_s, current_stamp(),
         )
         return ReceiptIn(**asdict(accepted(stored)))
 

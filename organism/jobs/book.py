@@ -18,16 +18,18 @@ the book rebuilt from them after a restart, is `documents`' business.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sortedcontainers import SortedList
 
+from contracts.audit import AuditStamp
 from contracts.chain import ChainReport
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, JobEvent, JobState, Manifest, Miner, Receipt
 from organism.jobs.holds import AllowanceHolds
-from organism.jobs.incidents import auto_blacklist, recent
+from organism.jobs.incidents import AUTO_BLACKLIST_SUBJECT, auto_blacklist, recent
 from organism.jobs.records import Reservation, RoutedJob, Writes
+from organism.state import audit
 
 Slot = tuple[str, str]  # (hotkey, executor class)
 
@@ -219,10 +221,12 @@ class MinerBook:
         return writes
 
     def end_job(
-        self, job_uuid: str, state: JobState, at: float, reason: str, incident: str | None, slot: Slot
+        self, job_uuid: str, state: JobState, at: float, reason: str, incident: str | None, slot: Slot,
+        reporter: AuditStamp,
     ) -> Writes:
         """The job on `slot` ended (declined, failed, released): its reservation and started
-        receipt go, so its slot and its hold are free at once; `incident` is the miner's."""
+        receipt go, so its slot and its hold are free at once; `incident` is the miner's, as
+        `reporter` (a caller) reports it."""
         writes = Writes()
         if (reservation := self.reservations.pop(job_uuid, None)) is not None:
             writes.dropped.append(reservation)
@@ -238,17 +242,23 @@ class MinerBook:
                 job.declined_by.append(job.hotkey)  # a new pick of this uuid passes it over
             writes.saved.append(job)
         if incident is not None:
-            writes += self._record_incident(Incident(incident, slot[0], job_uuid, at))
+            writes += self._record_incident(Incident(incident, slot[0], job_uuid, at, reporter.subject), reporter)
         return writes
 
-    def _record_incident(self, incident: Incident) -> Writes:
-        """One incident per miner and job, however often it is reported."""
+    def _record_incident(self, incident: Incident, reporter: AuditStamp) -> Writes:
+        """One incident per miner and job, however often it is reported; a blacklist it triggers is
+        audited with the incidents, jobs and callers behind it."""
         kept = self.incidents.setdefault(incident.hotkey, [])
         if any(i.job_uuid == incident.job_uuid for i in kept):
             return Writes()
         kept.append(incident)
         entry = auto_blacklist(kept, self.config, incident.at, self.blacklist.get(incident.hotkey))
-        return Writes([incident]) + (self.set_blacklist(entry) if entry is not None else Writes())
+        if entry is None:
+            return Writes([incident])
+        behind = [asdict(i) for i in recent(kept, self.config, incident.at)]
+        trail = audit.entry(AuditStamp(AUTO_BLACKLIST_SUBJECT, "system", reporter.correlation_id), "miner.blacklist.auto",
+                            incident.hotkey, incident.at, None, {"entry": asdict(entry), "incidents": behind})
+        return Writes([incident, trail]) + self.set_blacklist(entry)
 
     def index_job(self, job: RoutedJob) -> None:
         """Add a booked (or loaded) job to the indexes."""

@@ -16,12 +16,17 @@ refusal changes nothing.
   not ended frees its slot and its held allowance at once, records the
   miner's incident (all but `cancelled`) and keeps the miner from a new pick
   of the same uuid. Releasing an ended job changes nothing and answers its
-  state: a release is idempotent.
+  state: a release is idempotent. Only the job's owner (the service that
+  routed it) or an admin may release it (`may_act_on`).
+- A `declined` or `failed` receipt of a job routed elsewhere is a fact, not
+  an incident: the miner's record changes only for jobs routed here.
 """
 
+from contracts.audit import AuditStamp
 from contracts.jobs import JobSpec, JobView, Receipt
 from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.book import MinerBook
+from organism.jobs.prefilters import may_act_on
 from organism.jobs.records import ENDED, ENDINGS, Change, Reservation, RoutedJob, Selection, Writes
 from organism.jobs.views import job_state, job_view
 
@@ -34,7 +39,7 @@ def book_job(book: MinerBook, spec: JobSpec, outcome: Selection, now: float, blo
     expires_at = now + config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
     reservation = Reservation(spec.job_uuid, outcome.hotkey, spec.executor_class, now, expires_at)
     routed = RoutedJob(spec.job_uuid, outcome.hotkey, spec.executor_class, spec.executor_seconds,
-                       outcome.required_seconds, outcome.reason, routed_at=now)
+                       outcome.required_seconds, outcome.reason, routed_at=now, owner=spec.caller)
     row = book.allowance_rows(block).get(outcome.hotkey) if block is not None else None
     hold = (row.cycle_start, row.cycle_stop) if row is not None and config.DYNAMIC_HOLD_ALLOWANCE_WHILE_ROUTING else None
     return expires_at, book.reserve(reservation, routed, hold)
@@ -46,7 +51,7 @@ def unknown_job(job_uuid: str) -> Refusal:
 
 def receipt(
     book: MinerBook, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
-    ttl_s: float | None, now: float, block: int | None,
+    ttl_s: float | None, now: float, block: int | None, reporter: AuditStamp,
 ) -> Change | Refusal:
     routed = book.jobs.get(job_uuid)
     if routed is not None and (routed.hotkey, routed.executor_class) != (hotkey, executor_class):
@@ -62,7 +67,9 @@ def receipt(
         if routed is not None and job_state(book, routed, now) in ENDED:
             return Change(record)  # ended already (a retried receipt, or released first): as a release, idempotent
         state, incident = ENDINGS[kind]
-        writes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class))
+        if routed is None:  # a fact about a job routed elsewhere: it records no incident of the miner
+            incident = None
+        writes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class), reporter)
         return Change(record, writes, release_claim=True)
     writes = book.record_receipt(record, block)
     if kind == "finished":
@@ -70,14 +77,16 @@ def receipt(
     return Change(record, writes, hold_claim_until=record.timestamp + record.ttl_s)  # the receipt holds it
 
 
-def release(book: MinerBook, job_uuid: str, reason: str, now: float) -> Change | Refusal:
+def release(book: MinerBook, job_uuid: str, reason: str, now: float, caller: AuditStamp) -> Change | Refusal:
     job: RoutedJob | None = book.jobs.get(job_uuid)
     if job is None:
         return unknown_job(job_uuid)
+    if refused := may_act_on(job, caller.subject, caller.role == "admin"):
+        return refused
     if job_state(book, job, now) in ENDED:
         return Change(job_view(book, job, now))
     state, incident = ENDINGS[reason]
-    writes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class))
+    writes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class), caller)
     return Change(job_view(book, job, now), writes, release_claim=True)
 
 

@@ -179,6 +179,7 @@ class JobMinerOut(BaseModel):
 
 class JobOut(BaseModel):
     job_uuid: str
+    owner: str = Field(description="the service that routed it: only it, or an admin, may release it")
     state: Literal["reserved", "running", "finished", "failed", "declined", "released", "expired"]
     miner: JobMinerOut
     executor_class: str

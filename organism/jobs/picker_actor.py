@@ -202,7 +202,8 @@ class MinerPicker(Versioned):
         return audit.page(self._store, before, limit, action, subject)
 
     def record_receipt(
-        self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None
+        self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
+        stamp: AuditStamp,
     ) -> Receipt | Refusal:
         if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
@@ -210,7 +211,7 @@ class MinerPicker(Versioned):
             return unknown
         now = time.time()
         return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
-                                             now, self._current_block(now)))
+                                             now, self._current_block(now), stamp))
 
     def _apply(self, change: Change | Refusal) -> Any:
         """Write a change (with what it does to a job's slot claim, if anything); its answer."""
@@ -225,8 +226,8 @@ class MinerPicker(Versioned):
         return change.answer
 
     # --- jobs ---------------------------------------------------------------------------
-    def release_job(self, job_uuid: str, reason: str) -> JobView | Refusal:
-        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time()))
+    def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
+        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time(), stamp))
 
     def job(self, job_uuid: str) -> JobView | Refusal:
         return lifecycle.view_of(self._book, job_uuid, time.time())
@@ -248,6 +249,10 @@ class MinerPicker(Versioned):
         now = time.time()
         return views.miners_page(self._book, now, self._current_block(now), limit, after, executor_class, blacklisted)
 
+    def hold(self, seconds: float) -> None:
+        """Fault injection: busy for `seconds`, as a slow database would make it."""
+        time.sleep(min(seconds, 60.0))
+
     def miner(self, hotkey: str) -> MinerStatus | Refusal:
         if hotkey not in self._book.miners:
             return unknown_miners([hotkey])
@@ -267,4 +272,5 @@ def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
 async def connect_picker(settings: OrganismSettings) -> Picker:
     """The one picker (started, or replaced when it runs other code), as its contract."""
     handle = await current(lambda: get_or_create_picker(settings), kill)
-    return actor_client(lambda: handle, Picker, settings.picker_call_timeout_s, PickerUnavailable, "the miner picker")
+    return actor_client(lambda: handle, Picker, settings.picker_call_timeout_s, PickerUnavailable, "the miner picker",
+                        withdraw=True)  # one call at a time: one it had no time for is withdrawn from its queue

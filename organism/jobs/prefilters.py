@@ -4,6 +4,7 @@ Like the miner filters of `filters`, each pre-filter is a name and a check;
 it judges the job, not a miner, and answers `None` (go on), a `Refusal`, or
 a `Selection` that bypasses everything after it:
 
+0. `owned`: a uuid routed before is its owner's: another caller (not an admin) is refused;
 1. `replay`: a uuid whose booking still holds a slot answers the same miner, booking nothing;
 2. `not_finished`: a uuid with a finished receipt is refused (a new booking would never be freed);
 3. `known_executor_class`: the class must be in the dynamic config;
@@ -22,7 +23,7 @@ from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Explain, JobSpec
 from contracts.refusals import FieldProblem, Refusal, RefusalKind, invalid
 from organism.jobs.book import MinerBook
-from organism.jobs.records import Selection
+from organism.jobs.records import RoutedJob, Selection
 
 
 def required_seconds(job: JobSpec, config: DynamicConfig) -> int:
@@ -40,6 +41,15 @@ def unknown_class(config: DynamicConfig, executor_class: str, field_name: str) -
     if config.spin_up_s(executor_class) is not None:
         return None
     return invalid([FieldProblem(field_name, f"unknown executor class; configured: {', '.join(sorted(config.EXECUTOR_CLASSES))}")])
+
+
+def may_act_on(job: RoutedJob, caller: str, caller_is_admin: bool) -> Refusal | None:
+    """A job is its owner's: only the service that routed it, or an admin, may route it again or end it
+    (a job routed before owners were kept: an admin only)."""
+    if caller_is_admin or (job.owner and caller == job.owner):
+        return None
+    return Refusal(RefusalKind.NOT_JOB_OWNER, f"job {job.job_uuid} belongs to another caller",
+                   {"job_uuid": job.job_uuid})
 
 
 @dataclass(slots=True)
@@ -66,6 +76,11 @@ Verdict = Selection | Refusal | None
 class PreFilter:
     name: str
     check: Callable[[JobContext], Verdict]
+
+
+def owned(context: JobContext) -> Verdict:
+    earlier = context.book.jobs.get(context.job.job_uuid)
+    return None if earlier is None else may_act_on(earlier, context.job.caller, context.job.caller_is_admin)
 
 
 def replay(context: JobContext) -> Verdict:
@@ -128,5 +143,6 @@ def cycle_time(context: JobContext) -> Verdict:
 
 PRE_FILTERS: tuple[PreFilter, ...] = tuple(
     PreFilter(check.__name__, check)
-    for check in (replay, not_finished, known_executor_class, debug_miner, trusted_miner, block_known, block_fresh, cycle_time)
+    for check in (owned, replay, not_finished, known_executor_class, debug_miner, trusted_miner, block_known, block_fresh,
+                  cycle_time)
 )

@@ -55,6 +55,7 @@ class RoutedJob:
     history: list[JobEvent] = field(default_factory=list)
     declined_by: list[str] = field(default_factory=list)  # miners a new pick of this uuid passes over
     hold_cycle: tuple[int, int] | None = None  # the allowance cycle its executor-seconds are held in
+    owner: str = ""  # the service that routed it first: it (or an admin) alone may end it
 
     def __post_init__(self) -> None:  # loaded from JSON: events as dicts, the cycle as a list
         self.history = [e if isinstance(e, JobEvent) else JobEvent(**e) for e in self.history]

@@ -24,7 +24,7 @@ def job_view(book: MinerBook, job: RoutedJob, now: float) -> JobView:
     reservation = book.reservations.get(job.job_uuid) if state is JobState.RESERVED else None
     miner = book.miners.get(job.hotkey)
     return JobView(
-        job.job_uuid, state.value, job.hotkey, miner and miner.contact(),
+        job.job_uuid, job.owner, state.value, job.hotkey, miner and miner.contact(),
         job.executor_class, job.executor_seconds, job.routed_at,
         reservation.expires_at if reservation else None,
         reservation is not None and book.holds.holds(job.hotkey, job.job_uuid),

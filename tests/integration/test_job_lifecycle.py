@@ -123,11 +123,13 @@ def test_incidents_blacklist_a_miner_automatically(clients):
     assert admin.patch("/config", json={"DYNAMIC_INCIDENTS_TO_BLACKLIST": 2}).status_code == 200
     try:
         (hotkey,) = feed(facts, "flaky", {"a": (5, 1000)})
-        for kind in ("declined", "failed"):
-            spec = job()
+        declined, failed = job(), job()
+        for spec in (declined, failed):
             assert service.post("/jobs/route", json=spec).json()["miner"]["hotkey"] == hotkey
-            receipt = {"kind": kind, "job_uuid": spec["uuid"], "hotkey": hotkey, "executor_class": CLASS}
-            assert facts.post("/receipts", json=receipt).status_code == 200
+        # two callers report: the feeder's receipt and the job's owner's release (one caller alone never blacklists)
+        receipt = {"kind": "declined", "job_uuid": declined["uuid"], "hotkey": hotkey, "executor_class": CLASS}
+        assert facts.post("/receipts", json=receipt).status_code == 200
+        assert service.post(f"/jobs/{failed['uuid']}/release", json={"reason": "failed"}).status_code == 200
         miner = service.get(f"/miners/{hotkey}").json()
         assert miner["blacklist"]["reason"].startswith("auto: 2 incidents")
         assert [i["kind"] for i in miner["incidents"]] == ["declined", "failed"]

@@ -128,3 +128,52 @@ async def test_a_patient_copy_waits_longer_and_leaves_the_original_as_it_was():
     assert await patient.add(1) == 1
     with pytest.raises(OrganTimeout):
         await quick.add(1)
+
+
+class BusyHandle(FakeHandle):
+    """The actor is busy for `delay_s`; a call that `began` runs to its end even when withdrawn."""
+
+    def __init__(self, delay_s: float, began: bool) -> None:
+        super().__init__(delay_s=delay_s)
+        self.began = began
+
+    def __getattr__(self, method: str) -> Any:
+        plain = super().__getattr__(method)
+        handle = self
+
+        class Method:
+            @staticmethod
+            def remote(*args: Any) -> Any:
+                async def to_the_end() -> Any:  # as Ray's cancel leaves a running actor task alone
+                    running = asyncio.ensure_future(plain.remote(*args))
+                    while True:
+                        try:
+                            return await asyncio.shield(running)
+                        except asyncio.CancelledError:
+                            continue
+
+                return to_the_end() if handle.began else plain.remote(*args)
+
+        return Method()
+
+
+async def test_a_call_withdrawn_before_it_ran_applied_nothing_and_says_so():
+    handle = BusyHandle(delay_s=0.5, began=False)
+    counter = actor_client(lambda: handle, Counter, 0.1, OrganUnavailable, "the counter", withdraw=True)
+    with pytest.raises(OrganUnavailable, match="withdrawn before it ran: nothing was applied"):
+        await counter.add(1)
+    await asyncio.sleep(0.6)
+    assert handle.value == 0
+
+
+async def test_a_call_that_had_begun_is_answered_late_rather_than_denied():
+    handle = BusyHandle(delay_s=0.3, began=True)
+    counter = actor_client(lambda: handle, Counter, 0.1, OrganUnavailable, "the counter", withdraw=True)
+    assert await counter.add(1) == 1 and handle.value == 1
+
+
+async def test_without_withdrawal_a_timeout_claims_nothing_about_what_was_applied():
+    counter = client(FakeHandle(delay_s=0.3), timeout_s=0.1)
+    with pytest.raises(OrganTimeout) as raised:
+        await counter.add(1)
+    assert "nothing was applied" not in str(raised.value)

@@ -1,5 +1,6 @@
 """Books and jobs for the job-routing unit tests: one place that builds them."""
 
+from contracts.audit import AuditStamp
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, JobSpec, Manifest, Miner
 from contracts.refusals import Refusal
@@ -29,9 +30,13 @@ def make_book(*miners: dict, **config) -> MinerBook:
     return book
 
 
-def job(uuid: str = "job-1", trusted: bool = False, **limits) -> JobSpec:
+OWNER = AuditStamp("validator", "service", "corr-owner")  # who routes the jobs of `job()`
+FEEDER = AuditStamp("feeder", "facts", "corr-feeder")
+
+
+def job(uuid: str = "job-1", trusted: bool = False, caller: str = OWNER.subject, **limits) -> JobSpec:
     times = {"download_time_limit": 10, "execution_time_limit": 20, "upload_time_limit": 10, **limits}
-    return JobSpec(uuid, CLASS, streaming_start_time_limit=99, on_trusted_miner=trusted, **times)
+    return JobSpec(uuid, CLASS, streaming_start_time_limit=99, on_trusted_miner=trusted, caller=caller, **times)
 
 
 def run(book: MinerBook, spec: JobSpec | None = None, now: float = NOW, block: int | None = BLOCK):
@@ -48,9 +53,9 @@ def selected(outcome) -> str:
     return outcome.hotkey
 
 
-def reserve(book: MinerBook, outcome: Selection, uuid: str, now: float = NOW) -> None:
-    """Book as the picker does (the allowance held in the current cycle when holding is on)."""
-    book_job(book, job(uuid), outcome, now, BLOCK)
+def reserve(book: MinerBook, outcome: Selection, uuid: str, now: float = NOW, caller: str = OWNER.subject) -> None:
+    """Book as the picker does (the allowance held in the current cycle when holding is on), for `caller`."""
+    book_job(book, job(uuid, caller=caller), outcome, now, BLOCK)
 
 
 def judge(check, book: MinerBook, hotkey: str = "a", spec: JobSpec | None = None, now: float = NOW) -> str | None:

@@ -13,7 +13,7 @@ from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.policy import pick
 from organism.jobs.records import ENDINGS, Reservation, RoutedJob, Selection
 
-from .scenario import ETH, NETUID, NOW
+from .scenario import ETH, NETUID, NOW, OWNER
 
 CLASSES = ("always_on.test", "always_on.gpu-24gb")
 CYCLES = ((-14, 708), (708, 1430))
@@ -90,7 +90,7 @@ def test_fast_and_reference_picks_agree(history):
             if booked:
                 routed = book.jobs[booked[args[0] % len(booked)]]
                 state, incident = ENDINGS[args[1]]
-                book.end_job(routed.job_uuid, state, now, args[1], incident, (routed.hotkey, routed.executor_class))
+                book.end_job(routed.job_uuid, state, now, args[1], incident, (routed.hotkey, routed.executor_class), OWNER)
         elif kind == "deregister":
             book.deregister(args[0])
         elif kind == "wait":

@@ -1,15 +1,18 @@
 """A job's life over the book: each state transition, release, routing again after a decline,
 the allowance held while routing, and the phantom slot of a job routed again elsewhere."""
 
+from dataclasses import replace
+
 import pytest
 
+from contracts.audit import AuditStamp
 from contracts.jobs import BlacklistEntry
 from contracts.refusals import Refusal
 from organism.jobs import lifecycle
 from organism.jobs.records import Writes
 from organism.jobs.views import job_view, miner_status
 
-from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run, selected
+from .scenario import BLOCK, CLASS, FEEDER, NOW, OWNER, job, make_book, refused, reserve, run, selected
 
 
 def route(book, uuid: str = "job-1", now: float = NOW) -> str:
@@ -19,7 +22,7 @@ def route(book, uuid: str = "job-1", now: float = NOW) -> str:
 
 
 def receipt(book, kind: str, uuid: str = "job-1", hotkey: str = "a", at: float = NOW):
-    return lifecycle.receipt(book, kind, uuid, hotkey, CLASS, at, None, at, BLOCK)
+    return lifecycle.receipt(book, kind, uuid, hotkey, CLASS, at, None, at, BLOCK, FEEDER)
 
 
 STEPS = {
@@ -28,10 +31,10 @@ STEPS = {
     "finish": lambda book, at: receipt(book, "finished", at=at),
     "decline (receipt)": lambda book, at: receipt(book, "declined", at=at),
     "fail (receipt)": lambda book, at: receipt(book, "failed", at=at),
-    "release: cancelled": lambda book, at: lifecycle.release(book, "job-1", "cancelled", at),
-    "release: timeout": lambda book, at: lifecycle.release(book, "job-1", "timeout", at),
-    "release: failed": lambda book, at: lifecycle.release(book, "job-1", "failed", at),
-    "release: declined": lambda book, at: lifecycle.release(book, "job-1", "declined", at),
+    "release: cancelled": lambda book, at: lifecycle.release(book, "job-1", "cancelled", at, OWNER),
+    "release: timeout": lambda book, at: lifecycle.release(book, "job-1", "timeout", at, OWNER),
+    "release: failed": lambda book, at: lifecycle.release(book, "job-1", "failed", at, OWNER),
+    "release: declined": lambda book, at: lifecycle.release(book, "job-1", "declined", at, OWNER),
 }
 
 
@@ -74,26 +77,26 @@ def test_release_frees_the_slot_and_the_held_allowance_at_once_and_is_idempotent
     route(book)
     assert refused(run(book, job("job-2"))) == "AllMinersBusy"
     assert miner_status(book, "a", NOW, BLOCK).held_seconds == 40
-    change = lifecycle.release(book, "job-1", "cancelled", NOW + 1)
+    change = lifecycle.release(book, "job-1", "cancelled", NOW + 1, OWNER)
     assert change.release_claim and change.answer.state == "released"
     assert miner_status(book, "a", NOW + 1, BLOCK).held_seconds == 0
     assert selected(run(book, job("job-2"), now=NOW + 1)) == "a"
-    again = lifecycle.release(book, "job-1", "cancelled", NOW + 2)
+    again = lifecycle.release(book, "job-1", "cancelled", NOW + 2, OWNER)
     assert (again.writes, again.release_claim, again.answer.state) == (Writes(), False, "released")
 
 
 def test_release_of_a_job_never_routed_here_is_unknown():
-    assert lifecycle.release(make_book({"hotkey": "a"}), "nope", "cancelled", NOW).kind.value == "UnknownJob"
+    assert lifecycle.release(make_book({"hotkey": "a"}), "nope", "cancelled", NOW, OWNER).kind.value == "UnknownJob"
 
 
 def test_routing_a_declined_job_again_picks_afresh_and_not_the_miner_that_declined():
     book = make_book({"hotkey": "a", "remaining": 1000.0}, {"hotkey": "b", "remaining": 500.0})  # a ranks first
     assert route(book) == "a"
-    lifecycle.release(book, "job-1", "declined", NOW + 1)
+    lifecycle.release(book, "job-1", "declined", NOW + 1, OWNER)
     again = run(book, job("job-1"), now=NOW + 1)
     assert (selected(again), again.replayed) == ("b", False)
     reserve(book, again, "job-1", now=NOW + 1)
-    lifecycle.release(book, "job-1", "failed", NOW + 2)
+    lifecycle.release(book, "job-1", "failed", NOW + 2, OWNER)
     assert refused(run(book, job("job-1"), now=NOW + 2)) == "AllCandidatesDeclined"
     assert book.jobs["job-1"].declined_by == ["a", "b"]
     assert selected(run(book, job("job-2"), now=NOW + 2)) == "a"  # other jobs still go to them
@@ -145,3 +148,25 @@ def test_a_start_turns_the_hold_into_the_deduction_and_a_lapse_returns_it():
     receipt(book, "started", uuid="started")
     assert (row.remaining, book.allowance_left(row, NOW)) == (960.0, 920.0)
     assert book.allowance_left(row, NOW + 11) == 960.0  # the other reservation lapsed: its hold is back
+
+
+OTHER = AuditStamp("validator-2", "service", "corr-other")
+ADMIN = AuditStamp("ops", "admin", "corr-ops")
+
+
+@pytest.mark.parametrize("reason", ["declined", "failed", "timeout", "cancelled"])
+def test_only_the_owner_or_an_admin_may_release_a_job(reason):
+    book = make_book({"hotkey": "a", "online": 1})
+    route(book)
+    refused_release = lifecycle.release(book, "job-1", reason, NOW + 1, OTHER)
+    assert refused_release.kind.value == "NotJobOwner"
+    assert book.incidents == {} and job_view(book, book.jobs["job-1"], NOW + 1).state == "reserved"
+    assert lifecycle.release(book, "job-1", reason, NOW + 1, ADMIN).answer.state in ("released", "declined", "failed")
+
+
+def test_another_caller_may_not_route_a_uuid_that_is_not_theirs():
+    book = make_book({"hotkey": "a", "online": 2})
+    route(book)
+    assert refused(run(book, job("job-1", caller=OTHER.subject))) == "NotJobOwner"  # no replay for them
+    assert run(book, job("job-1")).replayed  # the owner's replay
+    assert selected(run(book, replace(job("job-1", caller="ops"), caller_is_admin=True))) == "a"

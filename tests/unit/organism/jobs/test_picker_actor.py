@@ -52,7 +52,7 @@ CHANGES = [
     ("allowances", lambda p: p.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1.0)], OPS)),
     ("the block", lambda p: p.set_block(40, OPS)),
     ("the config", lambda p: p.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=9), OPS)),
-    ("a receipt", lambda p: p.record_receipt("started", "job-x", "a", CLASS, time.time(), None)),
+    ("a receipt", lambda p: p.record_receipt("started", "job-x", "a", CLASS, time.time(), None, FEEDER)),
 ]
 
 

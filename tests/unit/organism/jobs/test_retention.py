@@ -4,7 +4,7 @@ from contracts.jobs import Receipt
 from organism.jobs.records import Reservation, RoutedJob, Writes
 from organism.jobs.retention import prune
 
-from .scenario import BLOCK, CLASS, NOW, job, make_book, reserve, run
+from .scenario import BLOCK, CLASS, NOW, OWNER, job, make_book, reserve, run
 
 
 def test_prune_forgets_lapsed_bookings_and_keeps_live_ones():
@@ -39,7 +39,7 @@ def test_incidents_are_forgotten_after_the_retention_and_kept_before():
     book = make_book({"hotkey": "a", "online": 10})
     for uuid, at in (("old", NOW), ("new", NOW + 150)):
         reserve(book, run(book, job(uuid), now=at), uuid, now=at)
-        lifecycle.release(book, uuid, "declined", at)
+        lifecycle.release(book, uuid, "declined", at, OWNER)
     dropped = prune(book, NOW + 200, retention_s=100).dropped
     assert [(i.hotkey, i.job_uuid) for i in dropped if type(i).__name__ == "Incident"] == [("a", "old")]
     assert [i.job_uuid for i in book.incidents["a"]] == ["new"]

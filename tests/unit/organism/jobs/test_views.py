@@ -6,7 +6,7 @@ from contracts.jobs import BlacklistEntry, JobState, Miner
 from organism.jobs import lifecycle
 from organism.jobs.views import jobs_page, miner_status, miners_page
 
-from .scenario import BLOCK, CLASS, NOW, job, make_book, refused, reserve, run
+from .scenario import BLOCK, CLASS, NOW, OWNER, job, make_book, refused, reserve, run
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def book():
     book = make_book(*({"hotkey": h, "online": 10} for h in ("a", "b", "c")), {"hotkey": "d", "online": None})
     for n in range(5):
         reserve(book, run(book, job(f"job-{n}"), now=NOW + n), f"job-{n}", now=NOW + n)
-    lifecycle.release(book, "job-1", "cancelled", NOW + 5)
+    lifecycle.release(book, "job-1", "cancelled", NOW + 5, OWNER)
     return book
 
 
