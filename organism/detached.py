@@ -45,10 +45,12 @@ class Versioned:
 
 
 def get_or_create_detached(
-    cls: type, name: str, namespace: str, *args: Any, resources: dict[str, float] | None = None, **options: Any
+    cls: type, name: str, namespace: str, *args: Any, resources: dict[str, float] | None = None,
+    concurrency_groups: dict[str, int] | None = None, **options: Any,
 ) -> ray.actor.ActorHandle:
+    actor_class = ray.remote(concurrency_groups=concurrency_groups)(cls) if concurrency_groups else ray.remote(cls)
     return (
-        ray.remote(cls)
+        actor_class
         .options(
             name=name,
             namespace=namespace,

@@ -9,12 +9,14 @@ exist on it (a misspelt call fails at once, not when the actor runs it).
 A call waits at most `timeout_s`. An actor that does not answer in time, or
 is gone, is the contract's fault (`contracts.refusals.Unavailable`, e.g.
 `PickerUnavailable`). A fault never says "nothing happened" when something
-may have: for an actor that runs one call at a time (`withdraw=True`, the
-picker), a call not answered in time is withdrawn (`ray.cancel`) while it
-waits in the queue, and the fault says nothing was applied; a call that had
-begun is waited for a moment more and answered, late but true, or the fault
-says it may yet be applied and that the same request again is safe. Other
-actors' timeouts say only that they did not answer in time; a fault the actor raises itself (its database did not
+did: for an actor that runs one call at a time (`withdraw=True`, the
+picker, a `servekit.withdrawals.Withdrawable`), a call not answered in time
+is withdrawn: if it had not begun to commit, the fault says nothing was
+applied (and nothing will be); if it had, its answer is waited for a moment
+more, late but true; if the actor cannot be asked, the fault says the call
+may yet be applied and the same request again is safe. Other actors'
+timeouts say only that they did not answer in time; a fault the actor
+raises itself (its database did not
 answer: `StoreUnavailable`) is raised again with a message safe to show; a bug in the actor is raised as
 Ray raises it (answered 500, logged with its trace). `find` returns the
 actor handle; it is asked again after a failure (the actor may have been
@@ -32,8 +34,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
 
-import ray
-from ray.exceptions import RayError, RayTaskError, TaskCancelledError
+from ray.exceptions import RayError, RayTaskError
 
 from contracts.refusals import Unavailable
 
@@ -48,15 +49,16 @@ def contract_methods(contract: type) -> frozenset[str]:
     )
 
 
-LATE_ANSWER_S = 2.0  # how long a withdrawn call that had already begun is waited for
+LATE_ANSWER_S = 2.0  # how long a call that had begun to commit is waited for (the store's own timeout is 1.5 s)
+WITHDRAW_TIMEOUT_S = 1.0  # a withdrawal runs beside the actor's queue: it answers at once, or the actor is gone
 
 
-def _pending(call: Any) -> tuple[asyncio.Future, Callable[[], Any]]:
-    """A call in flight as a future, and how to withdraw it (a Ray ObjectRef, or a coroutine in tests)."""
+def _pending(call: Any) -> tuple[asyncio.Future, str]:
+    """A call in flight as a future, and its name for a withdrawal (a Ray ObjectRef's task id)."""
     if hasattr(call, "future"):
-        return asyncio.wrap_future(call.future()), lambda: ray.cancel(call)
-    task = asyncio.ensure_future(call)
-    return task, task.cancel
+        return asyncio.wrap_future(call.future()), call.task_id().hex()
+    task = asyncio.ensure_future(call)  # a test's fake actor
+    return task, getattr(call, "call_id", "")
 
 
 class _ActorClient:
@@ -74,28 +76,37 @@ class _ActorClient:
             raise AttributeError(f"{self._name} has no method {method!r} in its contract")
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            answer: asyncio.Future | None = None
             with self._faults(method):
                 if self._handle is None:
                     self._handle = await asyncio.to_thread(self._find)
-                answer, withdraw = _pending(getattr(self._handle, method).remote(*args, **kwargs))
+                answer, call_id = _pending(getattr(self._handle, method).remote(*args, **kwargs))
                 try:
                     return await asyncio.wait_for(asyncio.shield(answer), self._timeout_s)
                 except TimeoutError:
                     pass
             if not self._withdraw:
                 raise self._timeout_fault(f"{self._name} did not answer {method} in time")
-            withdraw()
-            with self._faults(method):
-                try:
-                    return await asyncio.wait_for(answer, LATE_ANSWER_S)  # it had begun: its answer, late but true
-                except (TaskCancelledError, asyncio.CancelledError):
-                    withdrawn = "the call was withdrawn before it ran: nothing was applied"
-                except TimeoutError:
-                    withdrawn = "it is still running it: it may yet be applied; the same request again is safe"
-            raise self._timeout_fault(f"{self._name} did not answer {method} in time; {withdrawn}")
+            return await self._withdrawn_or_late(method, answer, call_id)
 
         return call
+
+    async def _withdrawn_or_late(self, method: str, answer: asyncio.Future, call_id: str) -> Any:
+        """The call is taken back; its answer only if it had begun to commit."""
+        late = f"{self._name} did not answer {method} in time"
+        try:
+            withdrawn = await asyncio.wait_for(self._handle.withdraw.remote(call_id), WITHDRAW_TIMEOUT_S)
+        except (TimeoutError, RayError) as error:
+            raise self._timeout_fault(f"{late} nor could it be asked to withdraw the call ({type(error).__name__}):"
+                                      " it may yet be applied; the same request again is safe") from error
+        if withdrawn:
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())  # nobody waits for it
+            raise self._timeout_fault(f"{late}; the call was withdrawn before it was applied: nothing was applied")
+        with self._faults(method):
+            try:
+                return await asyncio.wait_for(answer, LATE_ANSWER_S)  # it had begun to commit: late but true
+            except TimeoutError:
+                raise self._timeout_fault(f"{late}; it had begun to write: it may yet be applied; the same"
+                                          " request again is safe") from None
 
     @contextlib.contextmanager
     def _faults(self, method: str) -> Iterator[None]:

@@ -60,11 +60,12 @@ from organism.state import audit
 from organism.state.locate import open_store
 from organism.state.store import DocumentStore, Transaction
 from servekit.actors import actor_client
+from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals, fenced
 
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
 
 
-class MinerPicker(Versioned):
+class MinerPicker(Versioned, Withdrawable):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
         self._loaded = load_book(self._store)
@@ -72,6 +73,7 @@ class MinerPicker(Versioned):
         self._netuid = netuid
         self._pruned_at = 0.0
         self._book_behind_store = False
+        self._withdrawals = Withdrawals()
 
     @property
     def _book(self) -> MinerBook:
@@ -84,9 +86,11 @@ class MinerPicker(Versioned):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Transaction]:
+        """One transaction; a call its caller withdrew (it gave up waiting) commits nothing."""
         try:
             with self._store.transaction() as tx:
                 yield tx
+                self._withdrawals.commit_point()  # last before the commit: after it, the call's answer is due
         except Exception:
             self._book_behind_store = True  # memory must not run ahead of disk
             with contextlib.suppress(StoreUnavailable):
@@ -101,6 +105,7 @@ class MinerPicker(Versioned):
         return self._book.chain.current_block(now) if self._book.chain else None
 
     # --- picking --------------------------------------------------------------------
+    @fenced
     def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]:
         """Route jobs in order, each decision seeing the bookings before it; a booking is written,
         with the slot it claims, before any answer. One transaction for the batch where the store
@@ -173,34 +178,43 @@ class MinerPicker(Versioned):
         return None
 
     # --- facts and configuration (audited: `stamp` says who) ----------------------------
+    @fenced
     def upsert_miner(self, miner: Miner, stamp: AuditStamp) -> Miner:
         return self._apply(facts.register(self._book, miner, stamp, time.time()))
 
+    @fenced
     def deregister(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
         return self._apply(facts.deregister(self._book, hotkey, stamp, time.time()))
 
+    @fenced
     def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal:
         return self._apply(facts.manifests(self._book, manifests, time.time()))
 
+    @fenced
     def blacklist(self, hotkey: str, reason: str, duration_s: float | None, stamp: AuditStamp) -> BlacklistEntry | Refusal:
         return self._apply(facts.blacklist(self._book, hotkey, reason, duration_s, stamp, time.time()))
 
+    @fenced
     def lift_blacklist(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
         return self._apply(facts.lift_blacklist(self._book, hotkey, stamp, time.time()))
 
+    @fenced
     def upsert_allowances(self, rows: list[Allowance], stamp: AuditStamp) -> list[Allowance] | Refusal:
         return self._apply(facts.allowances(self._book, rows, stamp, time.time()))
 
+    @fenced
     def set_block(self, block: int, stamp: AuditStamp) -> ChainView:
         return self._apply(facts.chain(self._book, block, self._netuid, stamp, time.time()))
 
+    @fenced
     def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal:
         return self._apply(facts.patch_config(self._book, patch, stamp, time.time()))
 
     def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
         return audit.page(self._store, before, limit, action, subject)
 
+    @fenced
     def record_receipt(
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
         stamp: AuditStamp,
@@ -226,6 +240,7 @@ class MinerPicker(Versioned):
         return change.answer
 
     # --- jobs ---------------------------------------------------------------------------
+    @fenced
     def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
         return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time(), stamp))
 
@@ -266,6 +281,7 @@ def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
     return get_or_create_detached(
         MinerPicker, settings.picker_actor_name, settings.namespace, settings.namespace, str(settings.state_path),
         settings.netuid, resources=settings.state_actor_resources(), max_concurrency=1, max_task_retries=3,
+        concurrency_groups=CONCURRENCY_GROUPS,  # withdrawals run beside the one-at-a-time queue
     )
 
 

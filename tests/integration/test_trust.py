@@ -10,6 +10,7 @@ no time for answers 503 and is withdrawn: nothing of it is applied, ever.
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -38,6 +39,13 @@ def clients(serve_url: str, tmp_path_factory: pytest.TempPathFactory):
     for client in made.values():
         client.close()
     tear_down_organism(stack)
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_miner(clients):
+    """Each test picks among its own miner only (the others deregistered: their jobs stay)."""
+    for listed in clients["service"].get("/miners", params={"limit": 1000}).json()["miners"]:
+        assert clients["facts"].delete(f"/miners/{listed['hotkey']}").status_code == 204
 
 
 def miner(clients, name: str, online: int = 20) -> str:
@@ -87,15 +95,18 @@ def test_one_caller_alone_demotes_but_never_blacklists_and_two_do_with_their_cau
 def test_what_the_picker_had_no_time_for_is_withdrawn_and_never_applied(clients):
     hotkey = miner(clients, "d")
     config_before = clients["service"].get("/config").json()
-    serve.get_app_handle("organism").hold_picker.remote(PICKER_BUDGET_S + 3)  # busy: what follows queues
+    busy_s = PICKER_BUDGET_S + 2  # longer than a caller waits, its withdrawal included
+    serve.get_app_handle("organism").hold_picker.remote(busy_s)  # busy: what follows queues behind it
     time.sleep(0.3)
     spec = job()
-    pick = clients["service"].post("/jobs/route", json=spec)
-    patch = clients["admin"].patch("/config", json={"DYNAMIC_INCIDENTS_TO_BLACKLIST": 9})
-    for refused in (pick, patch):
+    with ThreadPoolExecutor(2) as pool:  # a pick and a change, both queued behind the busy picker
+        pick = pool.submit(clients["service"].post, "/jobs/route", json=spec)
+        patch = pool.submit(clients["admin"].patch, "/config", json={"DYNAMIC_INCIDENTS_TO_BLACKLIST": 9})
+        answers = [pick.result(), patch.result()]
+    for refused in answers:
         assert (refused.status_code, refused.json()["error"]["type"]) == (503, "PickerUnavailable"), refused.text
         assert "nothing was applied" in refused.json()["error"]["message"]
-    time.sleep(PICKER_BUDGET_S + 3)  # the picker is free again: had anything queued been applied, it would show
+    time.sleep(busy_s)  # the picker is free again: had anything queued been applied, it would show now
     assert clients["service"].get(f"/jobs/{spec['uuid']}").status_code == 404
     assert clients["service"].get("/config").json() == config_before
     assert clients["service"].get(f"/miners/{hotkey}").json()["ongoing_jobs"] == {CLASS: 0}

@@ -1,6 +1,8 @@
 """The typed actor seam: only the contract's methods, a time budget, faults told apart from bugs."""
 
 import asyncio
+import contextvars
+import itertools
 from typing import Any, Protocol
 
 import pytest
@@ -8,6 +10,7 @@ from ray.exceptions import RayActorError, RayTaskError
 
 from contracts.refusals import OrganTimeout, OrganUnavailable, StoreUnavailable
 from servekit.actors import actor_client, contract_methods, in_process
+from servekit.withdrawals import Withdrawals
 
 
 class Counter(Protocol):
@@ -130,46 +133,72 @@ async def test_a_patient_copy_waits_longer_and_leaves_the_original_as_it_was():
         await quick.add(1)
 
 
-class BusyHandle(FakeHandle):
-    """The actor is busy for `delay_s`; a call that `began` runs to its end even when withdrawn."""
+class OneAtATime:
+    """A fake actor that runs one call at a time, its calls withdrawable (the real `Withdrawals`): each
+    waits `queued_s` in the queue, passes its commit point, then takes `write_s` to write."""
 
-    def __init__(self, delay_s: float, began: bool) -> None:
-        super().__init__(delay_s=delay_s)
-        self.began = began
+    def __init__(self, queued_s: float = 0.0, write_s: float = 0.0, gone: bool = False) -> None:
+        self.value, self.queued_s, self.write_s, self.gone = 0, queued_s, write_s, gone
+        self._running: contextvars.ContextVar[str | None] = contextvars.ContextVar("call", default=None)
+        self.withdrawals = Withdrawals(self._running.get)
+        self._calls = itertools.count()
 
     def __getattr__(self, method: str) -> Any:
-        plain = super().__getattr__(method)
         handle = self
+
+        class Call:
+            def __init__(self, run: Any, call_id: str) -> None:
+                self.run, self.call_id = run, call_id
+
+            def __await__(self) -> Any:
+                return self.run.__await__()
 
         class Method:
             @staticmethod
             def remote(*args: Any) -> Any:
-                async def to_the_end() -> Any:  # as Ray's cancel leaves a running actor task alone
-                    running = asyncio.ensure_future(plain.remote(*args))
-                    while True:
-                        try:
-                            return await asyncio.shield(running)
-                        except asyncio.CancelledError:
-                            continue
-
-                return to_the_end() if handle.began else plain.remote(*args)
+                if method == "withdraw":
+                    return Call(handle._withdraw(args[0]), "")
+                call_id = str(next(handle._calls))
+                return Call(handle._run(call_id, args[0]), call_id)
 
         return Method()
 
+    async def _withdraw(self, call_id: str) -> bool:
+        if self.gone:
+            raise RayActorError()
+        return self.withdrawals.withdraw(call_id)
 
-async def test_a_call_withdrawn_before_it_ran_applied_nothing_and_says_so():
-    handle = BusyHandle(delay_s=0.5, began=False)
-    counter = actor_client(lambda: handle, Counter, 0.1, OrganUnavailable, "the counter", withdraw=True)
-    with pytest.raises(OrganUnavailable, match="withdrawn before it ran: nothing was applied"):
-        await counter.add(1)
-    await asyncio.sleep(0.6)
+    async def _run(self, call_id: str, amount: int) -> int:
+        self._running.set(call_id)
+        await asyncio.sleep(self.queued_s)
+        self.withdrawals.started()
+        self.withdrawals.commit_point()
+        await asyncio.sleep(self.write_s)
+        self.value += amount
+        return self.value
+
+
+def withdrawing(handle: OneAtATime) -> Counter:
+    return actor_client(lambda: handle, Counter, 0.1, OrganUnavailable, "the counter", withdraw=True)
+
+
+async def test_a_call_withdrawn_while_it_waited_applies_nothing_ever_and_says_so():
+    handle = OneAtATime(queued_s=0.3)
+    with pytest.raises(OrganUnavailable, match="withdrawn before it was applied: nothing was applied"):
+        await withdrawing(handle).add(1)
+    await asyncio.sleep(0.4)  # its turn came and went
     assert handle.value == 0
 
 
-async def test_a_call_that_had_begun_is_answered_late_rather_than_denied():
-    handle = BusyHandle(delay_s=0.3, began=True)
-    counter = actor_client(lambda: handle, Counter, 0.1, OrganUnavailable, "the counter", withdraw=True)
-    assert await counter.add(1) == 1 and handle.value == 1
+async def test_a_call_that_had_begun_to_commit_is_answered_late_rather_than_denied():
+    handle = OneAtATime(write_s=0.3)
+    assert await withdrawing(handle).add(1) == 1 and handle.value == 1
+
+
+async def test_an_actor_that_cannot_be_asked_to_withdraw_is_not_said_to_have_applied_nothing():
+    with pytest.raises(OrganUnavailable, match="it may yet be applied; the same request again is safe") as raised:
+        await withdrawing(OneAtATime(queued_s=0.3, gone=True)).add(1)
+    assert "nothing was applied" not in str(raised.value)
 
 
 async def test_without_withdrawal_a_timeout_claims_nothing_about_what_was_applied():
