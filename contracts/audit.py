@@ -2,12 +2,29 @@
 
 `AuditStamp` is the who (the caller's subject and role, the correlation id),
 taken from the request by the route that asks for the change and passed to
-the actor that makes it; `AuditEntry` is what that actor records in the same
+the actor that makes it; `AuditEntry` is what that actor records (its `AuditAction`) in the same
 transaction as the change (`organism.state.audit`).
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+
+class AuditAction(StrEnum):
+    """Every change the trail records (a filter names one, or a prefix such as `miner.`)."""
+
+    RULES_CHANGE = "rules.change"
+    EPOCH_ROTATE = "epoch.rotate"
+    ROUTING_REFRESH = "routing.refresh"
+    CONFIG_PATCH = "config.patch"
+    MINER_REGISTER = "miner.register"
+    MINER_DEREGISTER = "miner.deregister"
+    MINER_BLACKLIST = "miner.blacklist"
+    MINER_BLACKLIST_LIFT = "miner.blacklist.lift"
+    MINER_BLACKLIST_AUTO = "miner.blacklist.auto"
+    ALLOWANCES_UPDATE = "allowances.update"
+    CHAIN_REPORT = "chain.report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +40,7 @@ class AuditEntry:
     subject: str
     role: str
     correlation_id: str
-    action: str  # e.g. rules.change, epoch.rotate, config.patch, miner.blacklist
+    action: str  # an AuditAction
     target: str | None  # what it changed: a hotkey, a logical id, ...
     before: Any = None
     after: Any = None

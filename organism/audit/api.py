@@ -2,7 +2,8 @@
 
 Task routing's changes are recorded in the registry's store, job routing's in
 the picker's; this route asks both for the entries below the cursor and
-merges them, newest first (`organism.state.audit`). `AuditApi` is the
+merges them, newest first (`organism.state.audit`). A page filtered by
+subject may hold fewer entries than asked and still have a next cursor. `AuditApi` is the
 trail's part of the OrganismManager's app (`servekit.routes`).
 """
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from contracts.audit import AuditPage
 from contracts.picker import Picker
+from organism.state import audit
 from organism.tasks.routing import TaskRouting
 from servekit.auth import require_admin
 from servekit.routes import route
@@ -35,7 +37,8 @@ class AuditEntryOut(BaseModel):
 
 class AuditOut(BaseModel):
     entries: list[AuditEntryOut]
-    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last (a page"
+                                    " filtered by subject may be short, even empty, and still have one)")
 
 
 class AuditApi:
@@ -57,10 +60,5 @@ class AuditApi:
             self.tasks.audit_page(cursor, limit, action, subject),
             self.picker.audit_page(cursor, limit, action, subject),
         )
-        merged = sorted((entry for entries, _ in pages for entry in entries), key=lambda e: e[0], reverse=True)
-        shown = merged[:limit]
-        more = len(merged) > limit or any(following for _, following in pages)
-        return AuditOut(
-            entries=[AuditEntryOut(**asdict(entry)) for _, entry in shown],
-            next_cursor=shown[-1][0] if more and shown else None,
-        )
+        shown, following = audit.merge(pages, limit)
+        return AuditOut(entries=[AuditEntryOut(**asdict(entry)) for _, entry in shown], next_cursor=following)

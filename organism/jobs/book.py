@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 from sortedcontainers import SortedList
 
-from contracts.audit import AuditStamp
+from contracts.audit import AuditAction, AuditStamp
 from contracts.chain import ChainReport
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, JobEvent, JobState, Manifest, Miner, Receipt
@@ -50,20 +50,31 @@ class MinerBook:
     chain: ChainReport | None = None
     arrivals: int = 0
     # derived, never stored: jobs holding allowance by miner, jobs in routing order, miners whose
-    # ranking facts changed since a candidate index last looked, slots known to be full until a time
+    # ranking facts changed since a candidate index last looked, slots known to be full until a time,
+    # the allowance rows of the block last asked for
     holds: AllowanceHolds = field(default_factory=AllowanceHolds, compare=False, repr=False)
     order: SortedList = field(default_factory=SortedList, compare=False, repr=False)  # (routed_at, uuid)
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
     full_until: dict[Slot, float] = field(default_factory=dict, compare=False, repr=False)
+    rows_of_block: tuple[int, dict[str, Allowance]] | None = field(default=None, compare=False, repr=False)
 
     # --- reading --------------------------------------------------------------------
     def allowance_rows(self, block: int) -> dict[str, Allowance]:
-        """Allowance rows of the cycle that contains `block` (the newest cycle wins on overlap)."""
-        rows: dict[str, Allowance] = {}
-        for (start, stop), by_hotkey in sorted(self.allowances.items()):
-            if start <= block < stop:
-                rows.update(by_hotkey)
-        return rows
+        """Allowance rows of the cycle that contains `block` (the newest cycle wins on overlap);
+        built once per block and set of rows, not per pick."""
+        if self.rows_of_block is None or self.rows_of_block[0] != block:
+            rows: dict[str, Allowance] = {}
+            for (start, stop), by_hotkey in sorted(self.allowances.items()):
+                if start <= block < stop:
+                    rows.update(by_hotkey)
+            self.rows_of_block = (block, rows)
+        return self.rows_of_block[1]
+
+    def forget_cycles_before(self, block: int) -> Writes:
+        """Allowance rows of the cycles that ended before `block` leave (no pick reads them)."""
+        ended = [cycle for cycle in self.allowances if cycle[1] <= block]
+        self.rows_of_block = None
+        return Writes(dropped=[row for cycle in ended for row in self.allowances.pop(cycle).values()])
 
     def holds_slot(self, job_uuid: str, slot: Slot, now: float) -> bool:
         """Reserved on `slot` (unexpired) or started there (within its ttl), and not finished.
@@ -164,6 +175,7 @@ class MinerBook:
         saved: list[Allowance] = []
         for row in rows:
             self.allowances.setdefault((row.cycle_start, row.cycle_stop), {})[row.hotkey] = row
+            self.rows_of_block = None
             self.changed.add(row.hotkey)
             saved.append(row)
         return Writes(saved)
@@ -256,7 +268,7 @@ class MinerBook:
         if entry is None:
             return Writes([incident])
         behind = [asdict(i) for i in recent(kept, self.config, incident.at)]
-        trail = audit.entry(AuditStamp(AUTO_BLACKLIST_SUBJECT, "system", reporter.correlation_id), "miner.blacklist.auto",
+        trail = audit.entry(AuditStamp(AUTO_BLACKLIST_SUBJECT, "system", reporter.correlation_id), AuditAction.MINER_BLACKLIST_AUTO,
                             incident.hotkey, incident.at, None, {"entry": asdict(entry), "incidents": behind})
         return Writes([incident, trail]) + self.set_blacklist(entry)
 

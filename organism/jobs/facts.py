@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts.audit import AuditStamp
+from contracts.audit import AuditAction, AuditStamp
 from contracts.chain import ChainReport, chain_view
 from contracts.dynamic_config import apply_patch
 from contracts.jobs import Allowance, BlacklistEntry, Manifest, Miner
@@ -39,7 +39,7 @@ def _doc(value: Any) -> Any:
     return None if value is None else asdict(value)
 
 
-def _trail(stamp: AuditStamp, action: str, target: str | None, now: float, before: Any = None, after: Any = None) -> Writes:
+def _trail(stamp: AuditStamp, action: AuditAction, target: str | None, now: float, before: Any = None, after: Any = None) -> Writes:
     """The audit entry of a change, written with it."""
     return Writes([audited(stamp, action, target, now, before, after)])
 
@@ -47,14 +47,14 @@ def _trail(stamp: AuditStamp, action: str, target: str | None, now: float, befor
 def register(book: MinerBook, miner: Miner, stamp: AuditStamp, now: float) -> Change:
     before = _doc(book.miners.get(miner.hotkey))
     writes = book.upsert_miner(miner)
-    return Change(miner, writes + _trail(stamp, "miner.register", miner.hotkey, now, before, asdict(miner)))
+    return Change(miner, writes + _trail(stamp, AuditAction.MINER_REGISTER, miner.hotkey, now, before, asdict(miner)))
 
 
 def deregister(book: MinerBook, hotkey: str, stamp: AuditStamp, now: float) -> Change | Refusal:
     if refused := _missing(book, [hotkey]):
         return refused
     before = asdict(book.miners[hotkey])
-    return Change(None, book.deregister(hotkey) + _trail(stamp, "miner.deregister", hotkey, now, before))
+    return Change(None, book.deregister(hotkey) + _trail(stamp, AuditAction.MINER_DEREGISTER, hotkey, now, before))
 
 
 def manifests(book: MinerBook, rows: list[Manifest], now: float) -> Change | Refusal:
@@ -74,14 +74,14 @@ def blacklist(book: MinerBook, hotkey: str, reason: str, duration_s: float | Non
         return refused
     entry = BlacklistEntry(hotkey, reason, now, None if duration_s is None else now + duration_s)
     before = _doc(book.blacklist.get(hotkey))
-    return Change(entry, book.set_blacklist(entry) + _trail(stamp, "miner.blacklist", hotkey, now, before, asdict(entry)))
+    return Change(entry, book.set_blacklist(entry) + _trail(stamp, AuditAction.MINER_BLACKLIST, hotkey, now, before, asdict(entry)))
 
 
 def lift_blacklist(book: MinerBook, hotkey: str, stamp: AuditStamp, now: float) -> Change | Refusal:
     if refused := _missing(book, [hotkey]):
         return refused
     before = _doc(book.blacklist.get(hotkey))
-    return Change(None, book.lift_blacklist(hotkey) + _trail(stamp, "miner.blacklist.lift", hotkey, now, before))
+    return Change(None, book.lift_blacklist(hotkey) + _trail(stamp, AuditAction.MINER_BLACKLIST_LIFT, hotkey, now, before))
 
 
 def allowances(book: MinerBook, rows: list[Allowance], stamp: AuditStamp, now: float) -> Change | Refusal:
@@ -89,13 +89,13 @@ def allowances(book: MinerBook, rows: list[Allowance], stamp: AuditStamp, now: f
         return refused
     before = [_doc(book.allowances.get((r.cycle_start, r.cycle_stop), {}).get(r.hotkey)) for r in rows]
     after = [asdict(r) for r in rows]
-    return Change(rows, book.upsert_allowances(rows) + _trail(stamp, "allowances.update", None, now, before, after))
+    return Change(rows, book.upsert_allowances(rows) + _trail(stamp, AuditAction.ALLOWANCES_UPDATE, None, now, before, after))
 
 
 def chain(book: MinerBook, block: int, netuid: int, stamp: AuditStamp, now: float) -> Change:
     before = book.chain.block if book.chain else None
     writes = book.set_chain(ChainReport(block, now))
-    return Change(chain_view(book.chain, netuid, now), writes + _trail(stamp, "chain.report", None, now, before, block))
+    return Change(chain_view(book.chain, netuid, now), writes + _trail(stamp, AuditAction.CHAIN_REPORT, None, now, before, block))
 
 
 def patch_config(book: MinerBook, patch: BaseModel, stamp: AuditStamp, now: float) -> Change | Refusal:
@@ -108,4 +108,4 @@ def patch_config(book: MinerBook, patch: BaseModel, stamp: AuditStamp, now: floa
     changed = sorted(patch.model_dump(exclude_unset=True))
     before = {key: getattr(book.config, key) for key in changed}
     after = {k: getattr(config, k) for k in changed}
-    return Change(config, book.set_config(config) + _trail(stamp, "config.patch", None, now, before, after))
+    return Change(config, book.set_config(config) + _trail(stamp, AuditAction.CONFIG_PATCH, None, now, before, after))

@@ -21,6 +21,14 @@ class AllowanceHolds:
         self._sums: dict[str, defaultdict[Cycle, float]] = {}
         self._expiries: dict[str, list[tuple[float, str]]] = {}  # hotkey -> heap of (until, uuid)
 
+    def copy(self) -> "AllowanceHolds":
+        """An independent copy (reading a sum drains lapsed holds: a reader works on its own)."""
+        copied = AllowanceHolds()
+        copied._holds = {hotkey: dict(held) for hotkey, held in self._holds.items()}
+        copied._sums = {hotkey: defaultdict(float, sums) for hotkey, sums in self._sums.items()}
+        copied._expiries = {hotkey: list(heap) for hotkey, heap in self._expiries.items()}
+        return copied
+
     def hold(self, hotkey: str, job_uuid: str, cycle: Cycle, seconds: float, until: float) -> None:
         """`seconds` of `hotkey`'s allowance in `cycle` are held until `until` (or released)."""
         self.release(hotkey, job_uuid)

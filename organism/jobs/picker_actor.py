@@ -18,11 +18,12 @@ It implements `contracts.picker.Picker`; answers are typed: records, views,
 """
 
 import contextlib
-import dataclasses
+import functools
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ray
 
@@ -39,19 +40,18 @@ from contracts.jobs import (
     JobView,
     Manifest,
     Miner,
-    MinerAddress,
     MinerStatus,
     Receipt,
 )
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import documents, facts, lifecycle, views
+from organism.jobs import documents, facts, lifecycle, reading, views
+from organism.jobs.answers import chosen, current_block, replayed_expiry, with_retry_after
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
 from organism.jobs.facts import unknown_miners
-from organism.jobs.policy import pick
 from organism.jobs.prefilters import unknown_class
 from organism.jobs.records import Change, Selection, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
@@ -63,6 +63,21 @@ from servekit.actors import actor_client
 from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals, fenced
 
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
+READS = "reads"  # the concurrency group of reads: beside the queue of changes
+T = TypeVar("T")
+
+
+def _changes(method: Callable[..., T]) -> Callable[..., T]:
+    """A call that changes the book: it does nothing if withdrawn while it waited
+    (`servekit.withdrawals`), and runs under the book's lock, which a read holds only to copy the book."""
+
+    @fenced
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> T:
+        with self._book_lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class MinerPicker(Versioned, Withdrawable):
@@ -74,6 +89,7 @@ class MinerPicker(Versioned, Withdrawable):
         self._pruned_at = 0.0
         self._book_behind_store = False
         self._withdrawals = Withdrawals()
+        self._book_lock = threading.Lock()
 
     @property
     def _book(self) -> MinerBook:
@@ -102,11 +118,11 @@ class MinerPicker(Versioned, Withdrawable):
             documents.write(tx, writes)
 
     def _current_block(self, now: float) -> int | None:
-        return self._book.chain.current_block(now) if self._book.chain else None
+        return current_block(self._book, now)
 
     # --- picking --------------------------------------------------------------------
-    @fenced
-    def route_jobs(self, specs: list[JobSpec], dry_run: bool = False) -> list[JobRouted | Refusal]:
+    @_changes
+    def route_jobs(self, specs: list[JobSpec]) -> list[JobRouted | Refusal]:
         """Route jobs in order, each decision seeing the bookings before it; a booking is written,
         with the slot it claims, before any answer. One transaction for the batch where the store
         serializes writers (SQLite), one per job where pickers of other processes may compete
@@ -121,32 +137,21 @@ class MinerPicker(Versioned, Withdrawable):
         answers: list[JobRouted | Refusal] = []
         for group in groups:
             with self._transaction() as tx:
-                answers += [self._route(spec, dry_run, now, tx) for spec in group]
+                answers += [self._route(spec, now, tx) for spec in group]
         return answers
 
-    def _route(self, spec: JobSpec, dry_run: bool, now: float, tx: Transaction) -> JobRouted | Refusal:
+    def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
-        # a dry run takes the reference path: every filter over every miner, each one's reason
-        index = None if dry_run else self._index
         for _ in range(CLAIM_ATTEMPTS):
-            outcome = pick(book, spec, self._current_block(now), self._netuid, now, index)
-            if isinstance(outcome, Refusal):
-                return self._with_retry_after(outcome)
-            address = self._address_of(outcome.hotkey)
-            if address is None:
-                message = f"{outcome.hotkey} is neither registered nor the configured trusted miner with an address"
-                return Refusal(RefusalKind.NO_TRUSTED_MINER, message)
-            if outcome.reserve and not dry_run and not self._claimed(spec, outcome.hotkey, now, tx):
+            decided = chosen(book, spec, self._netuid, now, self._index)
+            if isinstance(decided, Refusal):
+                return decided
+            outcome, address = decided
+            if outcome.reserve and not self._claimed(spec, outcome.hotkey, now, tx):
                 continue  # another picker holds that miner's slots: the next candidate
-            expires_at = self._book_or_replay(spec, outcome, dry_run, now, tx)
-            return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, dry_run, outcome.explain)
-        return self._with_retry_after(Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
-
-    def _with_retry_after(self, refusal: Refusal) -> Refusal:
-        if refusal.kind is RefusalKind.ALL_MINERS_BUSY:  # a slot frees when a reservation lapses
-            reservation_s = self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-            return dataclasses.replace(refusal, retry_after_s=max(1, reservation_s))
-        return refusal
+            expires_at = self._book_or_replay(spec, outcome, now, tx)
+            return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, False, outcome.explain)
+        return with_retry_after(book, Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
 
     def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
         """Claim a slot of `hotkey` in the store; when there is none (booked by a picker of another
@@ -159,62 +164,49 @@ class MinerPicker(Versioned, Withdrawable):
         self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
         return False
 
-    def _book_or_replay(self, spec: JobSpec, outcome: Selection, dry_run: bool, now: float, tx: Transaction) -> float | None:
-        """Reserve the selected miner (unless a dry run); the reservation's expiry, if any."""
-        if outcome.reserve and not dry_run:
+    def _book_or_replay(self, spec: JobSpec, outcome: Selection, now: float, tx: Transaction) -> float | None:
+        """Reserve the selected miner; the reservation's expiry, if any."""
+        if outcome.reserve:
             expires_at, writes = lifecycle.book_job(self._book, spec, outcome, now, self._current_block(now))
             documents.write(tx, writes)
             return expires_at
-        held = self._book.reservations.get(spec.job_uuid)
-        return held.expires_at if outcome.replayed and held and held.active(now) else None
-
-    def _address_of(self, hotkey: str) -> MinerAddress | None:
-        miner = self._book.miners.get(hotkey)
-        if miner is not None:
-            return miner.contact()
-        config = self._book.config
-        if hotkey == config.TRUSTED_MINER_HOTKEY and config.TRUSTED_MINER_ADDRESS and config.TRUSTED_MINER_PORT:
-            return MinerAddress(hotkey, config.TRUSTED_MINER_ADDRESS, config.TRUSTED_MINER_PORT, 4)
-        return None
+        return replayed_expiry(self._book, spec, outcome, now)
 
     # --- facts and configuration (audited: `stamp` says who) ----------------------------
-    @fenced
+    @_changes
     def upsert_miner(self, miner: Miner, stamp: AuditStamp) -> Miner:
         return self._apply(facts.register(self._book, miner, stamp, time.time()))
 
-    @fenced
+    @_changes
     def deregister(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
         """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
         return self._apply(facts.deregister(self._book, hotkey, stamp, time.time()))
 
-    @fenced
+    @_changes
     def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal:
         return self._apply(facts.manifests(self._book, manifests, time.time()))
 
-    @fenced
+    @_changes
     def blacklist(self, hotkey: str, reason: str, duration_s: float | None, stamp: AuditStamp) -> BlacklistEntry | Refusal:
         return self._apply(facts.blacklist(self._book, hotkey, reason, duration_s, stamp, time.time()))
 
-    @fenced
+    @_changes
     def lift_blacklist(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
         return self._apply(facts.lift_blacklist(self._book, hotkey, stamp, time.time()))
 
-    @fenced
+    @_changes
     def upsert_allowances(self, rows: list[Allowance], stamp: AuditStamp) -> list[Allowance] | Refusal:
         return self._apply(facts.allowances(self._book, rows, stamp, time.time()))
 
-    @fenced
+    @_changes
     def set_block(self, block: int, stamp: AuditStamp) -> ChainView:
         return self._apply(facts.chain(self._book, block, self._netuid, stamp, time.time()))
 
-    @fenced
+    @_changes
     def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal:
         return self._apply(facts.patch_config(self._book, patch, stamp, time.time()))
 
-    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
-        return audit.page(self._store, before, limit, action, subject)
-
-    @fenced
+    @_changes
     def record_receipt(
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
         stamp: AuditStamp,
@@ -240,7 +232,7 @@ class MinerPicker(Versioned, Withdrawable):
         return change.answer
 
     # --- jobs ---------------------------------------------------------------------------
-    @fenced
+    @_changes
     def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
         return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time(), stamp))
 
@@ -258,21 +250,35 @@ class MinerPicker(Versioned, Withdrawable):
     def config(self) -> DynamicConfig:
         return self._book.config
 
-    # --- views ------------------------------------------------------------------------
-    def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
-               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
-        now = time.time()
-        return views.miners_page(self._book, now, self._current_block(now), limit, after, executor_class, blacklisted)
-
     def hold(self, seconds: float) -> None:
         """Fault injection: busy for `seconds`, as a slow database would make it."""
         time.sleep(min(seconds, 60.0))
 
+    # --- reads beside the queue: on a copy of the book, or from the store by key -----------
+    def _readable(self) -> MinerBook:
+        with self._book_lock:  # a change in progress ends first; the copy takes milliseconds
+            return reading.readable_copy(self._book)
+
+    @ray.method(concurrency_group=READS)
+    def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
+        return reading.dry_run(self._readable(), spec, self._netuid, time.time())
+
+    @ray.method(concurrency_group=READS)
+    def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
+               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
+        book, now = self._readable(), time.time()
+        return views.miners_page(book, now, current_block(book, now), limit, after, executor_class, blacklisted)
+
+    @ray.method(concurrency_group=READS)
     def miner(self, hotkey: str) -> MinerStatus | Refusal:
-        if hotkey not in self._book.miners:
+        book, now = self._readable(), time.time()
+        if hotkey not in book.miners:
             return unknown_miners([hotkey])
-        now = time.time()
-        return views.miner_status(self._book, hotkey, now, self._current_block(now))
+        return views.miner_status(book, hotkey, now, current_block(book, now))
+
+    @ray.method(concurrency_group=READS)
+    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
+        return audit.page(self._store, before, limit, action, subject)
 
 
 def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
@@ -281,7 +287,7 @@ def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
     return get_or_create_detached(
         MinerPicker, settings.picker_actor_name, settings.namespace, settings.namespace, str(settings.state_path),
         settings.netuid, resources=settings.state_actor_resources(), max_concurrency=1, max_task_retries=3,
-        concurrency_groups=CONCURRENCY_GROUPS,  # withdrawals run beside the one-at-a-time queue
+        concurrency_groups={**CONCURRENCY_GROUPS, READS: 2},  # withdrawals and reads run beside the queue
     )
 
 

@@ -48,4 +48,4 @@ class PickerClient:
         return outcome
 
     async def _dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
-        return (await self.picker.route_jobs([spec], True))[0]
+        return await self.picker.dry_run(spec)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import ray
 
-from contracts.audit import AuditPage, AuditStamp
+from contracts.audit import AuditAction, AuditPage, AuditStamp
 from contracts.refusals import Refusal, RegistryUnavailable
 from contracts.registry import (
     ActiveInstance,
@@ -201,7 +201,7 @@ class RuntimeRegistry(Versioned):
 
         def rotate(stored: RegistryRecord) -> tuple[RegistryRecord, list[Put]]:
             counter = stored.epoch_counter + 1
-            entry = audit.entry(stamp, "epoch.rotate", None, time.time(), format_epoch(stored.epoch_counter),
+            entry = audit.entry(stamp, AuditAction.EPOCH_ROTATE, None, time.time(), format_epoch(stored.epoch_counter),
                                 format_epoch(counter))
             return dataclasses.replace(stored, epoch_counter=counter), [audit.put(entry)]
 
@@ -216,14 +216,14 @@ class RuntimeRegistry(Versioned):
             if isinstance(table, Refusal):
                 return table
             diff = {"add": [documents.rule_doc(r) for r in add], "remove": [{"task_type": t, "domain": d} for t, d in remove]}
-            entry = audit.entry(stamp, "rules.change", None, time.time(), after=diff)
+            entry = audit.entry(stamp, AuditAction.RULES_CHANGE, None, time.time(), after=diff)
             return dataclasses.replace(stored, rules=tuple(table.rules())), [audit.put(entry)]
 
         outcome = await self._commit(change)
         return outcome if isinstance(outcome, Refusal) else self.view()
 
     async def request_refresh(self, stamp: AuditStamp) -> RegistryView:
-        entry = audit.entry(stamp, "routing.refresh", None, time.time())
+        entry = audit.entry(stamp, AuditAction.ROUTING_REFRESH, None, time.time())
         self._refresh_generation += 1
         await self._commit(lambda stored: (stored, [audit.put(entry)]))
         return self.view()

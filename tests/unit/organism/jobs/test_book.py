@@ -1,7 +1,7 @@
 """The miner book: slots held by reservations and receipts, allowance deduction, reload, the miners view."""
 
 from contracts.chain import ChainReport
-from contracts.jobs import BlacklistEntry, Manifest, Receipt
+from contracts.jobs import Allowance, BlacklistEntry, Manifest, Receipt
 from organism.jobs.documents import load_book, write
 from organism.jobs.records import Reservation, RoutedJob
 from organism.jobs.views import miners_page
@@ -106,3 +106,12 @@ def test_statuses_show_each_miners_facts_and_free_slots():
     assert (a.miner.hotkey, a.ongoing_jobs, a.free_slots, a.allowance.remaining) == ("a", {CLASS: 1}, {CLASS: 1}, 1000.0)
     assert (b.miner.hotkey, b.manifests, b.allowance, b.blacklist) == ("b", {}, None, None)
     assert miners_page(book, NOW, None, limit=10)[0][0].allowance is None  # no block, no current cycle
+
+
+def test_the_rows_of_a_block_follow_every_change_of_the_rows():
+    book = make_book({"hotkey": "a", "remaining": 10.0})
+    assert book.allowance_rows(BLOCK)["a"].remaining == 10.0  # built once for the block
+    book.upsert_allowances([Allowance("a", -14, 708, 1000.0, 20.0), Allowance("b", -14, 708, 1000.0, 30.0)])
+    assert {h: r.remaining for h, r in book.allowance_rows(BLOCK).items()} == {"a": 20.0, "b": 30.0}
+    book.forget_cycles_before(708)
+    assert book.allowance_rows(BLOCK) == {}

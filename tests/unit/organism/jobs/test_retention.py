@@ -1,6 +1,9 @@
 """What the book forgets: lapsed bookings at once, jobs, receipts and incidents after the retention."""
 
-from contracts.jobs import Receipt
+import pytest
+
+from contracts.chain import ChainReport
+from contracts.jobs import Allowance, Receipt
 from organism.jobs.records import Reservation, RoutedJob, Writes
 from organism.jobs.retention import prune
 
@@ -48,3 +51,22 @@ def test_incidents_are_forgotten_after_the_retention_and_kept_before():
 def test_nothing_to_forget_writes_nothing():
     book = make_book({"hotkey": "a", "online": 1})
     assert prune(book, NOW) == Writes()
+
+
+@pytest.mark.parametrize(
+    ("cycle", "kept"),
+    [
+        ((-14, 708), True),  # the current cycle (block 25)
+        ((-736, -14), True),  # ended 39 blocks ago: within the retention's 8,333 blocks
+        ((-9400, -8700), False),  # ended 8,725 blocks ago: past it
+        ((708, 1430), True),  # the next one, fed early
+    ],
+)
+def test_allowance_rows_of_cycles_long_ended_leave_memory_and_the_store(cycle, kept):
+    book = make_book({"hotkey": "a"})
+    book.chain = ChainReport(BLOCK, NOW)
+    book.upsert_allowances([Allowance("a", *cycle, 10.0, 10.0)])
+    dropped = prune(book, NOW, retention_s=100_000).dropped
+    assert (cycle in book.allowances, [r for r in dropped if isinstance(r, Allowance) and r.cycle_start == cycle[0]]
+            ) == (kept, [] if kept else [Allowance("a", *cycle, 10.0, 10.0)])
+    assert book.allowance_rows(BLOCK)["a"].cycle_start == -14  # the pick's rows: the current cycle's
