@@ -29,7 +29,8 @@ def state_env(request: pytest.FixtureRequest) -> dict[str, str]:
 def serve_url(tmp_path_factory: pytest.TempPathFactory, state_env: dict[str, str]) -> str:
     # The session's ingress, HAProxy unless ROUTING_INGRESS=python; Ray reads it when it starts.
     private = private_directory()
-    os.environ.update(ingress_env(ingress_mode(), private, drain_s=0))  # the state backend goes to the actors only
+    # ports of its own: another test session (or `make run`) may hold the default ones
+    os.environ.update(ingress_env(ingress_mode(), private, drain_s=0, ports=(free_port(), free_port())))
     ray.init(
         num_cpus=2,
         include_dashboard=False,

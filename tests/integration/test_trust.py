@@ -5,7 +5,8 @@ A second service caller cannot release, decline or fail the first one's job
 never routed here record no incident; one caller declining every job demotes
 a miner but never blacklists it; an automatic blacklist names its cause in the
 audit trail. With the picker made slow on purpose, a pick or a change it has
-no time for answers 503 and is withdrawn: nothing of it is applied, ever.
+no time for answers 503 and is withdrawn: nothing of it is applied, ever;
+listings, dry runs and the audit trail answer meanwhile (read beside its queue).
 """
 
 import time
@@ -110,3 +111,21 @@ def test_what_the_picker_had_no_time_for_is_withdrawn_and_never_applied(clients)
     assert clients["service"].get(f"/jobs/{spec['uuid']}").status_code == 404
     assert clients["service"].get("/config").json() == config_before
     assert clients["service"].get(f"/miners/{hotkey}").json()["ongoing_jobs"] == {CLASS: 0}
+
+
+def test_listings_dry_runs_and_the_audit_trail_answer_while_the_picker_is_busy(clients):
+    hotkey = miner(clients, "e")
+    serve.get_app_handle("organism").hold_picker.remote(PICKER_BUDGET_S + 3)  # anything queued now gets a 503
+    time.sleep(0.3)
+    reads = {
+        "miners": clients["service"].get("/miners", params={"limit": 1000}),
+        "miner": clients["service"].get(f"/miners/{hotkey}"),
+        "dry run": clients["service"].post("/jobs/route", params={"dry_run": "true"}, json=job()),
+        "audit": clients["admin"].get("/audit", params={"action": "miner."}),
+    }
+    assert {name: answer.status_code for name, answer in reads.items()} == dict.fromkeys(reads, 200)
+    assert reads["dry run"].json()["miner"]["hotkey"] == hotkey
+    assert [listed["hotkey"] for listed in reads["miners"].json()["miners"]] == [hotkey]
+    newest = reads["audit"].json()["entries"][0]
+    assert (newest["action"], newest["target"]) == ("miner.register", hotkey)
+    time.sleep(PICKER_BUDGET_S + 3)
