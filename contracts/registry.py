@@ -113,6 +113,10 @@ class OrganRegistry(Protocol):
 
 
 class Registry(RegistryReader, Protocol):
+    async def active_instances(self, logical_ids: list[str]) -> dict[str, ActiveInstance | None]:
+        """The active instance of each of `logical_ids` (None: it has none), in one call: every lookup
+        of a bulk resolve that its replica's cache does not hold."""
+
     async def snapshot(self) -> RegistrySnapshot: ...
 
     async def set_known_logical_ids(self, logical_ids: list[str]) -> None:

@@ -15,10 +15,14 @@ Ray actually chose (read from the cluster, not assumed).
 `serve run` runs in its own session with SIGINT restored, so exactly one
 SIGINT reaches it: the one this launcher forwards on Ctrl-C or SIGTERM (a
 background job of a non-interactive shell would otherwise ignore SIGINT).
+Once `serve run` has stopped, the private directory is removed with the key
+in it: nothing of the session is left in `/tmp` (a SIGKILL of the launcher
+excepted: nothing runs then).
 """
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,15 +116,23 @@ def banner(base_url: str, state_dir: str, dashboard_url: str, metrics_ports: lis
 
 
 def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
+    """The stack in the foreground until it stops; its private directory (HAProxy's sockets, the
+    session's signing key) goes with it, however it stops (Ctrl-C, SIGTERM, a failed start, an error)."""
+    private_dir = private_directory()
+    try:
+        return _serve(config_path, private_dir, startup_timeout_s)
+    finally:
+        shutil.rmtree(private_dir, ignore_errors=True)
+
+
+def _serve(config_path: Path, private_dir: Path, startup_timeout_s: float) -> int:
     config = yaml.safe_load(config_path.read_text())
     http = config.get("http_options", {})
     base_url = f"http://{http.get('host', '127.0.0.1')}:{http.get('port', 8000)}"
     state_dir = os.environ.setdefault("ORGANISM_STATE_DIR", str(Path(".state").resolve()))
     os.environ.setdefault("ROUTING_REMOTE", "true")  # rollout phase 2 of the contract; ROUTING_REMOTE=false: phase 1
-    mode = ingress_mode()
     # before Ray starts: Ray reads the ingress environment once
-    private_dir = private_directory()
-    os.environ.update(ingress_env(mode, private_dir, drain_s=0))
+    os.environ.update(ingress_env(ingress_mode(), private_dir, drain_s=0))
     os.environ.setdefault("ROUTING_DEV_MODE", "true")
     signer, key_file = _session_signer(private_dir)
     tokens = {role: signer.mint(f"local-{role.value}", role, DEV_TOKEN_TTL_S) for role in Role} if signer else {}
@@ -138,13 +150,15 @@ def run(config_path: Path, startup_timeout_s: float = 240.0) -> int:
             print("\nstopping the stack...", flush=True)
             child.send_signal(signal.SIGINT)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    if not _wait_until_healthy(base_url, child, startup_timeout_s):
-        print("the stack did not become healthy; see the log above", file=sys.stderr)
+    try:
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        if not _wait_until_healthy(base_url, child, startup_timeout_s):
+            print("the stack did not become healthy; see the log above", file=sys.stderr)
+            return 1
+        dashboard_url, metrics_ports = cluster_endpoints()
+        print(banner(base_url, state_dir, dashboard_url, metrics_ports, tokens, key_file), flush=True)
+        return child.wait()
+    finally:  # whatever ended the launcher, the stack stops before its private directory goes
         stop(signal.SIGINT, None)
         child.wait(timeout=60)
-        return 1
-    dashboard_url, metrics_ports = cluster_endpoints()
-    print(banner(base_url, state_dir, dashboard_url, metrics_ports, tokens, key_file), flush=True)
-    return child.wait()

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import copy
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
 
@@ -143,11 +144,13 @@ class InProcess:
     """An actor class's instance in this process, called as its contract declares.
 
     `delay_s` makes every call wait first; `reachable = False` makes every call
-    the contract's fault, as an actor that is gone would be."""
+    the contract's fault, as an actor that is gone would be. `calls` counts every
+    call, `calls_of` each method's."""
 
     def __init__(self, instance: Any, contract: type, fault: type[Unavailable] = Unavailable,
                  delay_s: float = 0.0) -> None:
         self.instance, self.delay_s, self.reachable, self.calls = instance, delay_s, True, 0
+        self.calls_of: Counter[str] = Counter()
         self._fault, self._methods = fault, contract_methods(contract)
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
@@ -159,6 +162,7 @@ class InProcess:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
+            self.calls_of[method] += 1
             await asyncio.sleep(self.delay_s)
             if not self.reachable:
                 raise self._fault(f"{type(self.instance).__name__} is switched off")

@@ -9,13 +9,16 @@ a Serve deployment (`tests.integration.scripted_organism`).
 The actors' seams (`contracts.registry`, `.picker`, `.organ`) are faked by
 the real actor classes run in process (`servekit.actors.in_process`, with a
 scripted delay or outage): `registry()`, `picker()` and `ScriptedOrgan` (an
-organ without Ray). `RecordingMetrics` takes any metric and keeps its points.
+organ without Ray); `ScriptedDirectory` is the registry's bulk lookup alone,
+from a table, counting its calls. `RecordingMetrics` takes any metric and keeps
+its points.
 """
 
 import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+from contracts.registry import ActiveInstance
 from contracts.wire import (
     BulkRouteResult,
     ExecuteRequest,
@@ -160,6 +163,26 @@ class ScriptedOrgan:
 
     async def drain_and_stop(self) -> None:
         return None
+
+
+class ScriptedDirectory:
+    """The registry's bulk lookup (`Registry.active_instances`) from a table of logical id -> instance id.
+    It records the ids of every call; clear `release` to hold answers, set `failure` to raise it instead."""
+
+    def __init__(self, alive: dict[str, str]) -> None:
+        self.alive = alive
+        self.calls: list[list[str]] = []
+        self.failure: Exception | None = None
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def active_instances(self, logical_ids: list[str]) -> dict[str, ActiveInstance | None]:
+        self.calls.append(list(logical_ids))
+        await self.release.wait()
+        if self.failure is not None:
+            raise self.failure
+        return {logical_id: ActiveInstance(instance_id, f"actor-{instance_id}") if (instance_id := self.alive.get(logical_id))
+                else None for logical_id in logical_ids}
 
 
 def registry(known_logical_ids: list[str], heartbeat_timeout_s: float = 15.0) -> Any:

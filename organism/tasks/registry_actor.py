@@ -167,6 +167,9 @@ class RuntimeRegistry(Versioned):
         instance = self._state.active_instance(logical_id)
         return ActiveInstance(instance.instance_id, instance.actor_name) if instance else None
 
+    def active_instances(self, logical_ids: list[str]) -> dict[str, ActiveInstance | None]:
+        return {logical_id: self.active_instance(logical_id) for logical_id in logical_ids}
+
     def snapshot(self) -> RegistrySnapshot:
         now = time.time()
         return RegistrySnapshot(

@@ -36,8 +36,8 @@ from contracts.registry_feed import (
 from contracts.routing_table import RouteKey, Rule, RuleTable
 from organism.control_plane import Acknowledged, ReplicaControl
 from organism.metrics import OrganismMetrics
-from organism.tasks.instance_cache import ActiveInstanceCache, CachedLookup
-from organism.tasks.resolution import InstanceLookup, Resolution, RouteQuery, resolve, resolve_many
+from organism.tasks.instance_cache import ActiveInstanceCache
+from organism.tasks.resolution import InstanceLookups, Resolution, RouteQuery, resolve, resolve_many
 
 OrganLookup = Callable[[str], Organ]  # actor name -> the organ, as its contract
 
@@ -50,7 +50,7 @@ class TaskRouting:
         self._organ = organ
         self._configured = configured_organs
         self._metrics = metrics
-        self._cache = ActiveInstanceCache(registry.active_instance, ttl_s=instance_cache_ttl_s)
+        self._cache = ActiveInstanceCache(registry.active_instances, ttl_s=instance_cache_ttl_s)
         self._follower: RegistryFollower | None = None
         self.control: ReplicaControl | None = None
         self._following: asyncio.Task | None = None
@@ -96,11 +96,8 @@ class TaskRouting:
     def epoch(self) -> str:
         return self._follower.epoch
 
-    def _lookup_in(self, epoch: str) -> InstanceLookup:
-        async def lookup(logical_id: str) -> CachedLookup:
-            return await self._cache.get(logical_id, epoch)
-
-        return lookup
+    def _lookups_in(self, epoch: str) -> InstanceLookups:
+        return lambda logical_ids: self._cache.get_many(logical_ids, epoch)
 
     def _on_change(self, change: Change) -> None:
         """Drop exactly what the registry's change makes stale."""
@@ -116,7 +113,7 @@ class TaskRouting:
         started = time.perf_counter()
         await self.control.current()
         epoch = self._follower.epoch
-        resolution = await resolve(query, self._follower.table, self._lookup_in(epoch))
+        resolution = await resolve(query, self._follower.table, self._lookups_in(epoch), self._configured)
         self._metrics.resolve_route.inc()
         if resolution.cache_hit:
             self._metrics.cache_hits.inc()
@@ -127,7 +124,7 @@ class TaskRouting:
         started = time.perf_counter()
         await self.control.current()
         epoch = self._follower.epoch
-        resolutions = await resolve_many(queries, self._follower.table, self._lookup_in(epoch))
+        resolutions = await resolve_many(queries, self._follower.table, self._lookups_in(epoch), self._configured)
         self._metrics.resolve_routes.inc()
         if queries:  # Ray counters refuse an increment of 0
             self._metrics.resolve_routes_items.inc(len(queries))

@@ -144,6 +144,21 @@ def test_bulk_accepts_exactly_one_thousand_items(organism: OrganismStack):
     assert len(response.json()["results"]) == 1000
 
 
+def test_a_flood_of_unknown_preferred_ids_caches_nothing_of_them(organism: OrganismStack):
+    """Ten bulk requests of 1,000 distinct preferred ids that name no organ: every item falls through to
+    its rule, and afterwards a replica holds entries for the organs only (before, 10,000 absent ones)."""
+    assert organism.client.post("/routing/refresh").status_code == 200  # every replica starts empty
+    for request in range(10):
+        tasks = [{"type": "graph_embed", "preferred_logical_id": f"nobody-{request}-{n}"} for n in range(1000)]
+        response = organism.client.post("/resolve-routes", json={"tasks": tasks})
+        assert response.status_code == 200, response.text
+        answers = {(r["logical_id"], r["resolved_from"], r["status"]) for r in response.json()["results"]}
+        assert answers == {("graph_dispatcher", "task", "ok")}
+    refreshed = organism.client.post("/routing/refresh")
+    assert refreshed.status_code == 200
+    assert refreshed.json()["cleared_entries"] <= len(organism.settings.organs)
+
+
 def test_bad_rule_change_is_422_and_changes_nothing(organism: OrganismStack):
     before = organism.client.get("/routing/rules").json()
     response = organism.client.put(

@@ -4,6 +4,7 @@ import asyncio
 
 from contracts.audit import AuditStamp
 from contracts.refusals import Refusal
+from contracts.registry import ActiveInstance
 from contracts.registry_feed import InstanceChange, ViewVersion
 from contracts.routing_table import Rule
 from organism.tasks.registry_actor import RuntimeRegistry
@@ -78,3 +79,12 @@ async def test_rotations_rule_changes_and_refreshes_are_audited_with_who_and_wha
     refused = await registry.change_rules([Rule("x", None, "nobody")], [], OPS)
     assert isinstance(refused, Refusal) and len(registry.audit_page(None, 10, None, None)[0]) == 3  # no change, no entry
     assert [e.action for _, e in registry.audit_page(None, 10, "rules.", None)[0]] == ["rules.change"]
+
+
+async def test_one_lookup_answers_each_id_with_its_active_instance_or_none(tmp_path):
+    registry = RuntimeRegistry("t", str(tmp_path), 15.0, ["utility_organ_1", "graph_dispatcher"])
+    registry.register("u-1", "utility_organ_1", "organ:utility_organ_1:0", None, "alive")
+    registry.register("g-1", "graph_dispatcher", "organ:graph_dispatcher:0", None, "draining")
+    answers = registry.active_instances(["utility_organ_1", "graph_dispatcher", "nobody"])
+    assert answers == {"utility_organ_1": ActiveInstance("u-1", "organ:utility_organ_1:0"),
+                       "graph_dispatcher": None, "nobody": None}

@@ -57,6 +57,22 @@ async def test_a_resolve_names_the_active_instance_and_is_then_a_cache_hit(stack
     assert stack.metrics.resolve_route.total() == 2 and stack.metrics.cache_hits.total() == 1
 
 
+async def test_a_bulk_resolve_asks_the_registry_once_and_unknown_ids_never(stack):
+    """A flood of distinct preferred ids: one registry call per request, and nothing of it is cached."""
+    flood = [RouteQuery((f"graph_{n % 7}", None), f"nobody-{request}-{n}") for request in range(10) for n in range(1000)]
+    before = stack.registry.calls_of["active_instances"]
+    _, first = await stack.routing.resolve_many(flood[:1000] + [RouteQuery(("fact_search", None), UTILITY_ORGAN)])
+    assert stack.registry.calls_of["active_instances"] - before == 1
+    for request in range(1, 10):
+        _, answers = await stack.routing.resolve_many(flood[request * 1000:(request + 1) * 1000])
+        assert {(a.logical_id, a.status, a.cache_hit) for a in answers} == {(GRAPH_DISPATCHER, RouteStatus.OK, True)}
+    assert stack.registry.calls_of["active_instances"] - before == 1  # the organs' entries were all held
+    assert stack.registry.calls_of["active_instance"] == 0
+    assert (first[-1].logical_id, first[-1].resolved_from.value) == (UTILITY_ORGAN, "preferred")
+    cleared, _ = await stack.routing.refresh(OPS)
+    assert cleared == len(ORGANS)  # the organs' entries only, none for the unknown ids
+
+
 async def test_a_rule_change_is_in_force_on_this_replica_when_it_answers(stack):
     table, change = await stack.routing.change_rules([Rule("ledger_sync", None, UTILITY_ORGAN)], [], OPS)
     assert table is stack.routing.table
