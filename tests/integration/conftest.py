@@ -8,6 +8,7 @@ runs them once more on PostgreSQL.
 """
 
 import os
+import shutil
 
 import pytest
 import ray
@@ -44,6 +45,7 @@ def serve_url(tmp_path_factory: pytest.TempPathFactory, state_env: dict[str, str
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
     ray.shutdown()
+    shutil.rmtree(private, ignore_errors=True)  # HAProxy's sockets and config
 
 
 @pytest.fixture(scope="module")
