@@ -72,6 +72,12 @@ def deploy_organism() -> None:
               route_prefix="/organism")
 
 
+def organism_state_dir() -> str:
+    """Where the benchmarked organism keeps its state (SQLite)."""
+    assert _State.directory is not None, "the organism is not deployed"
+    return _State.directory
+
+
 def stop() -> None:
     serve.shutdown()
     ray.shutdown()
