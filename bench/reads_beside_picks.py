@@ -29,9 +29,9 @@ READS = {"audit": "/organism/audit", "audit_rules": "/organism/audit?action=rule
          "miners_1000": "/organism/miners?limit=1000"}
 
 
-def seed_audit(entries: int = AUDIT_ENTRIES) -> None:
+def seed_audit(cluster: stack.Stack, entries: int = AUDIT_ENTRIES) -> None:
     """A block's chain report every 12 s for as long as the trail keeps them, written to the picker's store."""
-    store = open_store("jobs", "bench", Path(stack.organism_state_dir()))
+    store = open_store("jobs", stack.NAMESPACE, cluster.state_dir)
     feeder, now = AuditStamp("feeder", "facts", "bench"), time.time()
     for start in range(0, entries, 50_000):
         store.write([audit.put(audit.entry(feeder, AuditAction.CHAIN_REPORT, None, now - 12.0 * n, n + 1, n))
@@ -67,7 +67,7 @@ def main() -> int:
     cluster = stack.start("haproxy", throughput_optimized=False)
     try:
         classes = load_miners(cluster)
-        seed_audit()
+        seed_audit(cluster)
         picks(cluster, classes, 3)  # warm up
         alone = picks(cluster, classes, args.seconds)
         stop, latencies = threading.Event(), {name: [] for name in READS}

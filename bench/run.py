@@ -142,7 +142,7 @@ def change_under_load(bench: Bench, cluster: stack.Stack) -> None:
             bench.facts["longest_no_active_instance_after_rotation_s"] = propagation.inactive_after_rotation(client)
             background.terminate()
             bench.facts["remote_again_after_organism_outage_s"] = propagation.remote_again_after_outage(
-                client, stack.deploy_organism)
+                client, lambda: stack.redeploy(cluster))
     finally:
         background.terminate()
 

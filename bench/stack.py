@@ -1,39 +1,37 @@
-"""The benchmarked cluster: the three applications plus a no-op Serve baseline, behind
-either ingress (Ray reads the choice when it starts, so each ingress is its own cluster)."""
+"""The benchmarked cluster: the stack as `make run` starts it, with a no-op beside it.
+
+`start` runs `routing run` (what `make run` runs) on a copy of
+`serve_config.yaml` that differs in two things only: the HTTP port is a free
+one, and one more application, the no-op (`bench.noop`), is served at
+`/noop` in the same cluster, behind the same ingress, dashboard and logging.
+Tokens come from a key set made for the run. The ingress is chosen as users
+choose it (`ROUTING_INGRESS`), so each ingress is a cluster of its own.
+"""
 
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
 import ray
-from fastapi import FastAPI
+import yaml
 from ray import serve
 
-from cognitive.app import build_app as build_cognitive
 from contracts.identity import Role
-from coordinator.app import build_app as build_coordinator
-from organism.app import build_app as build_organism
-from routing_cli.ingress import free_port, ingress_env, private_directory
+from routing_cli.ingress import free_port
+from routing_cli.stack import HEALTH_ROUTES
 from servekit.identity import TokenSigner, throwaway_key
 
-noop_app = FastAPI()
-
-
-@serve.deployment(name="Noop", max_ongoing_requests=500, ray_actor_options={"num_cpus": 0.1})
-@serve.ingress(noop_app)
-class Noop:
-    """What Ray Serve itself costs: an HTTP route and a handle method that do nothing."""
-
-    @noop_app.post("/")
-    async def noop_http(self, body: dict[str, Any]) -> dict[str, bool]:
-        return {"ok": True}
-
-    async def noop_handle(self) -> bool:
-        return True
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "serve_config.yaml"
+NAMESPACE = "routing"  # the organism's, as serve_config.yaml sets it
 
 
 @dataclass
@@ -41,48 +39,76 @@ class Stack:
     base_url: str
     auth: str  # the Authorization header's value
     noop_handle: Any
+    config: Path  # the benchmarked copy of serve_config.yaml
+    state_dir: Path  # the organism's state (SQLite)
 
 
-def start(ingress: str, throughput_optimized: bool, noop_only: bool = False) -> Stack:
+class _Running:
+    launcher: subprocess.Popen | None = None
+
+
+def benchmarked_config(directory: Path, port: int) -> Path:
+    config = yaml.safe_load(CONFIG.read_text())
+    config["http_options"]["port"] = port
+    config["applications"].append({
+        "name": "noop", "route_prefix": "/noop", "import_path": "bench.noop:app",
+        "runtime_env": {"env_vars": {"PYTHONPATH": str(REPO)}},  # the bench package is not installed
+    })
+    path = directory / "serve_config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def start(ingress: str, throughput_optimized: bool = False) -> Stack:
+    directory = Path(tempfile.mkdtemp(prefix="bench-"))
+    port = free_port()
+    config = benchmarked_config(directory, port)
     signing_key, key_set = throwaway_key()
-    env = {"ROUTING_TOKEN_PUBLIC_KEYS": key_set, **ingress_env(ingress, private_directory(), drain_s=0)}
+    env = {**os.environ, "ROUTING_INGRESS": ingress, "ROUTING_TOKEN_PUBLIC_KEYS": key_set,
+           "ORGANISM_STATE_DIR": str(directory / "state")}
     if throughput_optimized:
         env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
-    os.environ.update(env)  # read by Serve's processes when they start
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    if not noop_only:
-        deploy_organism()
-        serve.run(build_cognitive({}), name="cognitive", route_prefix="/cognitive")
-        serve.run(build_coordinator({"routing_remote": True, "organ_namespace": "bench"}), name="coordinator",
-                  route_prefix="/pipeline")
-    noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
+    _Running.launcher = subprocess.Popen([str(Path(sys.executable).with_name("routing")), "run", "--config", str(config)],
+                                         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    _wait_until_up(base_url, (*HEALTH_ROUTES, "/noop/docs"))
+    ray.init(address="auto", namespace="bench", log_to_driver=False, logging_level="ERROR")
     token = TokenSigner(signing_key).mint("bench", Role.ADMIN)
-    return Stack(f"http://127.0.0.1:{port}", f"Bearer {token}", noop)
+    return Stack(base_url, f"Bearer {token}", serve.get_app_handle("noop"), config, directory / "state")
 
 
-class _State:
-    directory: str | None = None  # one per run: a redeployed organism finds its state again
+def _wait_until_up(base_url: str, routes: tuple[str, ...], timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _Running.launcher and _Running.launcher.poll() is not None:
+            raise RuntimeError("routing run stopped before the stack was up")
+        if all(_answers(base_url + route) for route in routes):
+            return
+        time.sleep(1)
+    raise TimeoutError("the stack did not come up")
 
 
-def deploy_organism() -> None:
-    _State.directory = _State.directory or tempfile.mkdtemp(prefix="bench-state-")
-    serve.run(build_organism({"namespace": "bench", "state_dir": _State.directory}), name="organism",
-              route_prefix="/organism")
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
-def organism_state_dir() -> str:
-    """Where the benchmarked organism keeps its state (SQLite)."""
-    assert _State.directory is not None, "the organism is not deployed"
-    return _State.directory
+def redeploy(cluster: Stack) -> None:
+    """The benchmarked config applied again, as an operator would (`serve deploy`): what was deleted returns."""
+    subprocess.run([str(Path(sys.executable).with_name("serve")), "deploy", str(cluster.config)], check=True,
+                   cwd=REPO, stdout=subprocess.DEVNULL)
 
 
 def stop() -> None:
-    serve.shutdown()
+    """Ctrl-C to `routing run`, as a user stops `make run`."""
     ray.shutdown()
-    subprocess.run(["pkill", "-f", "haproxy -db -f /tmp/rcp-"], check=False)  # an HAProxy may outlive its cluster
-    time.sleep(2)
+    if _Running.launcher is not None:
+        _Running.launcher.send_signal(signal.SIGINT)
+        _Running.launcher.wait(timeout=120)
+        _Running.launcher = None
 
 
 def ray_resident_memory_mb() -> float:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from contracts.pickling import compact
+
 
 class AuditAction(StrEnum):
     """Every change the trail records (a filter names one, or a prefix such as `miner.`)."""
@@ -27,6 +29,7 @@ class AuditAction(StrEnum):
     CHAIN_REPORT = "chain.report"
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class AuditStamp:
     subject: str
@@ -34,6 +37,7 @@ class AuditStamp:
     correlation_id: str
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     at: float

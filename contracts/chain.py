@@ -11,12 +11,15 @@ the settings enforce. A block lasts 12 s. The reported block advances by one eve
 
 from dataclasses import dataclass
 
+from contracts.pickling import compact
+
 TEMPO = 360
 BLOCK_TIME_S = 12
 CYCLE_BLOCKS = 2 * (TEMPO + 1)
 MAX_NETUID = TEMPO - 2
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Cycle:
     start: int
@@ -34,6 +37,7 @@ def cycle_containing(block: int, netuid: int) -> Cycle:
     return Cycle(start, start + CYCLE_BLOCKS)
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     block: int
@@ -43,6 +47,7 @@ class ChainReport:
         return self.block + max(0, int((now - self.reported_at) // BLOCK_TIME_S))
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ChainView:
     """The last report and what it means now."""

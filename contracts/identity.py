@@ -10,6 +10,8 @@ allowances, receipts, the chain) and nothing else; `admin` may everything.
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from contracts.pickling import compact
+
 
 class Role(StrEnum):
     SERVICE = "service"
@@ -24,6 +26,7 @@ GRANTS: dict[Role, frozenset[Role]] = {  # a caller's role -> the route roles it
 }
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The identity a request runs under; passed along on internal calls."""

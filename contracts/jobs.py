@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contracts.pickling import compact
+
 
 class JobState(StrEnum):
     RESERVED = "reserved"  # routed, its reservation active
@@ -29,6 +31,7 @@ class IncidentKind(StrEnum):
     TIMEOUT = "timeout"
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """A job to route, as the caller asked for it."""
@@ -48,6 +51,7 @@ class JobSpec:
         return self.download_time_limit + self.execution_time_limit + self.upload_time_limit
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class MinerAddress:
     hotkey: str
@@ -56,6 +60,7 @@ class MinerAddress:
     ip_version: int
 
 
+@compact
 @dataclass(slots=True)
 class Miner:
     hotkey: str
@@ -68,6 +73,7 @@ class Miner:
         return MinerAddress(self.hotkey, self.address, self.port, self.ip_version)
 
 
+@compact
 @dataclass(slots=True)
 class Manifest:
     hotkey: str
@@ -82,6 +88,7 @@ class Manifest:
         return self.observed_at, self.arrival
 
 
+@compact
 @dataclass(slots=True)
 class BlacklistEntry:
     hotkey: str
@@ -93,6 +100,7 @@ class BlacklistEntry:
         return self.expires_at is None or now < self.expires_at
 
 
+@compact
 @dataclass(slots=True)
 class Allowance:
     hotkey: str
@@ -102,6 +110,7 @@ class Allowance:
     remaining: float
 
 
+@compact
 @dataclass(slots=True)
 class Receipt:
     kind: str  # started | finished | declined | failed
@@ -115,6 +124,7 @@ class Receipt:
         return now < self.timestamp + self.ttl_s
 
 
+@compact
 @dataclass(slots=True)
 class Incident:
     kind: str  # IncidentKind
@@ -124,6 +134,7 @@ class Incident:
     reported_by: str = ""  # the caller whose release or receipt it came from
 
 
+@compact
 @dataclass(slots=True)
 class JobEvent:
     state: str
@@ -132,6 +143,7 @@ class JobEvent:
     reason: str | None = None
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class MinerStatus:
     """One miner as `GET /miners` shows it: its facts and its slots per executor class."""
@@ -147,6 +159,7 @@ class MinerStatus:
     recent_incidents: int = 0  # inside the configured window
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class JobView:
     job_uuid: str
@@ -196,6 +209,7 @@ class Explain:
         return body
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class JobRouted:
     job_uuid: str

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from contracts.jobs import Explain
+from contracts.pickling import compact
 
 
 class RefusalKind(StrEnum):
@@ -48,6 +49,7 @@ class RefusalKind(StrEnum):
     RECEIPT_MISMATCH = "ReceiptMismatch"
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One rejected field: a dotted path into the request and what is wrong with it."""
@@ -56,6 +58,7 @@ class FieldProblem:
     problem: str
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Refusal:
     kind: RefusalKind

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from contracts.audit import AuditPage, AuditStamp
+from contracts.pickling import compact
 from contracts.refusals import Refusal
 from contracts.registry_feed import RegistryUpdate, RegistryView, Subscriber, ViewVersion
 from contracts.routing_table import RouteKey, Rule
@@ -27,6 +28,7 @@ class InstanceStatus(StrEnum):
     DEAD = "dead"
 
 
+@compact
 @dataclass(slots=True)
 class Instance:
     instance_id: str
@@ -39,12 +41,14 @@ class Instance:
     last_heartbeat: float
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ActiveInstance:
     instance_id: str
     actor_name: str
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class HeartbeatReply:
     """What an organ learns from a heartbeat: re-register when not `registered`."""
@@ -53,12 +57,14 @@ class HeartbeatReply:
     registered: bool
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class InstanceReport:
     instance: Instance
     active: bool
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class RegistrySnapshot:
     epoch: str
@@ -66,12 +72,14 @@ class RegistrySnapshot:
     instances: tuple[InstanceReport, ...]
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class EpochRotation:
     previous_epoch: str
     view: RegistryView
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class SubscriberReport:
     """One follower of the feed, as `GET /organism/control-plane` shows it."""
@@ -84,6 +92,7 @@ class SubscriberReport:
     seen_s_ago: float
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ControlPlane:
     version: int

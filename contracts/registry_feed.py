@@ -31,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from contracts.pickling import compact
 from contracts.refusals import StaleReplica
 from contracts.routing_table import Rule, RuleTable
 
@@ -43,12 +44,14 @@ MIN_VERSION_WAIT_S = 1.0  # how long a request naming a version not applied yet 
 MAX_AWAITED_GAP = 16  # a version further ahead than this is not coming within that wait: refused at once
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ViewVersion:
     boot: str
     generation: int
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class RegistryView:
     version: ViewVersion  # the feed's position
@@ -61,6 +64,7 @@ class RegistryView:
         return self.version.boot == other.version.boot and self.version.generation < other.version.generation
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class InstanceChange:
     """An instance of `logical_id` became active, or stopped being active."""
@@ -70,6 +74,7 @@ class InstanceChange:
     active: bool
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     """Who follows the feed, and the control-plane version it has applied: its acknowledgement."""
@@ -82,6 +87,7 @@ class Subscriber:
 ACKNOWLEDGING = frozenset({"organism", "coordinator"})
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class RegistryUpdate:
     view: RegistryView
@@ -89,6 +95,7 @@ class RegistryUpdate:
     resync: bool = False  # the subscriber missed changes: everything it holds may be stale
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Change:
     """What one update changed, for a subscriber's caches."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
+from contracts.pickling import compact
 from contracts.refusals import FieldProblem, Refusal, invalid
 
 RouteKey = tuple[str, str | None]  # a normalized (type, domain): `contracts.bounds` normalizes
@@ -30,6 +31,7 @@ class ResolvedFrom(StrEnum):
     FALLBACK = "fallback"
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Rule:
     task_type: str
@@ -41,6 +43,7 @@ class Rule:
         return self.task_type, self.domain
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Category:
     """A glob over the normalized task type, e.g. `graph_*`."""
@@ -49,6 +52,7 @@ class Category:
     logical_id: str
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class Match:
     logical_id: str

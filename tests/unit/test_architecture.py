@@ -203,3 +203,22 @@ def test_task_types_and_domains_are_normalized_only_at_the_edge(path):
     tree = ast.parse(path.read_text())
     lowered = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("lower", "casefold")]
     assert lowered == [] or path.relative_to(ROOT) == Path("contracts/bounds.py")
+
+
+# --- records cross actor seams compactly (contracts.pickling) ----------------------------
+def _slotted_records() -> list[type]:
+    import dataclasses
+    import importlib
+    import inspect
+
+    found = []
+    for path in sorted((ROOT / "contracts").glob("*.py")):
+        module = importlib.import_module(module_name(path))
+        found += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                  if cls.__module__ == module.__name__ and dataclasses.is_dataclass(cls) and "__slots__" in vars(cls)]
+    return found
+
+
+@pytest.mark.parametrize("record", _slotted_records(), ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
+def test_every_slotted_contract_record_pickles_compactly(record):
+    assert "__reduce__" in vars(record), f"{record.__name__}: decorate it with contracts.pickling.compact"
