@@ -3,7 +3,8 @@
 `start` runs `routing run` (what `make run` runs) on a copy of
 `serve_config.yaml` that differs in two things only: the HTTP port is a free
 one, and one more application, the no-op (`bench.noop`), is served at
-`/noop` in the same cluster, behind the same ingress, dashboard and logging.
+`/noop` in the same cluster, behind the same ingress, dashboard and logging
+(a measurement that needs more coordinator replicas says so).
 Tokens come from a key set made for the run. The ingress is chosen as users
 choose it (`ROUTING_INGRESS`), so each ingress is a cluster of its own.
 """
@@ -47,9 +48,13 @@ class _Running:
     launcher: subprocess.Popen | None = None
 
 
-def benchmarked_config(directory: Path, port: int) -> Path:
+def benchmarked_config(directory: Path, port: int, coordinator_replicas: int | None = None) -> Path:
+    """serve_config.yaml with a free port and the no-op (and, when asked, that many coordinator replicas)."""
     config = yaml.safe_load(CONFIG.read_text())
     config["http_options"]["port"] = port
+    if coordinator_replicas is not None:
+        coordinator = next(app for app in config["applications"] if app["name"] == "coordinator")
+        coordinator["deployments"][0]["num_replicas"] = coordinator_replicas
     config["applications"].append({
         "name": "noop", "route_prefix": "/noop", "import_path": "bench.noop:app",
         "runtime_env": {"env_vars": {"PYTHONPATH": str(REPO)}},  # the bench package is not installed
@@ -59,10 +64,10 @@ def benchmarked_config(directory: Path, port: int) -> Path:
     return path
 
 
-def start(ingress: str, throughput_optimized: bool = False) -> Stack:
+def start(ingress: str, throughput_optimized: bool = False, coordinator_replicas: int | None = None) -> Stack:
     directory = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
-    config = benchmarked_config(directory, port)
+    config = benchmarked_config(directory, port, coordinator_replicas)
     signing_key, key_set = throwaway_key()
     env = {**os.environ, "ROUTING_INGRESS": ingress, "ROUTING_TOKEN_PUBLIC_KEYS": key_set,
            "ORGANISM_STATE_DIR": str(directory / "state")}
