@@ -3,6 +3,8 @@
     routing status                              the applications, the epoch, live instances, each replica's version
     routing registry                            epoch and instances per logical id
     routing rules                               the routing rules and the fallback
+    routing rules --add T[:D]=ID --remove T[:D] [--dry-run]   change them (admin): answered once every
+                                                replica applies it; --dry-run: the recent keys it would move
     routing resolve TYPE [--domain D]           where a task would go, and why
     routing explain [--executor-class C] ...    a dry-run pick: ranking, scores, why others were passed over
     routing miners [--executor-class C] [--free]   miners, their free slots, allowance and incidents
@@ -39,7 +41,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     command("status", "the three applications' health, the epoch and the live instances")
     command("registry", "epoch and instances per logical id")
-    command("rules", "routing rules and the fallback")
+    rules = command("rules", "routing rules and the fallback; with --add/--remove, a change (admin)")
+    rules.add_argument("--add", action="append", default=[], metavar="TYPE[:DOMAIN]=LOGICAL_ID")
+    rules.add_argument("--remove", action="append", default=[], metavar="TYPE[:DOMAIN]")
+    rules.add_argument("--dry-run", action="store_true",
+                       help="change nothing: which recently resolved keys the change would send elsewhere")
     resolve = command("resolve", "where a task would go (POST /organism/resolve-route)")
     resolve.add_argument("type")
     resolve.add_argument("--domain")
@@ -75,6 +81,11 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
 
 
 def _call(http: httpx.Client, method: str, path: str, **options: Any) -> Any:
+    response = _send(http, method, path, **options)
+    return response.json() if response.content else None
+
+
+def _send(http: httpx.Client, method: str, path: str, **options: Any) -> httpx.Response:
     try:
         response = http.request(method, path, **options)
     except httpx.TransportError as error:
@@ -85,7 +96,7 @@ def _call(http: httpx.Client, method: str, path: str, **options: Any) -> Any:
             raise ClientError(f"{response.status_code} {error['type']}: {error['message']}")
         except (ValueError, KeyError, TypeError):
             raise ClientError(f"{response.status_code}: {response.text[:200]}") from None
-    return response.json() if response.content else None
+    return response
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -127,10 +138,35 @@ def registry(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
     return answer, f"epoch {answer['epoch']}\n" + table(["logical id", "instance", "status", "active", "node", "heartbeat"], rows)
 
 
+def _rule_key(text: str) -> dict[str, str | None]:
+    task_type, _, domain = text.partition(":")
+    return {"task_type": task_type, "domain": domain or None}
+
+
 def rules(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
-    answer = _call(http, "GET", "/organism/routing/rules")
-    rows = [(r["task_type"], r["domain"], r["logical_id"]) for r in answer["rules"]]
-    return answer, table(["task type", "domain", "logical id"], rows) + f"\nfallback: {answer['fallback']}"
+    if not (args.add or args.remove):
+        answer = _call(http, "GET", "/organism/routing/rules")
+        rows = [(r["task_type"], r["domain"], r["logical_id"]) for r in answer["rules"]]
+        return answer, table(["task type", "domain", "logical id"], rows) + f"\nfallback: {answer['fallback']}"
+    try:
+        change = {"add": [{**_rule_key(key), "logical_id": logical_id}
+                          for key, _, logical_id in (text.partition("=") for text in args.add) if logical_id],
+                  "remove": [_rule_key(text) for text in args.remove]}
+    except ValueError as problem:
+        raise ClientError(str(problem)) from None
+    if len(change["add"]) != len(args.add):
+        raise ClientError("--add takes TYPE[:DOMAIN]=LOGICAL_ID")
+    response = _send(http, "PUT", "/organism/routing/rules", json=change,
+                     params={"dry_run": "true"} if args.dry_run else None)
+    answer = response.json()
+    if args.dry_run:
+        rows = [(m["task_type"], m["domain"], m["before"], m["after"], m["resolved_from"]) for m in answer["moved"]]
+        return answer, (f"{len(rows)} of the {answer['sampled']} keys resolved lately would move; nothing changed\n"
+                        + table(["task type", "domain", "now", "after", "decided by"], rows))
+    late = response.headers.get("X-Control-Plane-Late")
+    return answer, (f"applied: control-plane version {response.headers.get('X-Control-Plane-Version')}, in force on"
+                    f" every replica" + (f" but {late} (late: it answers nothing older until it catches up)" if late
+                                         else ""))
 
 
 def resolve(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:

@@ -8,7 +8,7 @@ HTTP through the organism's one table (`organism.api`).
 
 from dataclasses import asdict
 
-from fastapi import Response
+from fastapi import Query, Response
 
 from contracts.identity import Caller
 from contracts.registry_feed import ACKNOWLEDGING
@@ -30,10 +30,12 @@ from organism.tasks.models import (
     ControlPlaneOut,
     EpochRotated,
     InstanceOut,
+    MovedOut,
     RefreshResponse,
     RegistryOut,
     ReplicaOut,
     RuleOut,
+    RulesPreview,
     RulesUpdate,
     RulesView,
 )
@@ -86,10 +88,19 @@ class TaskApi:
         return _rules_view(await self.tasks.current_table())
 
     @route.put("/routing/rules", dependencies=[require_admin, requires_control_plane], openapi_extra=CHANGE)
-    async def update_rules(self, update: RulesUpdate, response: Response) -> RulesView:
-        """All or nothing; answered once every replica has applied it (the version: `X-Control-Plane-Version`)."""
+    async def update_rules(self, update: RulesUpdate, response: Response,
+                           dry_run: bool = Query(False, description="change nothing: answer what the change would"
+                                                 " move, among the keys this replica resolved lately")
+                           ) -> RulesView | RulesPreview:
+        """All or nothing; answered once every replica has applied it (the version: `X-Control-Plane-Version`).
+        With `dry_run`, nothing changes: the answer names the recently resolved keys it would send elsewhere."""
         add = [Rule(rule.task_type, rule.domain, rule.logical_id) for rule in update.add]
         remove = [(ref.task_type, ref.domain) for ref in update.remove]
+        if dry_run:
+            table, moves, sampled = accepted(await self.tasks.preview_rules(add, remove))
+            return RulesPreview(sampled=sampled, rules=_rules_view(table), moved=[
+                MovedOut(task_type=m.key[0], domain=m.key[1], before=m.before.logical_id, after=m.after.logical_id,
+                         resolved_from=m.after.resolved_from.value) for m in moves])
         table, change = accepted(await self.tasks.change_rules(add, remove, current_stamp()))
         acknowledged(response, change)
         return _rules_view(table)

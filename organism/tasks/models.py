@@ -39,6 +39,21 @@ class RulesView(BaseModel):
     fallback: str
 
 
+class MovedOut(BaseModel):
+    task_type: str
+    domain: str | None
+    before: str = Field(description="the logical id the rules pick now")
+    after: str = Field(description="the logical id they would pick after the change")
+    resolved_from: str = Field(description="which step would decide: domain, task, default (a category), fallback")
+
+
+class RulesPreview(BaseModel):
+    dry_run: bool = True
+    sampled: int = Field(description="recently resolved keys this replica compared (at most 1,000)")
+    moved: list[MovedOut] = Field(description="those the change would send to another logical id, newest first")
+    rules: RulesView = Field(description="the table as the change would leave it")
+
+
 class InstanceOut(BaseModel):
     instance_id: str
     logical_id: str

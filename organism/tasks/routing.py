@@ -38,6 +38,7 @@ from organism.control_plane import Acknowledged, ReplicaControl
 from organism.metrics import OrganismMetrics
 from organism.tasks.instance_cache import ActiveInstanceCache
 from organism.tasks.resolution import InstanceLookups, Resolution, RouteQuery, resolve, resolve_many
+from organism.tasks.what_if import Moved, RecentKeys, moved
 
 OrganLookup = Callable[[str], Organ]  # actor name -> the organ, as its contract
 
@@ -55,6 +56,7 @@ class TaskRouting:
         self.control: ReplicaControl | None = None
         self._following: asyncio.Task | None = None
         self._held_until, self._cut = 0.0, False
+        self.recent = RecentKeys()  # what a rule change's dry run compares
 
     async def start(self) -> None:
         """Take the registry's view (a replica starts at the current version), then follow it for as
@@ -114,6 +116,7 @@ class TaskRouting:
         await self.control.current()
         epoch = self._follower.epoch
         resolution = await resolve(query, self._follower.table, self._lookups_in(epoch), self._configured)
+        self.recent.seen(query.key)
         self._metrics.resolve_route.inc()
         if resolution.cache_hit:
             self._metrics.cache_hits.inc()
@@ -125,6 +128,8 @@ class TaskRouting:
         await self.control.current()
         epoch = self._follower.epoch
         resolutions = await resolve_many(queries, self._follower.table, self._lookups_in(epoch), self._configured)
+        for query in queries:
+            self.recent.seen(query.key)
         self._metrics.resolve_routes.inc()
         if queries:  # Ray counters refuse an increment of 0
             self._metrics.resolve_routes_items.inc(len(queries))
@@ -145,6 +150,16 @@ class TaskRouting:
             return view
         acknowledged = await self.control.acknowledge(view)
         return self.table, acknowledged
+
+    async def preview_rules(self, add: list[Rule], remove: list[RouteKey]) -> tuple[RuleTable, list[Moved], int] | Refusal:
+        """The table a change would make (refused as the change would be), the recently resolved keys
+        it would send elsewhere, and how many were compared; nothing is changed."""
+        before = await self.current_table()
+        after = before.with_change(add, remove, self._configured)
+        if isinstance(after, Refusal):
+            return after
+        sample = self.recent.keys()
+        return after, moved(before, after, sample), len(sample)
 
     async def refresh(self, stamp: AuditStamp) -> tuple[int, Acknowledged]:
         cleared = self._cache.clear()

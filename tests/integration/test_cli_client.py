@@ -80,3 +80,27 @@ def test_errors_are_one_line_and_a_nonzero_exit(routing, monkeypatch):
     monkeypatch.setenv("ROUTING_URL", "http://127.0.0.1:9")
     code, _, err = routing("status")
     assert code == 1 and "no answer from http://127.0.0.1:9" in err
+
+
+def test_a_rule_change_is_previewed_then_applied_and_acknowledged(routing):
+    for _ in range(3):  # each replica resolves it at least once, so its sample has the key
+        assert routing("resolve", "graph_embed", "--domain", "cli-legal")[0] == 0
+    code, out, err = routing("rules", "--add", "graph_embed:cli-legal=utility_organ_1", "--dry-run")
+    assert code == 0, err
+    assert "would move; nothing changed" in out and "cli-legal" in out and "graph_dispatcher" in out, out
+    assert "cli-legal" not in routing("rules")[1]  # a dry run changes nothing
+    code, out, err = routing("rules", "--add", "graph_embed:cli-legal=utility_organ_1")
+    assert code == 0 and "applied: control-plane version" in out and "in force on every replica" in out, (out, err)
+    assert "utility_organ_1" in routing("resolve", "graph_embed", "--domain", "cli-legal")[1]
+    code, out, err = routing("rules", "--remove", "graph_embed:cli-legal")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["rules", "--add", "graph_embed"], "--add takes TYPE[:DOMAIN]=LOGICAL_ID"),
+    (["rules", "--remove", "no_such_type"], "422 ValidationError"),
+    (["rules", "--add", "graph_embed:x=no_such_organ", "--dry-run"], "no organ is configured"),
+])
+def test_a_rule_change_the_stack_refuses_says_why(routing, argv, problem):
+    code, out, err = routing(*argv)
+    assert (code, out) == (1, "") and problem in err, err
