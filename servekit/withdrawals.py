@@ -34,11 +34,11 @@ class Withdrawn(Exception):
 
 
 def current_call() -> str | None:
-    """The Ray task id of the call being run; None outside a Ray task."""
-    try:
-        return ray.get_runtime_context().get_task_id()
-    except Exception:  # noqa: BLE001 - no runtime context: not a Ray task
+    """The Ray task id of the call being run; None outside a Ray task (asking Ray's runtime
+    context in a process without Ray would start a local Ray instance)."""
+    if not ray.is_initialized():
         return None
+    return ray.get_runtime_context().get_task_id()
 
 
 class Withdrawals:

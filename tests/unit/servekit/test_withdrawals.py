@@ -60,3 +60,12 @@ def test_only_the_latest_calls_are_remembered():
     running.call = f"old-{REMEMBERED}"
     with pytest.raises(Withdrawn):
         fence.started()
+
+
+def test_a_process_without_ray_runs_no_call_and_starts_no_ray():
+    import ray
+
+    from servekit.withdrawals import current_call
+
+    assert not ray.is_initialized()
+    assert current_call() is None and not ray.is_initialized()
