@@ -46,7 +46,7 @@ from contracts.jobs import (
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import documents, facts, lifecycle, views
+from organism.jobs import documents, facts, lifecycle, tombstones, views
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
@@ -114,8 +114,9 @@ class MinerPicker(Versioned, Withdrawable):
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(prune(self._book, now))
-            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's retention
+            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's and tombstones' retention
                 audit.forget_old(self._store, now)
+                self._store.forget_tombstones(now)
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
         answers: list[JobRouted | Refusal] = []
@@ -126,6 +127,8 @@ class MinerPicker(Versioned, Withdrawable):
 
     def _route(self, spec: JobSpec, dry_run: bool, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
+        if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: tx.buried(job_uuid, now))) is not None:
+            return buried  # finished long ago: the book forgot it, its tombstone did not
         # a dry run takes the reference path: every filter over every miner, each one's reason
         index = None if dry_run else self._index
         for _ in range(CLAIM_ATTEMPTS):

@@ -3,11 +3,13 @@
 The picker prunes every `PRUNE_EVERY_S`, so that a pick stays proportional to
 live bookings: lapsed reservations leave at once; jobs, receipts and
 incidents stay for `RETENTION_S` (the jobs view and a miner's history show
-them), then leave memory and the store.
+them), then leave memory and the store. A finished receipt leaves a
+tombstone behind (`tombstones`), so its uuid is still never routed again.
 """
 
 from organism.jobs.book import MinerBook
 from organism.jobs.records import Writes
+from organism.jobs.tombstones import bury
 
 RETENTION_S = 24 * 3600.0
 PRUNE_EVERY_S = 30.0
@@ -16,7 +18,8 @@ PRUNE_EVERY_S = 30.0
 def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writes:
     """Forget what can no longer hold a slot: expired reservations leave the store;
     jobs that hold no slot leave the per-slot index (a later receipt puts them back);
-    jobs, receipts and incidents idle for `retention_s` leave memory and the store."""
+    jobs, receipts and incidents idle for `retention_s` leave memory and the store, a finished
+    receipt for a tombstone."""
     dropped: list = []
     for job_uuid in [u for u, r in book.reservations.items() if not r.active(now)]:
         dropped.append(book.reservations.pop(job_uuid))
@@ -36,4 +39,4 @@ def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writ
         for incident in [i for i in kept if i.at < horizon]:
             kept.remove(incident)
             dropped.append(incident)
-    return Writes(dropped=dropped)
+    return Writes(saved=bury(dropped), dropped=dropped)
