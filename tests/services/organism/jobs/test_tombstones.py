@@ -9,6 +9,7 @@ from organism.jobs.picker_actor import MinerPicker
 from organism.jobs.retention import RETENTION_S
 from organism.jobs.tombstones import TOMBSTONE_S
 from organism.state.sql import SqlStore
+from organism.state.store import Tombstone
 from tests.services.organism.pickers import CLASS, OPS, new_job, stocked_picker
 
 
@@ -32,3 +33,14 @@ def test_a_finished_uuid_is_refused_by_its_tombstone_once_its_records_are_forgot
 
     assert SqlStore(location, scope).forget_tombstones(finished_at + TOMBSTONE_S) == 1  # 30 days on
     assert isinstance(restarted(location, scope).route_jobs([spec])[0], JobRouted)
+
+
+def test_a_picker_forgets_the_tombstones_whose_time_has_passed(location):
+    scope = f"lapsed-{uuid.uuid4().hex[:8]}/jobs"
+    picker = stocked_picker(location, scope, miners=1, executors=1)
+    now = time.time()
+    with SqlStore(location, scope).transaction() as tx:
+        tx.bury([Tombstone("lapsed", now - 1), Tombstone("holding", now + TOMBSTONE_S)])
+    picker.route_jobs([new_job()])  # its first pick prunes, and forgets what has lapsed (then once an hour)
+    with SqlStore(location, scope).snapshot() as view:
+        assert [stone.job_uuid for stone in view.tombstones()] == ["holding"]
