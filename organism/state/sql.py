@@ -46,8 +46,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dia
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 SCOPED_SQLITE_DOCUMENTS = 4
-# a document of the scope whose names start with `?` (its length and it, then what follows has no `/`): exact,
-# where `LIKE 'prod_a/%'` also matches `prod-a/...` (`_` is a wildcard) and, in SQLite, `PROD_A/...`
+# one scope's documents, exactly: named `<scope>/` and then no other `/` (`SqlTransaction._in_scope` fills it in);
+# `LIKE 'prod_a/%'` would match `prod-a/...` too (`_` is a wildcard) and, in SQLite, `PROD_A/...`
 _IN_SCOPE = "substr(collection, 1, ?) = ? AND substr(collection, ?) NOT LIKE ?"
 MIGRATION_LOCK = 7_402_117  # the advisory lock id PostgreSQL migrations run under
 TIMEOUT_S = 1.5  # waiting for a PostgreSQL connection, then StoreUnavailable: within every caller's timeout (2 s and more)
