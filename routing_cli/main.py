@@ -4,8 +4,8 @@
     routing keys new | retire                   token signing keys (routing_cli/tokens.py)
     routing token --role admin --service ops    mint a service token
     routing k8s                                 render k8s/rayservice.yaml and the PrometheusRule
-    routing backup > state.json                 the organism's state (SQLite or ROUTING_STATE_DSN), as JSON
-    routing restore state.json                  replace it with a backup (stop the stack first)
+    routing backup > state.json                 the organism's state (SQLite or ROUTING_STATE_DSN), as JSON: one snapshot
+    routing restore state.json                  replace it with a backup, all or nothing (stop the stack first)
     routing status | registry | rules | resolve | explain | miners | audit
                                                 the running stack, for operators (routing_cli/client.py)
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from organism.state.backup import dump, restore
+from organism.state.backup import dump, restore_all
 from organism.state.locate import FILES, open_store
 from routing_cli import client, kuberay, monitoring, stack, tokens
 
@@ -59,8 +59,9 @@ def state_command(args: argparse.Namespace) -> int:
         print(json.dumps({component: dump(store) for component, store in stores.items()}, indent=1))
         return 0
     backup = json.loads(args.backup.read_text())
-    for component, store in stores.items():
-        print(f"{component}: {restore(store, backup[component])} documents restored", file=sys.stderr)
+    restored = restore_all([(store, backup[component]) for component, store in stores.items()])  # all or nothing
+    for component, count in zip(stores, restored, strict=True):
+        print(f"{component}: {count} documents restored", file=sys.stderr)
     return 0
 
 

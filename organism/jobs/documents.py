@@ -4,7 +4,8 @@ Each record is one JSON document (its fields) in a collection named after
 its kind, under a key that identifies it: a miner by hotkey, a manifest by
 hotkey and executor class, an allowance row by hotkey and cycle, a receipt
 by kind and job, an incident by hotkey and job, the dynamic config and the
-chain report in `meta`; audit entries go to the trail (`state.audit`).
+chain report in `meta`; audit entries go to the trail (`state.audit`);
+tombstones are not documents: the store keeps them apart, never loaded.
 `write` puts a mutation's `Writes` into a transaction as documents; `load_book`
 rebuilds the book from them after a restart. A record stored before one of
 its fields existed reads as that field's default.
@@ -21,7 +22,7 @@ from contracts.jobs import Allowance, BlacklistEntry, Incident, Manifest, Miner,
 from organism.jobs.book import MinerBook
 from organism.jobs.records import Reservation, RoutedJob, Writes
 from organism.state import audit
-from organism.state.store import Delete, DocumentStore, Put, Transaction
+from organism.state.store import Delete, DocumentStore, Put, Tombstone, Transaction
 
 META = "meta"
 # record type -> (collection, its key)
@@ -50,6 +51,8 @@ def puts(writes: Writes) -> list[Put]:
         if isinstance(record, AuditEntry):
             out.append(audit.put(record))
             continue
+        if isinstance(record, Tombstone):  # `write` buries it
+            continue
         collection, key = PLACES[type(record)]
         out.append((collection, key(record), _document(record)))
     return out
@@ -61,6 +64,8 @@ def deletes(writes: Writes) -> list[Delete]:
 
 def write(tx: Transaction, writes: Writes) -> None:
     tx.write(puts(writes), deletes(writes))
+    if tombstones := [record for record in writes.saved if isinstance(record, Tombstone)]:
+        tx.bury(tombstones)
 
 
 def load_book(store: DocumentStore) -> MinerBook:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import ray
 
-from contracts.audit import AuditPage, AuditStamp
+from contracts.audit import AuditStamp
 from contracts.chain import ChainView, chain_view
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import (
@@ -40,18 +40,18 @@ from contracts.jobs import (
     JobView,
     Manifest,
     Miner,
-    MinerStatus,
     Receipt,
 )
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import documents, facts, lifecycle, reading, views
+from organism.jobs import documents, facts, lifecycle, tombstones, views
 from organism.jobs.answers import chosen, current_block, replayed_expiry, with_retry_after
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
 from organism.jobs.facts import unknown_miners
+from organism.jobs.picker_reads import READ_GROUPS, PickerReads
 from organism.jobs.prefilters import unknown_class
 from organism.jobs.records import Change, Selection, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
@@ -63,7 +63,6 @@ from servekit.actors import actor_client
 from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals, fenced
 
 CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
-READS = "reads"  # the concurrency group of reads: beside the queue of changes
 T = TypeVar("T")
 
 
@@ -80,7 +79,7 @@ def _changes(method: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
-class MinerPicker(Versioned, Withdrawable):
+class MinerPicker(Versioned, Withdrawable, PickerReads):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
         self._loaded = load_book(self._store)
@@ -130,8 +129,9 @@ class MinerPicker(Versioned, Withdrawable):
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(prune(self._book, now))
-            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's retention
+            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's and tombstones' retention
                 audit.forget_old(self._store, now)
+                self._store.forget_tombstones(now)
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
         answers: list[JobRouted | Refusal] = []
@@ -142,6 +142,8 @@ class MinerPicker(Versioned, Withdrawable):
 
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
+        if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: tx.buried(job_uuid, now))) is not None:
+            return buried  # finished long ago: the book forgot it, its tombstone did not
         for _ in range(CLAIM_ATTEMPTS):
             decided = chosen(book, spec, self._netuid, now, self._index)
             if isinstance(decided, Refusal):
@@ -254,32 +256,6 @@ class MinerPicker(Versioned, Withdrawable):
         """Fault injection: busy for `seconds`, as a slow database would make it."""
         time.sleep(min(seconds, 60.0))
 
-    # --- reads beside the queue: on a copy of the book, or from the store by key -----------
-    def _readable(self) -> MinerBook:
-        with self._book_lock:  # a change in progress ends first; the copy takes milliseconds
-            return reading.readable_copy(self._book)
-
-    @ray.method(concurrency_group=READS)
-    def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
-        return reading.dry_run(self._readable(), spec, self._netuid, time.time())
-
-    @ray.method(concurrency_group=READS)
-    def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
-               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
-        book, now = self._readable(), time.time()
-        return views.miners_page(book, now, current_block(book, now), limit, after, executor_class, blacklisted)
-
-    @ray.method(concurrency_group=READS)
-    def miner(self, hotkey: str) -> MinerStatus | Refusal:
-        book, now = self._readable(), time.time()
-        if hotkey not in book.miners:
-            return unknown_miners([hotkey])
-        return views.miner_status(book, hotkey, now, current_block(book, now))
-
-    @ray.method(concurrency_group=READS)
-    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
-        return audit.page(self._store, before, limit, action, subject)
-
 
 def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
     # One call at a time is the point; retries are safe because every call is idempotent
@@ -287,7 +263,7 @@ def get_or_create_picker(settings: OrganismSettings) -> ray.actor.ActorHandle:
     return get_or_create_detached(
         MinerPicker, settings.picker_actor_name, settings.namespace, settings.namespace, str(settings.state_path),
         settings.netuid, resources=settings.state_actor_resources(), max_concurrency=1, max_task_retries=3,
-        concurrency_groups={**CONCURRENCY_GROUPS, READS: 2},  # withdrawals and reads run beside the queue
+        concurrency_groups={**CONCURRENCY_GROUPS, **READ_GROUPS},  # withdrawals and reads run beside the queue
     )
 
 

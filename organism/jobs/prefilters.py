@@ -6,7 +6,8 @@ a `Selection` that bypasses everything after it:
 
 0. `owned`: a uuid routed before is its owner's: another caller (not an admin) is refused;
 1. `replay`: a uuid whose booking still holds a slot answers the same miner, booking nothing;
-2. `not_finished`: a uuid with a finished receipt is refused (a new booking would never be freed);
+2. `not_finished`: a uuid with a finished receipt is refused (a new booking would never be freed;
+   once the book forgets the receipt, its tombstone refuses it: `tombstones`);
 3. `known_executor_class`: the class must be in the dynamic config;
 4. `debug_miner`: `DEBUG_MINER_KEY` set routes there, no checks, no reservation;
 5. `trusted_miner`: `on_trusted_miner` routes to the configured trusted miner;
@@ -90,10 +91,13 @@ def replay(context: JobContext) -> Verdict:
     return Selection(booked.hotkey, booked.reason, False, context.explain, booked.required_seconds, replayed=True)
 
 
+def already_finished(explain: Explain) -> Refusal:
+    """The answer to routing a uuid that finished (its receipt in the book, or its tombstone in the store)."""
+    return Refusal(RefusalKind.JOB_ALREADY_FINISHED, "this job uuid already has a finished receipt", {}, explain)
+
+
 def not_finished(context: JobContext) -> Verdict:
-    if context.job.job_uuid not in context.book.finished:
-        return None
-    return Refusal(RefusalKind.JOB_ALREADY_FINISHED, "this job uuid already has a finished receipt", {}, context.explain)
+    return already_finished(context.explain) if context.job.job_uuid in context.book.finished else None
 
 
 def known_executor_class(context: JobContext) -> Verdict:

@@ -5,11 +5,14 @@ live bookings: lapsed reservations leave at once; jobs, receipts and
 incidents stay for `RETENTION_S` (the jobs view and a miner's history show
 them), then leave memory and the store; allowance rows of a cycle stay for
 `RETENTION_S` worth of blocks after it ended (no pick reads them once it has).
+A finished receipt leaves a tombstone behind (`tombstones`), so its uuid is
+still never routed again.
 """
 
 from contracts.chain import BLOCK_TIME_S
 from organism.jobs.book import MinerBook
 from organism.jobs.records import Writes
+from organism.jobs.tombstones import bury
 
 RETENTION_S = 24 * 3600.0
 PRUNE_EVERY_S = 30.0
@@ -19,7 +22,7 @@ def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writ
     """Forget what can no longer hold a slot: expired reservations leave the store;
     jobs that hold no slot leave the per-slot index (a later receipt puts them back);
     jobs, receipts and incidents idle for `retention_s`, and allowance rows of cycles that ended
-    as long ago, leave memory and the store."""
+    as long ago, leave memory and the store, a finished receipt for a tombstone."""
     dropped: list = []
     for job_uuid in [u for u, r in book.reservations.items() if not r.active(now)]:
         dropped.append(book.reservations.pop(job_uuid))
@@ -41,4 +44,4 @@ def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writ
             dropped.append(incident)
     if book.chain is not None:
         dropped += book.forget_cycles_before(book.chain.current_block(now) - int(retention_s // BLOCK_TIME_S)).dropped
-    return Writes(dropped=dropped)
+    return Writes(saved=bury(dropped), dropped=dropped)

@@ -1,28 +1,33 @@
-"""The store in SQL: SQLite (embedded, one file per scope) or PostgreSQL (a DSN).
+"""The store in SQL: SQLite (embedded, one file per component) or PostgreSQL (a DSN).
 
 Both keep the same tables, created and upgraded by `MIGRATIONS` (an ordered
 list, applied at start under a lock; `schema_version` says how far a
-database is). In PostgreSQL many scopes share one database: documents are
-named `<scope>/<collection>` and claims carry their scope; a claim takes a
-transaction-scoped advisory lock on its miner, so two pickers in two
-processes claim that miner's slots one after the other. In SQLite every
-write transaction is `BEGIN IMMEDIATE`, which serializes writers anyway
-(SQLite mode is single-cluster by design). Connections come from a psycopg
-pool for PostgreSQL (a server that does not answer within `TIMEOUT_S`, or
-drops the connection, raises `StoreUnavailable`); SQLite uses one connection
-guarded by a lock.
+database is). Every row belongs to one scope (`<namespace>/<component>`):
+documents are named `<scope>/<collection>` (a collection name has no `/`),
+claims and tombstones carry their scope; what a scope holds is matched
+exactly (`_IN_SCOPE`), never by a pattern another namespace could match,
+so many scopes share one database. A claim takes a transaction-scoped
+advisory lock on its miner (PostgreSQL), so two pickers in two processes
+claim that miner's slots one after the other; SQLite serializes writers
+anyway (single-cluster by design).
+
+Writes run in one transaction (`transaction`); reads take no write lock and
+see one snapshot (`snapshot`: PostgreSQL `REPEATABLE READ` read-only, SQLite
+a deferred transaction, `sqlite`). Connections come from a psycopg pool for
+PostgreSQL (a server that does not answer within `TIMEOUT_S`, or drops the
+connection, raises `StoreUnavailable`); SQLite uses one connection guarded
+by a lock (`sqlite.SqliteConnection`: its outages are `StoreUnavailable` too).
 """
 
 import contextlib
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from contracts.refusals import StoreUnavailable
-from organism.state.store import Claim, Delete, Put, lowest_free_slot, slot_above
+from organism.state.sqlite import SqliteConnection
+from organism.state.store import Claim, Delete, Put, Tombstone, lowest_free_slot, slot_above
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
     (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
@@ -33,8 +38,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dia
                        " PRIMARY KEY (scope, hotkey, executor_class, slot), UNIQUE (scope, job_uuid))"),
     (3, "lapsed claims found by index", "CREATE INDEX IF NOT EXISTS slot_claims_lapse"
                                         " ON slot_claims (scope, hotkey, executor_class, held_until)"),
+    (4, "SQLite documents named by scope like PostgreSQL's (`SqlStore._adopt_unscoped`)", ""),
+    (5, "finished jobs' tombstones", "CREATE TABLE IF NOT EXISTS tombstones (scope TEXT NOT NULL,"
+                                     " job_uuid TEXT NOT NULL, until DOUBLE PRECISION NOT NULL,"
+                                     " PRIMARY KEY (scope, job_uuid))"),
+    (6, "tombstones forgotten by index", "CREATE INDEX IF NOT EXISTS tombstones_until ON tombstones (scope, until)"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCOPED_SQLITE_DOCUMENTS = 4
+# one scope's documents, exactly: named `<scope>/` and then no other `/` (`SqlTransaction._in_scope` fills it in);
+# `LIKE 'prod_a/%'` would match `prod-a/...` too (`_` is a wildcard) and, in SQLite, `PROD_A/...`
+_IN_SCOPE = "substr(collection, 1, ?) = ? AND substr(collection, ?) NOT LIKE ?"
 MIGRATION_LOCK = 7_402_117  # the advisory lock id PostgreSQL migrations run under
 TIMEOUT_S = 1.5  # waiting for a PostgreSQL connection, then StoreUnavailable: within every caller's timeout (2 s and more)
 
@@ -47,9 +61,13 @@ class SqlTransaction:
     def _run(self, sql: str, params: tuple = ()) -> Any:
         return self._cursor.execute(self._q(sql), params)
 
+    def _in_scope(self) -> tuple:
+        """The parameters of `_IN_SCOPE` for this scope."""
+        return len(self._prefix), self._prefix, len(self._prefix) + 1, "%/%"
+
     def get(self, collection: str, key: str) -> Any:
         """Read one document; PostgreSQL locks its row until the transaction ends (SQLite's writer lock
-        is already held: every transaction is BEGIN IMMEDIATE)."""
+        is already held: every write transaction is BEGIN IMMEDIATE)."""
         lock = " FOR UPDATE" if self._postgres else ""
         row = self._run(f"SELECT doc FROM documents WHERE collection = ? AND key = ?{lock}",
                         (self._prefix + collection, key)).fetchone()
@@ -62,6 +80,14 @@ class SqlTransaction:
         for row in encoded:
             self._run("INSERT INTO documents (collection, key, doc) VALUES (?, ?, ?)"
                       " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc", row)
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """Every document of the scope, by collection and key."""
+        found: dict[str, dict[str, Any]] = {}
+        for collection, key, doc in self._run(f"SELECT collection, key, doc FROM documents WHERE {_IN_SCOPE}"
+                                              " ORDER BY collection, key", self._in_scope()).fetchall():
+            found.setdefault(collection[len(self._prefix):], {})[key] = json.loads(doc)
+        return found
 
     def claim_slot(self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float,
                    now: float) -> int | None:
@@ -76,14 +102,19 @@ class SqlTransaction:
         if slot is None:  # the top slot is taken: look for a gap below it
             slot = lowest_free_slot((c.slot for c in self.claims_of(hotkey, executor_class)), online)
         if slot is not None:
-            self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
-                      " VALUES (?, ?, ?, ?, ?, ?)", (self._scope, hotkey, executor_class, slot, job_uuid, held_until))
+            self.restore_claim(Claim(hotkey, executor_class, slot, job_uuid, held_until))
         return slot
 
     def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]:
         rows = self._run("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"
                          " WHERE scope = ? AND hotkey = ? AND executor_class = ? ORDER BY slot",
                          (self._scope, hotkey, executor_class)).fetchall()
+        return [Claim(*row) for row in rows]
+
+    def claims(self) -> list[Claim]:
+        """Every claim of the scope."""
+        rows = self._run("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"
+                         " WHERE scope = ? ORDER BY hotkey, executor_class, slot", (self._scope,)).fetchall()
         return [Claim(*row) for row in rows]
 
     def hold(self, job_uuid: str, held_until: float) -> None:
@@ -93,10 +124,27 @@ class SqlTransaction:
     def release(self, job_uuid: str) -> None:
         self._run("DELETE FROM slot_claims WHERE scope = ? AND job_uuid = ?", (self._scope, job_uuid))
 
+    def bury(self, tombstones: Iterable[Tombstone]) -> None:
+        for stone in tombstones:
+            self._run("INSERT INTO tombstones (scope, job_uuid, until) VALUES (?, ?, ?)"
+                      " ON CONFLICT (scope, job_uuid) DO UPDATE SET until = excluded.until",
+                      (self._scope, stone.job_uuid, stone.until))
+
+    def buried(self, job_uuid: str, now: float) -> bool:
+        return self._run("SELECT 1 FROM tombstones WHERE scope = ? AND job_uuid = ? AND until > ?",
+                         (self._scope, job_uuid, now)).fetchone() is not None
+
+    def tombstones(self) -> list[Tombstone]:
+        """Every tombstone of the scope."""
+        rows = self._run("SELECT job_uuid, until FROM tombstones WHERE scope = ? ORDER BY job_uuid",
+                         (self._scope,)).fetchall()
+        return [Tombstone(*row) for row in rows]
+
     def clear(self) -> None:
-        """Everything of this scope (a restore starts here)."""
-        self._run("DELETE FROM documents WHERE collection LIKE ?", (self._prefix + "%",))
+        """Everything of this scope, and nothing of another (a restore starts here)."""
+        self._run(f"DELETE FROM documents WHERE {_IN_SCOPE}", self._in_scope())
         self._run("DELETE FROM slot_claims WHERE scope = ?", (self._scope,))
+        self._run("DELETE FROM tombstones WHERE scope = ?", (self._scope,))
 
     def restore_claim(self, claim: Claim) -> None:
         self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"
@@ -105,13 +153,13 @@ class SqlTransaction:
 
 
 class SqlStore:
-    """One scope's documents and claims; `location` is a PostgreSQL DSN or a SQLite file."""
+    """One scope's documents, claims and tombstones; `location` is a PostgreSQL DSN or a SQLite file."""
 
     def __init__(self, location: str | Path, scope: str, timeout_s: float = TIMEOUT_S) -> None:
         self.scope = scope
         self.postgres = str(location).startswith(("postgresql://", "postgres://"))
         self.serializes_writers = not self.postgres  # SQLite: one writer at a time, whoever it is
-        self._prefix = f"{scope}/" if self.postgres else ""
+        self._prefix = f"{scope}/"
         if self.postgres:
             import psycopg
             from psycopg_pool import ConnectionPool
@@ -122,35 +170,27 @@ class SqlStore:
             self._pool = ConnectionPool(str(location), min_size=1, max_size=4, open=True, timeout=timeout_s,
                                         check=ConnectionPool.check_connection, kwargs={"connect_timeout": 5})
         else:
-            path = Path(location)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = threading.Lock()
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._sqlite = SqliteConnection(Path(location))
         self.version = self._migrate()
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[tuple[Any, str]]:
-        """A cursor inside one transaction, and its parameter marker."""
-        if self.postgres:
-            try:
-                with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-                    yield cursor, "%s"
-            except self._outage as error:
-                raise StoreUnavailable(f"PostgreSQL: {error}") from error
+    def _connection(self, write: bool = True) -> Iterator[tuple[Any, str]]:
+        """A cursor inside one transaction, and its parameter marker. A read (`write=False`) takes no
+        write lock and sees one snapshot throughout."""
+        if not self.postgres:
+            with self._sqlite.transaction(write) as cursor:
+                yield cursor, "?"
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db.cursor(), "?"
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        try:
+            with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+                if not write:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield cursor, "%s"
+        except self._outage as error:
+            raise StoreUnavailable(f"PostgreSQL: {error}") from error
 
     def _migrate(self) -> int:
-        with self._connection() as (cursor, _):
+        with self._connection() as (cursor, marker):
             if self.postgres:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -158,17 +198,32 @@ class SqlStore:
             current = row[0] or 0
             for version, _what, statement in MIGRATIONS:
                 if version > current:
-                    cursor.execute(statement)
+                    if statement:
+                        cursor.execute(statement)
                     cursor.execute("INSERT INTO schema_version (version) VALUES (" + str(version) + ")")
+            if current < SCOPED_SQLITE_DOCUMENTS and not self.postgres:
+                self._adopt_unscoped(cursor, marker)
             return max(current, SCHEMA_VERSION)
+
+    def _adopt_unscoped(self, cursor: Any, marker: str) -> None:
+        """Schema 4: SQLite documents are named by scope, as PostgreSQL's always were. A file written
+        before held one component of one namespace (or two namespaces mixed, which nothing could tell
+        apart): its documents become the scope's that opens it first."""
+        cursor.execute(f"UPDATE documents SET collection = {marker} || collection", (self._prefix,))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self._connection() as (cursor, marker):
             yield SqlTransaction(cursor, self.scope, self._prefix, marker, self.postgres)
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[SqlTransaction]:
+        """Reads inside one read-only transaction: everything they see is of one moment (a backup)."""
+        with self._connection(write=False) as (cursor, marker):
+            yield SqlTransaction(cursor, self.scope, self._prefix, marker, self.postgres)
+
     def load(self, collection: str) -> dict[str, Any]:
-        with self._connection() as (cursor, marker):
+        with self._connection(write=False) as (cursor, marker):
             rows = cursor.execute(f"SELECT key, doc FROM documents WHERE collection = {marker}",
                                   (self._prefix + collection,)).fetchall()
         return {key: json.loads(doc) for key, doc in rows}
@@ -177,20 +232,12 @@ class SqlStore:
         with self.transaction() as tx:
             tx.write(puts, deletes)
 
-    def collections(self) -> list[str]:
-        with self._connection() as (cursor, marker):
-            rows = cursor.execute(f"SELECT DISTINCT collection FROM documents WHERE collection LIKE {marker}"
-                                  " ORDER BY collection", (self._prefix + "%",)).fetchall()
-        return [row[0][len(self._prefix):] for row in rows]
-
     def claims(self) -> list[Claim]:
-        with self._connection() as (cursor, marker):
-            rows = cursor.execute("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"
-                                  f" WHERE scope = {marker} ORDER BY hotkey, executor_class, slot", (self.scope,)).fetchall()
-        return [Claim(*row) for row in rows]
+        with self.snapshot() as view:
+            return view.claims()
 
     def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
-        with self._connection() as (cursor, marker):
+        with self._connection(write=False) as (cursor, marker):
             below = f" AND key < {marker}" if before is not None else ""
             rows = cursor.execute(
                 f"SELECT key, doc FROM documents WHERE collection = {marker}{below} ORDER BY key DESC LIMIT {int(limit)}",
@@ -204,9 +251,13 @@ class SqlStore:
                            (self._prefix + collection, key))
             return cursor.rowcount
 
+    def forget_tombstones(self, now: float) -> int:
+        with self._connection() as (cursor, marker):
+            cursor.execute(f"DELETE FROM tombstones WHERE scope = {marker} AND until <= {marker}", (self.scope, now))
+            return cursor.rowcount
+
     def close(self) -> None:
         if self.postgres:
             self._pool.close()
         else:
-            with self._lock:
-                self._db.close()
+            self._sqlite.close()

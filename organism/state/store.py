@@ -13,6 +13,11 @@ slot number can have only one claim (the table's primary key) and a job only
 one slot. It answers None when every slot is held; `held_until` then says
 when the first one lapses.
 
+A *tombstone* is all that is left of a finished job once the book has
+forgotten it: its uuid and until when it may not be routed again. A pick
+asks `buried` inside its transaction; `forget_tombstones` drops those whose
+time has passed.
+
 When the database cannot be reached in time, every operation raises
 `StoreUnavailable`: nothing was written, and the caller says so (a 503).
 
@@ -42,6 +47,15 @@ class Claim:
     held_until: float
 
 
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    job_uuid: str
+    until: float  # the uuid may be routed again from then on
+
+    def holds(self, now: float) -> bool:
+        return now < self.until
+
+
 class Transaction(Protocol):
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
 
@@ -59,6 +73,14 @@ class Transaction(Protocol):
 
     def release(self, job_uuid: str) -> None: ...
 
+    def bury(self, tombstones: Iterable[Tombstone]) -> None:
+        """Keep these tombstones (one replaces an earlier one of its uuid)."""
+        ...
+
+    def buried(self, job_uuid: str, now: float) -> bool:
+        """A tombstone holds the uuid at `now`."""
+        ...
+
 
 class DocumentStore(Protocol):
     def load(self, collection: str) -> dict[str, Any]: ...
@@ -74,6 +96,10 @@ class DocumentStore(Protocol):
         ...
 
     def delete_before(self, collection: str, key: str) -> int: ...
+
+    def forget_tombstones(self, now: float) -> int:
+        """Drop the tombstones that no longer hold at `now`; how many."""
+        ...
 
 
 def slot_above(highest: int | None, online: int) -> int | None:
@@ -100,6 +126,7 @@ class _MemoryTransaction:
     def __init__(self, store: "InMemoryStore") -> None:
         self._documents = {c: dict(docs) for c, docs in store.documents.items()}
         self._claims = dict(store.claim_rows)
+        self._tombstones = dict(store.tombstones)
 
     def get(self, collection: str, key: str) -> Any:
         doc = self._documents.get(collection, {}).get(key)
@@ -136,11 +163,19 @@ class _MemoryTransaction:
     def release(self, job_uuid: str) -> None:
         self._claims = {key: c for key, c in self._claims.items() if c.job_uuid != job_uuid}
 
+    def bury(self, tombstones: Iterable[Tombstone]) -> None:
+        self._tombstones.update((t.job_uuid, t) for t in tombstones)
+
+    def buried(self, job_uuid: str, now: float) -> bool:
+        stone = self._tombstones.get(job_uuid)
+        return stone is not None and stone.holds(now)
+
 
 class InMemoryStore:
     def __init__(self) -> None:
         self.documents: dict[str, dict[str, str]] = {}
         self.claim_rows: dict[tuple[str, str, int], Claim] = {}
+        self.tombstones: dict[str, Tombstone] = {}
         self.reachable = True
 
     def _reach(self) -> None:
@@ -157,7 +192,7 @@ class InMemoryStore:
         tx = _MemoryTransaction(self)
         yield tx  # an exception leaves the store as it was
         self._reach()
-        self.documents, self.claim_rows = tx._documents, tx._claims
+        self.documents, self.claim_rows, self.tombstones = tx._documents, tx._claims, tx._tombstones
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         with self.transaction() as tx:
@@ -177,3 +212,9 @@ class InMemoryStore:
         for k in old:
             del self.documents[collection][k]
         return len(old)
+
+    def forget_tombstones(self, now: float) -> int:
+        self._reach()
+        kept = {u: t for u, t in self.tombstones.items() if t.holds(now)}
+        forgotten, self.tombstones = len(self.tombstones) - len(kept), kept
+        return forgotten

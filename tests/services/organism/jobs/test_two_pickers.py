@@ -16,17 +16,12 @@ from collections import Counter
 
 import pytest
 
-from contracts.audit import AuditStamp
-from contracts.dynamic_config import DynamicConfigPatch
-from contracts.jobs import Allowance, JobRouted, JobSpec, Manifest, Miner
-from contracts.refusals import Refusal
+from contracts.jobs import JobRouted
 from organism.jobs.picker_actor import MinerPicker
 from organism.state.sql import SqlStore
+from tests.services.organism.pickers import new_job, stocked_picker
 
 MINERS, EXECUTORS, PICKS_PER_PICKER = 100, 8, 1000
-CLASS = "always_on.test"
-
-OPS = AuditStamp("race-setup", "admin", "")
 
 
 def _pick_forever(location: str, scope: str, start_at: float, results: multiprocessing.Queue) -> None:
@@ -35,28 +30,15 @@ def _pick_forever(location: str, scope: str, start_at: float, results: multiproc
         time.sleep(0.001)
     won = 0
     for _ in range(0, PICKS_PER_PICKER, 10):
-        batch = [JobSpec(str(uuid.uuid4()), CLASS, 1, 1, 1, 0, False) for _ in range(10)]
-        won += sum(isinstance(answer, JobRouted) for answer in picker.route_jobs(batch))
+        won += sum(isinstance(answer, JobRouted) for answer in picker.route_jobs([new_job() for _ in range(10)]))
     results.put(won)
-
-
-def _stock(location: str, scope: str) -> None:
-    picker = MinerPicker("race", "", 12, store=SqlStore(location, scope))
-    now = time.time()
-    for i in range(MINERS):
-        picker.upsert_miner(Miner(f"m{i:03d}", "10.0.0.1", 8000, 4, 10**18), OPS)
-    picker.add_manifests([Manifest(f"m{i:03d}", CLASS, EXECUTORS, EXECUTORS, now, 0) for i in range(MINERS)])
-    picker.upsert_allowances([Allowance(f"m{i:03d}", -14, 708, 1e9, 1e9) for i in range(MINERS)], OPS)
-    picker.set_block(25, OPS)
-    assert not isinstance(picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600), OPS),
-                          Refusal)
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_two_pickers_never_book_more_than_a_miners_slots(backend, tmp_path, request):
     location = request.getfixturevalue("postgres_dsn") if backend == "postgres" else str(tmp_path / "jobs.db")
     scope = f"race-{uuid.uuid4().hex[:8]}/jobs"
-    _stock(location, scope)
+    stocked_picker(location, scope, MINERS, EXECUTORS)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start_at = time.time() + 3

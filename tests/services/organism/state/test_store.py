@@ -7,7 +7,7 @@ import pytest
 
 from organism.state.backup import dump, restore
 from organism.state.sql import MIGRATIONS, SCHEMA_VERSION, SqlStore
-from organism.state.store import InMemoryStore
+from organism.state.store import InMemoryStore, Tombstone
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -41,13 +41,27 @@ def test_unencodable_batch_changes_nothing(store):
     assert store.load("c") == {"k": 1}
 
 
-def test_a_failed_transaction_leaves_documents_and_claims_as_they_were(store):
+def test_a_failed_transaction_leaves_documents_claims_and_tombstones_as_they_were(store):
     with pytest.raises(RuntimeError):
         with store.transaction() as tx:
             tx.write(puts=[("c", "k", 1)])
             assert tx.claim_slot("m", "cls", "job-1", 2, 100.0, 0.0) == 0
+            tx.bury([Tombstone("job-0", 100.0)])
             raise RuntimeError("the picker failed half way")
     assert store.load("c") == {} and store.claims() == []
+    with store.transaction() as tx:
+        assert not tx.buried("job-0", 0.0)
+
+
+def test_a_tombstone_holds_its_uuid_until_its_time_then_is_forgotten(store):
+    with store.transaction() as tx:
+        tx.bury([Tombstone("done", 100.0), Tombstone("done-earlier", 50.0)])
+    with store.transaction() as tx:
+        assert [tx.buried(u, 60.0) for u in ("done", "done-earlier", "never-routed")] == [True, False, False]
+    assert store.forget_tombstones(60.0) == 1
+    with store.transaction() as tx:
+        tx.bury([Tombstone("done", 200.0)])  # finished again later: the later time holds
+        assert (tx.buried("done", 150.0), tx.buried("done", 200.0)) == (True, False)
 
 
 @pytest.mark.parametrize(
@@ -101,12 +115,15 @@ def test_a_database_of_an_older_schema_is_migrated_forward_and_keeps_its_state(t
         older.execute(statement)
         older.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
     older.execute("INSERT INTO slot_claims VALUES ('old/jobs', 'm', 'cls', 0, 'job-1', 10.0)")
+    older.execute("""INSERT INTO documents VALUES ('miners', 'm', '{"hotkey": "m"}')""")  # SQLite named no scope
     older.commit()
     older.close()
     store = SqlStore(tmp_path / "old.db", "old/jobs")
     indexes = sqlite3.connect(tmp_path / "old.db").execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     assert (store.version, [c.job_uuid for c in store.claims()]) == (SCHEMA_VERSION, ["job-1"])
-    assert ("slot_claims_lapse",) in indexes
+    assert {"slot_claims_lapse", "tombstones_until"} <= {name for (name,) in indexes}
+    assert store.load("miners") == {"m": {"hotkey": "m"}}  # its documents are the first opener's
+    assert SqlStore(tmp_path / "old.db", "other/jobs").load("miners") == {}  # and no other scope's
     store.close()
 
 
@@ -117,6 +134,7 @@ def test_backup_then_restore_into_another_store(backend, tmp_path, request):
     source.write(puts=[("miners", "m", {"hotkey": "m"}), ("meta", "arrivals", 3)])
     with source.transaction() as tx:
         tx.claim_slot("m", "cls", "job-1", 1, 10.0, 0.0)
+        tx.bury([Tombstone("job-0", 99.0)])
     backup = dump(source)
     source.close()
     target = SqlStore(tmp_path / "b.db", "b/jobs")  # also moves state between backends
@@ -124,6 +142,8 @@ def test_backup_then_restore_into_another_store(backend, tmp_path, request):
     assert restore(target, backup) == 2
     assert target.load("miners") == {"m": {"hotkey": "m"}} and target.load("stale") == {}
     assert [(c.hotkey, c.job_uuid) for c in target.claims()] == [("m", "job-1")]
+    with target.snapshot() as view:
+        assert view.tombstones() == [Tombstone("job-0", 99.0)]
     target.close()
 
 

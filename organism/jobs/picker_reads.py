@@ -1,0 +1,66 @@
+"""The miner picker's reads beside its queue: listings, dry runs and the audit trail, never behind a pick.
+
+The picker runs changes one at a time (`picker_actor`); these reads run in a
+concurrency group of their own (`READ_GROUPS`), two at a time, beside that
+queue: on a copy of the book taken under the lock changes hold (`reading`,
+milliseconds), or from the store by key (the audit trail; a tombstone for a
+dry run). A busy picker still answers them, and they make no pick wait.
+`PickerReads` is mixed into `MinerPicker`, whose state it reads.
+"""
+
+import threading
+import time
+
+import ray
+
+from contracts.audit import AuditPage
+from contracts.jobs import JobRouted, JobSpec, MinerStatus
+from contracts.refusals import Refusal
+from organism.jobs import reading, tombstones, views
+from organism.jobs.answers import current_block
+from organism.jobs.book import MinerBook
+from organism.jobs.facts import unknown_miners
+from organism.state import audit
+from organism.state.store import DocumentStore
+
+READS = "reads"
+READ_GROUPS = {READS: 2}
+
+
+class PickerReads:
+    _book: MinerBook
+    _book_lock: threading.Lock
+    _store: DocumentStore
+    _netuid: int
+
+    def _readable(self) -> MinerBook:
+        with self._book_lock:  # a change in progress ends first; the copy takes milliseconds
+            return reading.readable_copy(self._book)
+
+    @ray.method(concurrency_group=READS)
+    def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
+        book, now = self._readable(), time.time()
+        if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: self._buried(job_uuid, now))) is not None:
+            return buried
+        return reading.dry_run(book, spec, self._netuid, now)
+
+    def _buried(self, job_uuid: str, now: float) -> bool:
+        with self._store.transaction() as tx:
+            return tx.buried(job_uuid, now)
+
+    @ray.method(concurrency_group=READS)
+    def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
+               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
+        book, now = self._readable(), time.time()
+        return views.miners_page(book, now, current_block(book, now), limit, after, executor_class, blacklisted)
+
+    @ray.method(concurrency_group=READS)
+    def miner(self, hotkey: str) -> MinerStatus | Refusal:
+        book, now = self._readable(), time.time()
+        if hotkey not in book.miners:
+            return unknown_miners([hotkey])
+        return views.miner_status(book, hotkey, now, current_block(book, now))
+
+    @ray.method(concurrency_group=READS)
+    def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:
+        return audit.page(self._store, before, limit, action, subject)
