@@ -19,7 +19,7 @@ from coordinator.app import build_app as build_coordinator
 from organism.settings import OrganismSettings
 from organism.tasks.registry_actor import get_or_create_registry
 from tests.integration.scripted_organism import ScriptedOrganismDeployment
-from tests.stack import ADMIN_HEADERS, http_client
+from tests.stack import ADMIN_HEADERS, eventually, http_client
 
 REMOTE_TYPES = "graph_embed,graph_rag_query,graph_embed_v2,graph_rag_query_v2,graph_fact_query,fact_search,mystery"
 
@@ -58,6 +58,8 @@ def pipeline(serve_url: str, scripted) -> Callable[..., httpx.Client]:
         }
         serve.run(build_coordinator(args), name="pipeline-under-test", route_prefix="/pipeline-test")
         clients.append(http_client(serve_url + "/pipeline-test"))
+        # the ingress learns a new route a moment after serve.run returns (longer on a loaded box)
+        eventually(lambda: clients[-1].get("/health").status_code == 200, timeout_s=30)
         return clients[-1]
 
     yield deploy
