@@ -37,6 +37,9 @@ DRIVER = textwrap.dedent(
     from organism.app import OrganismManager
     from organism.settings import OrganismSettings
     ray.init(address=sys.argv[1], namespace="lone-cluster")
+    deadline = time.monotonic() + 60  # a worker started a moment ago may not have joined yet
+    while sum(node["Alive"] for node in ray.nodes()) < int(sys.argv[6]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     serve.start(http_options={"host": "127.0.0.1", "port": int(sys.argv[2]), "location": "HeadOnly"})
     settings, replicas, coordinator = json.loads(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
     app = OrganismManager.options(num_replicas=replicas).bind(OrganismSettings(**settings))
@@ -127,6 +130,11 @@ def internal_port_flags(node_manager_port: int) -> list[str]:
             f"--min-worker-port={free_port()}", "--max-worker-port=0"]
 
 
+def _tail(path: str, lines: int = 40) -> str:
+    with open(path) as log:
+        return "".join(log.readlines()[-lines:])
+
+
 def _start_node(ray_cli: str, env: dict[str, str], temp_dir: str, *args: str) -> Node:
     node = Node(free_port())
     subprocess.run(
@@ -172,10 +180,11 @@ def lone_cluster(
         with open(os.path.join(temp_dir, "driver.log"), "w") as log:
             driver = subprocess.Popen(
                 [sys.executable, "-c", DRIVER, f"127.0.0.1:{gcs_port}", str(http_port), json.dumps(settings),
-                 str(replicas), json.dumps(coordinator)],
+                 str(replicas), json.dumps(coordinator), str(1 + workers)],
                 env=env, stdout=subprocess.PIPE, stderr=log, text=True,
             )
-        assert driver.stdout.readline().strip() == "deployed", f"see {temp_dir}/driver.log"
+        if driver.stdout.readline().strip() != "deployed":
+            raise AssertionError(f"the driver did not deploy; the end of its log:\n{_tail(temp_dir + '/driver.log')}")
         started = with_raylet_children(cluster.processes())
         yield cluster
     finally:
