@@ -1,7 +1,7 @@
 """HTTP bodies of job routing (`/organism/jobs`, miners, manifests, ...), and how
 the picker's typed answers are shown in them."""
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -21,8 +21,9 @@ from contracts.bounds import (
     WeiAmount,
 )
 from contracts.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
-from contracts.jobs import MinerStatus
+from contracts.jobs import Miner, MinerStatus
 
+MINER_FIELDS = tuple(field.name for field in fields(Miner))  # a shallow copy: asdict deep-copies every value
 CycleBlock = Annotated[int, Field(strict=True, ge=-BLOCK_MAX, le=BLOCK_MAX)]  # a cycle may start before block 0
 
 
@@ -53,9 +54,11 @@ class MinerStatusOut(MinerOut):
 
     @classmethod
     def of(cls, status: MinerStatus) -> "MinerStatusOut":
+        """Built without validation: every value comes from records the picker validated when they were
+        written (validating a page of 1,000 again took 40 ms of the replica's loop)."""
         row = status.allowance
-        return cls(
-            **asdict(status.miner),
+        return cls.model_construct(
+            **{name: getattr(status.miner, name) for name in MINER_FIELDS},
             blacklist=asdict(status.blacklist) if status.blacklist else None,
             manifests={
                 c: {"online_executor_count": m.online_executor_count, "executor_count": m.executor_count, "observed_at": m.observed_at}
