@@ -76,10 +76,14 @@ def start(ingress: str, throughput_optimized: bool = False, coordinator_replicas
     _Running.launcher = subprocess.Popen([str(Path(sys.executable).with_name("routing")), "run", "--config", str(config)],
                                          env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
-    _wait_until_up(base_url, (*HEALTH_ROUTES, "/noop/docs"))
-    ray.init(address="auto", namespace="bench", log_to_driver=False, logging_level="ERROR")
-    token = TokenSigner(signing_key).mint("bench", Role.ADMIN)
-    return Stack(base_url, f"Bearer {token}", serve.get_app_handle("noop"), config, directory / "state")
+    try:
+        _wait_until_up(base_url, (*HEALTH_ROUTES, "/noop/docs"))
+        ray.init(address="auto", namespace="bench", log_to_driver=False, logging_level="ERROR")
+        token = TokenSigner(signing_key).mint("bench", Role.ADMIN)
+        return Stack(base_url, f"Bearer {token}", serve.get_app_handle("noop"), config, directory / "state")
+    except BaseException:
+        stop()  # a stack that did not come up is not left running
+        raise
 
 
 def _wait_until_up(base_url: str, routes: tuple[str, ...], timeout_s: float = 300.0) -> None:
@@ -109,6 +113,7 @@ def redeploy(cluster: Stack) -> None:
 
 def stop() -> None:
     """Ctrl-C to `routing run`, as a user stops `make run`."""
+    serve.context._set_global_client(None)  # Serve's client in this driver belongs to this cluster only
     ray.shutdown()
     if _Running.launcher is not None:
         _Running.launcher.send_signal(signal.SIGINT)

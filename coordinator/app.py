@@ -24,6 +24,7 @@ from coordinator.clients import CognitiveClient, OrganClient, OrganismClient, Re
 from coordinator.drift import DriftValve
 from coordinator.execution import StepExecutor
 from coordinator.governor import Decision, Governor
+from coordinator.instances import KnownInstances
 from coordinator.metrics import CoordinatorMetrics
 from coordinator.models import RouteRequest, RouteResponse, TaskRequest, TaskResponse
 from coordinator.router import Router
@@ -67,11 +68,12 @@ class Coordinator:
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         # the cache answers only while the lease on the registry's view holds (`contracts.registry_feed`)
         self._router = Router(settings, organism, observer=CoordinatorMetrics(), trusted=lambda: self._feed.fresh)
+        self._instances = KnownInstances(registry.active_actor_name, trusted=lambda: self._feed.fresh)
         self._executor = StepExecutor(
             organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),
-            self._router.organism_reachable,
+            self._router.organism_reachable, self._instances,
         )
-        self._feed = await _follower(registry, lambda change: self._router.on_registry_change(change, self._feed.epoch))
+        self._feed = await _follower(registry, self._on_registry_change)
         track(self._feed)
         self._governor = Governor(
             settings.multi_step_types,
@@ -81,6 +83,11 @@ class Coordinator:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(client.app.warm()) for client in (organism, self._cognitive)]
         self._tasks.append(loop.create_task(self._feed.follow(registry.watch, WATCH_TIMEOUT_S)))
+
+    def _on_registry_change(self, change: Change) -> None:
+        self._router.on_registry_change(change, self._feed.epoch)
+        everything = change.epoch or change.refreshed
+        self._instances.forget(None if everything else change.logical_ids)
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Serve calls this with the deployment's `user_config`: the contract's flags, live."""

@@ -125,7 +125,11 @@ class OrganClient:
             actor_name = await asyncio.wait_for(self._registry.active_actor_name(logical_id), self._execute_timeout_s)
         except Exception:
             actor_name = None
-        return await self._organ(actor_name or organ_actor_name(logical_id, 0)).execute(task.model_dump(), forwarded_caller())
+        return await self.execute_on(actor_name or organ_actor_name(logical_id, 0), task)
+
+    async def execute_on(self, actor_name: str, task: TaskSpec) -> dict[str, Any]:
+        """Run the step on that organ actor, as the caller."""
+        return await self._organ(actor_name).execute(task.model_dump(), forwarded_caller())
 
 
 class CognitiveClient:

@@ -5,7 +5,7 @@ from ray import serve
 
 from cognitive.app import build_app as build_cognitive
 from coordinator.app import build_app as build_coordinator
-from tests.stack import OrganismStack, deploy_organism, http_client, tear_down_organism
+from tests.stack import ADMIN_HEADERS, OrganismStack, deploy_organism, eventually, http_client, tear_down_organism
 
 TASK = {"type": "graph_rag_query_v2", "domain": "facts", "params": {"q": "who"}}
 
@@ -58,6 +58,24 @@ def test_escalated_task_is_routed_and_executed_step_by_step(stack):
     assert again["steps"][0]["route_source"] == "cache"
 
 
+def test_once_the_coordinator_knows_the_active_instance_a_step_goes_to_it_directly(stack):
+    organism, client = stack
+    fast = {"type": "graph_embed", "domain": "facts"}
+
+    def step() -> dict:
+        response = client.post("/pipeline/tasks", json=fast, headers={"X-Correlation-ID": "direct-1"})
+        assert response.status_code == 200, response.text
+        return response.json()["steps"][0]
+
+    direct = eventually(lambda: (found := step())["executed_via"] == "instance" and found)
+    assert direct["error"] is None and direct["result"]["instance_id"] == organism.active_instances()[direct["logical_id"]]
+    rotated = organism.client.post("/registry/epoch", headers=ADMIN_HEADERS)  # what the coordinator knew is forgotten
+    assert rotated.status_code == 200, rotated.text
+    after = eventually(lambda: (found := step())["result"]["epoch"] != direct["result"]["epoch"] and found)
+    assert after["executed_via"] in ("organism", "instance")
+    assert after["result"]["instance_id"] == organism.active_instances()[after["logical_id"]]
+
+
 @pytest.mark.parametrize("task_type", ["health_check", "HEALTH_CHECK", "  Health_Check "])
 def test_a_task_type_is_the_same_type_however_it_is_spelt_down_to_the_organs_handler(stack, task_type):
     """Regression: the organ picked its handler by the raw type, so HEALTH_CHECK ran the echo handler."""
@@ -78,7 +96,8 @@ def test_with_the_organism_deleted_tasks_still_succeed_on_static_routes(stack):
     assert response.status_code == 200, response.text
     for step in response.json()["steps"]:
         assert step["route_source"] == "static" and step["error"] is None
-        assert step["executed_via"] == "organ"
+        assert step["executed_via"] in ("instance", "organ")  # the organ actor, known before or found by name
         assert step["result"]["instance_id"] == live[step["logical_id"]]
     fast = client.post("/pipeline/tasks", json={"type": "execute"}).json()["steps"][0]
-    assert (fast["logical_id"], fast["route_source"], fast["executed_via"]) == ("actuator_organ_1", "static", "organ")
+    assert (fast["logical_id"], fast["route_source"]) == ("actuator_organ_1", "static")
+    assert fast["executed_via"] in ("instance", "organ")
