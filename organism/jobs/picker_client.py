@@ -3,11 +3,12 @@
 `picker` is the one picker as its contract (`contracts.picker.Picker`):
 every call goes to it under a time budget, and an actor that does not answer
 in time (restarting, overloaded, gone) is `PickerUnavailable`; one whose
-database did not answer is `StoreUnavailable` (`servekit.actors`). Picks
-that arrive within a millisecond of each other go to the picker as one batch
-(fewer actor calls and one write for all of them; each still a decision of
-its own). A pick is counted by outcome and timed. Answers stay typed: the
-api layer turns them into HTTP.
+database did not answer is `StoreUnavailable` (`servekit.actors`). A pick
+goes to the picker at once when none is out; the picks that arrive while a
+batch is out go together as the next one, the moment it returns (fewer actor
+calls and one write for all of them; each still a decision of its own). A
+pick is counted by outcome and timed. Answers stay typed: the api layer
+turns them into HTTP.
 """
 
 import time
@@ -18,7 +19,7 @@ from contracts.refusals import PickerUnavailable, Refusal
 from organism.metrics import OrganismMetrics
 from servekit.coalescer import Coalescer
 
-PICK_WINDOW_S = 0.001
+PICK_WINDOW_S = None  # no window: a lone pick goes at once, picks under load share a batch
 PICK_MAX_BATCH = 64
 
 

@@ -60,3 +60,37 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_batch():
     assert await stayer == "B"
     with pytest.raises(asyncio.CancelledError):
         await quitter
+
+
+async def test_without_a_window_a_lone_call_goes_at_once():
+    fetch = Fetcher()
+    coalescer = Coalescer(fetch, window_s=None)
+    assert await asyncio.wait_for(coalescer.get("a"), 0.05) == "A"  # no timer to wait for
+    assert fetch.batches == [["a"]]
+
+
+async def test_without_a_window_calls_made_while_a_batch_is_out_go_together_when_it_returns():
+    fetch = Fetcher()
+    fetch.release.clear()
+    coalescer = Coalescer(fetch, window_s=None)
+    first = asyncio.create_task(coalescer.get("a"))
+    await asyncio.sleep(0.01)  # "a" is out
+    later = [asyncio.create_task(coalescer.get(k)) for k in ("b", "c", "d")]
+    await asyncio.sleep(0.01)
+    assert fetch.batches == [["a"]]  # the others wait for it, not for a timer
+    fetch.release.set()
+    assert await asyncio.gather(first, *later) == ["A", "B", "C", "D"]
+    assert fetch.batches == [["a"], ["b", "c", "d"]]
+
+
+async def test_without_a_window_the_next_batch_goes_after_a_failed_one():
+    fetch = Fetcher(fail=True)
+    fetch.release.clear()
+    coalescer = Coalescer(fetch, window_s=None)
+    first = asyncio.create_task(coalescer.get("a"))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(coalescer.get("b"))
+    await asyncio.sleep(0.01)
+    fetch.release.set()
+    results = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), 1)
+    assert all(isinstance(r, ConnectionError) for r in results) and fetch.batches == [["a"], ["b"]]
