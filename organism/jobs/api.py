@@ -12,7 +12,7 @@ configuration need `admin`.
 """
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Annotated
 from uuid import UUID
 
@@ -20,7 +20,8 @@ from fastapi import Body, Path, Query, Response
 
 from contracts.bounds import Hotkey
 from contracts.dynamic_config import DynamicConfig, DynamicConfigPatch, ExecutorClassName
-from contracts.jobs import Allowance, JobSpec, JobState, JobView, Manifest, Miner
+from contracts.jobs import Allowance, JobRouted, JobSpec, JobState, JobView, Manifest, Miner
+from contracts.plain import plain
 from contracts.refusals import RefusalKind, Unavailable
 from contracts.wire import JobRouteRequest, JobRouteResponse
 from organism.api import CHANGE, HINT, accepted, acknowledged
@@ -52,6 +53,7 @@ from servekit.openapi import errors
 from servekit.routes import route
 
 TAGS = ["job routing"]
+ROUTED_FIELDS = tuple(field.name for field in fields(JobRouted) if field.name != "explain")
 HotkeyPath = Annotated[Hotkey, Path(description="the miner's hotkey")]
 JobUuidPath = Annotated[UUID, Path(description="the job's uuid")]
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many per page")]
@@ -97,7 +99,8 @@ class JobApi:
         spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}), caller=stamp.subject,
                        caller_is_admin=stamp.role == "admin")
         outcome = accepted(await self.jobs.route_job(spec, dry_run), with_ranking=dry_run)
-        return JobRouteResponse(**{**asdict(outcome), "explain": outcome.explain.as_dict(with_ranking=dry_run)})
+        shown = {name: plain(getattr(outcome, name)) for name in ROUTED_FIELDS}  # the explain: as the caller asked
+        return JobRouteResponse(**shown, explain=outcome.explain.as_dict(with_ranking=dry_run))
 
     @route.put("/miners/{hotkey}", dependencies=[require_facts, requires_control_plane])
     async def put_miner(self, miner: MinerIn, hotkey: HotkeyPath) -> MinerOut:

@@ -12,13 +12,13 @@ its fields existed reads as that field's default.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from typing import Any
 
 from contracts.audit import AuditEntry
 from contracts.chain import ChainReport
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, Manifest, Miner, Receipt
+from contracts.plain import plain
 from organism.jobs.book import MinerBook
 from organism.jobs.records import Reservation, RoutedJob, Writes
 from organism.state import audit
@@ -42,7 +42,7 @@ COLLECTIONS = tuple(dict.fromkeys(collection for collection, _ in PLACES.values(
 
 
 def _document(record: Any) -> Any:
-    return record.model_dump() if isinstance(record, DynamicConfig) else asdict(record)
+    return record.model_dump() if isinstance(record, DynamicConfig) else plain(record)
 
 
 def puts(writes: Writes) -> list[Put]:

@@ -23,10 +23,10 @@ asks for the change. This module is the one home of the trail's stored shape.
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
 from contracts.audit import AuditAction, AuditEntry, AuditPage, AuditStamp
+from contracts.plain import plain
 from organism.state.store import DocumentStore, Put
 from servekit.context import current_caller, current_correlation_id
 
@@ -57,7 +57,7 @@ def collection(action: str) -> str:
 
 
 def put(audited: AuditEntry) -> Put:
-    return (collection(audited.action), audit_key(audited.at), asdict(audited))
+    return (collection(audited.action), audit_key(audited.at), plain(audited))
 
 
 def page(
