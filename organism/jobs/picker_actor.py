@@ -152,6 +152,8 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         for _ in range(CLAIM_ATTEMPTS):
             decided = chosen(book, spec, self._netuid, now, self._index)
             if isinstance(decided, Refusal):
+                if stored_allowance.relearn(book, tx, decided, now):
+                    continue  # what it learnt of another picker's holds was out of date: look again
                 return decided
             outcome, address = decided
             if outcome.reserve and not self._claimed(spec, outcome.hotkey, now, tx):
@@ -161,8 +163,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         return with_retry_after(book, Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
 
     def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
-        """Claim a slot of `hotkey` in the store, if the store leaves it enough allowance; when there is
-        no slot (booked by a picker of another process), remember the miner full until its first claim lapses."""
+        """Claim a slot of `hotkey` if the store confirms its allowance; none free: full until its first claim lapses."""
         if not stored_allowance.confirm(self._book, tx, spec, hotkey, self._current_block(now), now):
             return False  # another picker's holds or deductions took it: the book has learnt them
         online = self._book.manifests[spec.executor_class][hotkey].online_executor_count
@@ -237,8 +238,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         return change.answer
 
     def _apply_to_job(self, job_uuid: str, decide: Callable[[MinerBook], Change | Refusal]) -> Any:
-        """Decide on a job as the store holds it (another picker may have routed, started or ended it),
-        and write the decision in the same transaction, under the job's lock; its answer."""
+        """Decide on a job as the store holds it (another picker may have changed it), write it under its lock."""
         with self._transaction() as tx:
             documents.reload_job(tx, self._book, job_uuid)
             change = decide(self._book)

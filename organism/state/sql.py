@@ -130,6 +130,9 @@ class SqlTransaction:
         self._run("DELETE FROM allowance_holds WHERE scope = ? AND hotkey = ? AND until <= ?", (self._scope, hotkey, now))
         return self.allowance_holds("AND hotkey = ? AND cycle_start = ? AND cycle_stop = ?", (hotkey, *cycle))
 
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        return self.allowance_holds("AND until > ?", (now,))
+
     def allowance_holds(self, where: str = "", params: tuple = ()) -> list[AllowanceHold]:
         """The scope's holds (those `where` selects)."""
         rows = self._run("SELECT job_uuid, hotkey, cycle_start, cycle_stop, seconds, until FROM allowance_holds"

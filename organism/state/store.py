@@ -108,6 +108,10 @@ class Transaction(Protocol):
         """The holds on `hotkey`'s allowance in `cycle` that count at `now`."""
         ...
 
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        """Every hold, of every miner and cycle, whose reservation has not lapsed at `now`."""
+        ...
+
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         """Keep these tombstones (one replaces an earlier one of its uuid)."""
         ...
@@ -210,6 +214,9 @@ class _MemoryTransaction:
 
     def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
         return [hold for hold in self._holds.values() if hold.counts(hotkey, cycle, now)]
+
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        return [hold for hold in self._holds.values() if now < hold.until]
 
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         self._tombstones.update((t.job_uuid, t) for t in tombstones)

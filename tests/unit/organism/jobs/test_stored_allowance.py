@@ -7,9 +7,10 @@ Each case puts the stored row and holds (another picker's work) in the store.
 import pytest
 
 from contracts.jobs import Allowance
+from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.documents import puts
 from organism.jobs.records import Writes
-from organism.jobs.stored_allowance import confirm
+from organism.jobs.stored_allowance import confirm, relearn
 from organism.state.store import AllowanceHold, InMemoryStore
 from tests.unit.organism.jobs.scenario import BLOCK, NOW, job, make_book
 
@@ -52,3 +53,26 @@ def test_a_miner_without_a_row_in_the_cycle_is_not_asked_about():
     with InMemoryStore().transaction() as tx:
         assert confirm(book, tx, job(), "a", BLOCK, NOW)
         assert confirm(book, tx, job(), "a", None, NOW)  # no block reported: no cycle to ask about
+
+
+RELEARNS = [  # case, the refusal the book gave, holds the book learnt before, the store's holds, looks again, left after
+    ("a learnt hold its job no longer holds goes", RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, [hold("other", 70.0)], [],
+     True, 100.0),
+    ("a hold the store still has stays", RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, [hold("other", 70.0)],
+     [hold("other", 70.0)], False, 30.0),
+    ("another refusal asks nothing", RefusalKind.ALL_MINERS_BUSY, [hold("other", 70.0)], [], False, 30.0),
+]
+
+
+@pytest.mark.parametrize("case, kind, learnt, holds, again, left", RELEARNS, ids=[c[0] for c in RELEARNS])
+def test_relearn(case, kind, learnt, holds, again, left):
+    book = make_book({"hotkey": "a", "remaining": 100.0})
+    for each in learnt:
+        book.holds.hold("a", each.job_uuid, CYCLE, each.seconds, each.until)
+    store = InMemoryStore()
+    with store.transaction() as tx:
+        for each in holds:
+            tx.hold_allowance(each)
+    with store.transaction() as tx:
+        assert relearn(book, tx, Refusal(kind, "refused"), NOW) is again
+    assert book.allowance_left(book.allowance_rows(BLOCK)["a"], NOW) == left
