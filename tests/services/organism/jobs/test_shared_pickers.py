@@ -6,7 +6,7 @@ loaded then, blind to what `old` does next unless it reads the store). Each
 step goes to either picker at random; a job's receipts, releases and replays
 go to either, whichever booked it. Miners have 8 executors and 30 s of
 allowance, a job takes 3 executor-seconds: both limits bind within the run.
-The ledger (`ledger`) counts what one picker would never answer; all zero.
+The ledger (`tests.picker_ledger`) counts what one picker would never answer; all zero.
 A second schedule runs the two pickers in two threads at once (PostgreSQL,
 where they really overlap): no releases, so the allowance spent only grows
 and the final count catches any overspending on the way.
@@ -22,7 +22,7 @@ import pytest
 from organism.jobs.picker_actor import MinerPicker
 from organism.state.sql import SqlStore
 from organism.state.store import DocumentStore, InMemoryStore
-from tests.services.organism.jobs.ledger import Ledger
+from tests.picker_ledger import Answer, Ledger
 from tests.services.organism.pickers import CLASS, OPS, new_job, stock
 
 MINERS, EXECUTORS, ALLOWANCE, STEPS = 6, 8, 30.0, 600
@@ -49,7 +49,7 @@ def step(ledger: Ledger, pickers: list[MinerPicker], rng: random.Random, action:
     picker = rng.choice(pickers)
     if action == "pick":
         spec = new_job()
-        ledger.picked(spec.job_uuid, spec.executor_seconds, picker.route_jobs([spec])[0])
+        ledger.picked(spec.job_uuid, spec.executor_seconds, Answer.of(picker.route_jobs([spec])[0]))
         return
     wanted = {"replay": ("reserved", "running"), "started": ("reserved",), "finished": ("running",),
               "release": ("reserved", "running")}[action]
@@ -59,12 +59,12 @@ def step(ledger: Ledger, pickers: list[MinerPicker], rng: random.Random, action:
     job_uuid = rng.choice(jobs)
     booking = ledger.bookings[job_uuid]
     if action == "replay":
-        ledger.picked(job_uuid, booking.seconds, picker.route_jobs([new_job(job_uuid)])[0])
+        ledger.picked(job_uuid, booking.seconds, Answer.of(picker.route_jobs([new_job(job_uuid)])[0]))
     elif action == "release":
-        ledger.released(job_uuid, picker.release_job(job_uuid, "cancelled", OPS))
+        ledger.released(job_uuid, Answer.of(picker.release_job(job_uuid, "cancelled", OPS)))
     else:
-        ledger.receipt(job_uuid, action, picker.record_receipt(action, job_uuid, booking.hotkey, CLASS, time.time(),
-                                                               None, OPS))
+        receipt = picker.record_receipt(action, job_uuid, booking.hotkey, CLASS, time.time(), None, OPS)
+        ledger.receipt(job_uuid, action, Answer.of(receipt))
 
 
 @pytest.mark.parametrize("seed", [7, 21])
@@ -78,7 +78,7 @@ def test_a_seeded_schedule_across_two_pickers_breaks_nothing(open_store, seed):
         step(ledger, pickers, rng, rng.choices(list(ACTIONS), list(ACTIONS.values()))[0])
 
     for picker in pickers:
-        ledger.lost_bookings((u, picker.job(u)) for u in ledger.bookings)
+        ledger.lost_bookings((u, Answer.of(picker.job(u))) for u in ledger.bookings)
     assert ledger.violations() == dict.fromkeys(ledger.violations(), 0), ledger.counts
     stored = open_store().load("allowances")
     for hotkey in {b.hotkey for b in ledger.bookings.values()}:  # the store agrees with what callers were told
@@ -101,20 +101,20 @@ def test_two_pickers_in_two_threads_never_overspend_or_double_book(request, tmp_
             spec = new_job()
             answer = pickers[me].route_jobs([spec])[0]
             with lock:
-                ledger.picked(spec.job_uuid, spec.executor_seconds, answer)
+                ledger.picked(spec.job_uuid, spec.executor_seconds, Answer.of(answer))
             if getattr(answer, "replayed", True) or rng.random() < 0.5:
                 continue
             replay = other.route_jobs([spec])[0]  # replayed on the other, then started there
             started = other.record_receipt("started", spec.job_uuid, answer.miner.hotkey, CLASS, time.time(), None, OPS)
             with lock:
-                ledger.picked(spec.job_uuid, spec.executor_seconds, replay)
-                ledger.receipt(spec.job_uuid, "started", started)
+                ledger.picked(spec.job_uuid, spec.executor_seconds, Answer.of(replay))
+                ledger.receipt(spec.job_uuid, "started", Answer.of(started))
 
     threads = [threading.Thread(target=run, args=(me,)) for me in (0, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    ledger.lost_bookings((u, pickers[0].job(u)) for u in ledger.bookings)
+    ledger.lost_bookings((u, Answer.of(pickers[0].job(u))) for u in ledger.bookings)
     assert ledger.violations() == dict.fromkeys(ledger.violations(), 0), ledger.counts
     assert ledger.counts["bookings"] == MINERS * 9  # every allowance spent to the last job (30 s: 9 jobs leave 3 s)
