@@ -28,8 +28,9 @@ from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, JobEvent, JobState, Manifest, Miner, Receipt
 from organism.jobs.holds import AllowanceHolds
 from organism.jobs.incidents import AUTO_BLACKLIST_SUBJECT, auto_blacklist, recent
-from organism.jobs.records import Reservation, RoutedJob, Writes
+from organism.jobs.records import AllowanceDeduction, Reservation, RoutedJob, Writes
 from organism.state import audit
+from organism.state.store import AllowanceHold
 
 Slot = tuple[str, str]  # (hotkey, executor class)
 
@@ -201,7 +202,10 @@ class MinerBook:
         job.history.append(JobEvent(JobState.RESERVED.value, reservation.created_at, job.hotkey, job.reason))
         self.reservations[reservation.job_uuid] = reservation
         self.index_job(job)
-        return Writes([reservation, job])
+        if hold_cycle is None:
+            return Writes([reservation, job])
+        return Writes([reservation, job, AllowanceHold(job.job_uuid, job.hotkey, *hold_cycle, job.executor_seconds,
+                                                       reservation.expires_at)])
 
     def load_receipt(self, receipt: Receipt) -> None:
         """Index a started or finished receipt: it may hold its slot."""
@@ -227,7 +231,7 @@ class MinerBook:
             if (row := self.allowance_rows(current_block).get(job.hotkey)) is not None:
                 row.remaining -= job.executor_seconds
                 self.changed.add(row.hotkey)
-                writes.saved.append(row)
+                writes.saved.append(AllowanceDeduction(row.hotkey, row.cycle_start, row.cycle_stop, job.executor_seconds))
             job.allowance_deducted = True
         writes.saved.append(job)
         return writes

@@ -9,6 +9,15 @@ tombstones are not documents: the store keeps them apart, never loaded.
 `write` puts a mutation's `Writes` into a transaction as documents; `load_book`
 rebuilds the book from them after a restart. A record stored before one of
 its fields existed reads as that field's default.
+
+Two pickers may share the database (two clusters during an upgrade), so
+nothing both of them change is written from one picker's memory: an
+allowance deduction is arithmetic on the row as stored, read under its lock
+(`AllowanceDeduction`); a job's allowance hold is a row of its own
+(`AllowanceHold`), dropped whenever its job is saved or dropped unless the
+same writes hold it again; and `reload_job` makes the book's record of one
+job the store's, under the job's lock, before a picker decides anything
+about it.
 """
 
 from collections.abc import Callable, Iterable
@@ -20,9 +29,9 @@ from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, Manifest, Miner, Receipt
 from contracts.plain import plain
 from organism.jobs.book import MinerBook
-from organism.jobs.records import Reservation, RoutedJob, Writes
+from organism.jobs.records import AllowanceDeduction, Reservation, RoutedJob, Writes
 from organism.state import audit
-from organism.state.store import Delete, DocumentStore, Put, Tombstone, Transaction
+from organism.state.store import AllowanceHold, Delete, DocumentStore, Put, Tombstone, Transaction
 
 META = "meta"
 # record type -> (collection, its key)
@@ -39,6 +48,13 @@ PLACES: dict[type, tuple[str, Callable[[Any], str]]] = {
     ChainReport: (META, lambda _: "chain"),
 }
 COLLECTIONS = tuple(dict.fromkeys(collection for collection, _ in PLACES.values()))
+APPLIED = (Tombstone, AllowanceHold, AllowanceDeduction)  # not documents of their own: `write` applies them
+
+
+def place(record: Any) -> tuple[str, str]:
+    """The collection and key a record is stored under."""
+    collection, key = PLACES[type(record)]
+    return collection, key(record)
 
 
 def _document(record: Any) -> Any:
@@ -51,21 +67,52 @@ def puts(writes: Writes) -> list[Put]:
         if isinstance(record, AuditEntry):
             out.append(audit.put(record))
             continue
-        if isinstance(record, Tombstone):  # `write` buries it
+        if isinstance(record, APPLIED):
             continue
-        collection, key = PLACES[type(record)]
-        out.append((collection, key(record), _document(record)))
+        out.append((*place(record), _document(record)))
     return out
 
 
 def deletes(writes: Writes) -> list[Delete]:
-    return [(PLACES[type(record)][0], PLACES[type(record)][1](record)) for record in writes.dropped]
+    return [place(record) for record in writes.dropped]
 
 
 def write(tx: Transaction, writes: Writes) -> None:
     tx.write(puts(writes), deletes(writes))
     if tombstones := [record for record in writes.saved if isinstance(record, Tombstone)]:
         tx.bury(tombstones)
+    for job in (*writes.saved, *writes.dropped):
+        if isinstance(job, RoutedJob):
+            tx.drop_allowance_hold(job.job_uuid)
+    for record in writes.saved:
+        if isinstance(record, AllowanceHold):
+            tx.hold_allowance(record)
+        elif isinstance(record, AllowanceDeduction):
+            _deduct(tx, record)
+
+
+def _deduct(tx: Transaction, deduction: AllowanceDeduction) -> None:
+    """Take the seconds from the row as the store holds it (locked until the transaction ends), so
+    another picker's deduction in between is kept, not overwritten."""
+    collection, key = place(Allowance(deduction.hotkey, deduction.cycle_start, deduction.cycle_stop, 0, 0))
+    if (row := tx.get(collection, key)) is not None:
+        tx.write([(collection, key, {**row, "remaining": row["remaining"] - deduction.seconds})])
+
+
+def reload_job(tx: Transaction, book: MinerBook, job_uuid: str) -> None:
+    """Make the book's record of one job (its booking, reservation and receipts) what the store holds:
+    another picker may have routed, started or ended it. The job's lock is held until `tx` ends."""
+    tx.lock_job(job_uuid)
+    stored = (tx.get(PLACES[Reservation][0], job_uuid), tx.get(PLACES[RoutedJob][0], job_uuid),
+              [tx.get(PLACES[Receipt][0], f"{kind}|{job_uuid}") for kind in ("started", "finished")])
+    _forget(book, job_uuid)
+    reservation, job, receipts = stored
+    if reservation is not None:
+        book.reservations[job_uuid] = Reservation(**reservation)
+    if job is not None:
+        book.index_job(RoutedJob(**job))
+    for receipt in filter(None, receipts):
+        book.load_receipt(Receipt(**receipt))
 
 
 def load_book(store: DocumentStore) -> MinerBook:
@@ -94,3 +141,14 @@ def load_book(store: DocumentStore) -> MinerBook:
     for doc in sorted(docs["incidents"], key=lambda d: d["at"]):
         book.incidents.setdefault(doc["hotkey"], []).append(Incident(**doc))
     return book
+
+
+def _forget(book: MinerBook, job_uuid: str) -> None:
+    """Drop all the book knows of a job (its booking, reservation and receipts), to load it afresh."""
+    if (job := book.jobs.get(job_uuid)) is not None:
+        book.unbook_job(job)
+    book.reservations.pop(job_uuid, None)
+    for receipts in (book.started, book.finished):
+        if (receipt := receipts.pop(job_uuid, None)) is not None:
+            book.jobs_by_slot.get((receipt.hotkey, receipt.executor_class), set()).discard(job_uuid)
+            book.full_until.pop((receipt.hotkey, receipt.executor_class), None)

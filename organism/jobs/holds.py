@@ -49,10 +49,6 @@ class AllowanceHolds:
                 table.pop(hotkey, None)
         return True
 
-    def held(self, hotkey: str, cycle: Cycle, now: float) -> float:
-        self._lapse(hotkey, now)
-        return self._sums.get(hotkey, {}).get(cycle, 0.0)
-
     def next_lapse(self, hotkey: str, now: float) -> float | None:
         """When the first of `hotkey`'s holds lapses (its allowance left grows then)."""
         self._lapse(hotkey, now)
@@ -61,6 +57,14 @@ class AllowanceHolds:
 
     def holds(self, hotkey: str, job_uuid: str) -> bool:
         return job_uuid in self._holds.get(hotkey, {})
+
+    def held(self, hotkey: str, cycle: Cycle, now: float) -> float:
+        self._lapse(hotkey, now)
+        return self._sums.get(hotkey, {}).get(cycle, 0.0)
+
+    def jobs(self) -> list[tuple[str, str]]:
+        """(hotkey, job uuid) of every hold."""
+        return [(hotkey, job_uuid) for hotkey, held in self._holds.items() for job_uuid in held]
 
     def lapse_all(self, now: float) -> None:
         """Drop every hold whose reservation has expired (for miners nobody has read since)."""

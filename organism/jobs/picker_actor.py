@@ -13,6 +13,10 @@ book: nothing it acknowledged is lost. What receipts and releases do to a
 job is decided in `lifecycle`; the actor writes it (`documents` says how each
 record is stored).
 
+Two pickers on one database (a NewCluster upgrade) behave as one: a call
+about a job first loads it from the store under its lock (`reload_job`), and a
+booking is made only if the store confirms its allowance (`stored_allowance`).
+
 It implements `contracts.picker.Picker`; answers are typed: records, views,
 `JobRouted`, or a `Refusal`; never HTTP.
 """
@@ -45,7 +49,7 @@ from contracts.jobs import (
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import documents, facts, lifecycle, tombstones, views
+from organism.jobs import documents, facts, lifecycle, stored_allowance, tombstones, views
 from organism.jobs.answers import chosen, current_block, replayed_expiry, with_retry_after
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
@@ -142,11 +146,14 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
 
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
+        documents.reload_job(tx, book, spec.job_uuid)  # routed by another picker: a replay here too
         if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: tx.buried(job_uuid, now))) is not None:
             return buried  # finished long ago: the book forgot it, its tombstone did not
         for _ in range(CLAIM_ATTEMPTS):
             decided = chosen(book, spec, self._netuid, now, self._index)
             if isinstance(decided, Refusal):
+                if stored_allowance.relearn(book, tx, decided, now):
+                    continue  # what it learnt of another picker's holds was out of date: look again
                 return decided
             outcome, address = decided
             if outcome.reserve and not self._claimed(spec, outcome.hotkey, now, tx):
@@ -156,8 +163,9 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         return with_retry_after(book, Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
 
     def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
-        """Claim a slot of `hotkey` in the store; when there is none (booked by a picker of another
-        process), remember the miner full until its first claim lapses."""
+        """Claim a slot of `hotkey` if the store confirms its allowance; none free: full until its first claim lapses."""
+        if not stored_allowance.confirm(self._book, tx, spec, hotkey, self._current_block(now), now):
+            return False  # another picker's holds or deductions took it: the book has learnt them
         online = self._book.manifests[spec.executor_class][hotkey].online_executor_count
         held_until = now + self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
         if tx.claim_slot(hotkey, spec.executor_class, spec.job_uuid, online, held_until, now) is not None:
@@ -218,28 +226,46 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         if (unknown := unknown_class(self._book.config, executor_class, "executor_class")) is not None:
             return unknown
         now = time.time()
-        return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
-                                             now, self._current_block(now), stamp))
+        return self._apply_to_job(job_uuid, lambda book: lifecycle.receipt(
+            book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, now, self._current_block(now), stamp))
 
     def _apply(self, change: Change | Refusal) -> Any:
-        """Write a change (with what it does to a job's slot claim, if anything); its answer."""
+        """Write a change; its answer."""
         if isinstance(change, Refusal):
             return change
         with self._transaction() as tx:
-            documents.write(tx, change.writes)
-            if change.release_claim:
-                tx.release(change.answer.job_uuid)
-            elif change.hold_claim_until is not None:
-                tx.hold(change.answer.job_uuid, change.hold_claim_until)
+            self._write(change, tx)
         return change.answer
+
+    def _apply_to_job(self, job_uuid: str, decide: Callable[[MinerBook], Change | Refusal]) -> Any:
+        """Decide on a job as the store holds it (another picker may have changed it), write it under its lock."""
+        with self._transaction() as tx:
+            documents.reload_job(tx, self._book, job_uuid)
+            change = decide(self._book)
+            if isinstance(change, Refusal):
+                return change
+            self._write(change, tx)
+        return change.answer
+
+    @staticmethod
+    def _write(change: Change, tx: Transaction) -> None:
+        """A change's documents, and what it does to the job's slot claim, if anything."""
+        documents.write(tx, change.writes)
+        if change.release_claim:
+            tx.release(change.answer.job_uuid)
+        elif change.hold_claim_until is not None:
+            tx.hold(change.answer.job_uuid, change.hold_claim_until)
 
     # --- jobs ---------------------------------------------------------------------------
     @_changes
     def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
-        return self._apply(lifecycle.release(self._book, job_uuid, reason, time.time(), stamp))
+        return self._apply_to_job(job_uuid, lambda book: lifecycle.release(book, job_uuid, reason, time.time(), stamp))
 
     def job(self, job_uuid: str) -> JobView | Refusal:
-        return lifecycle.view_of(self._book, job_uuid, time.time())
+        """The job as the store holds it (routed here or by another picker on the database)."""
+        with self._book_lock, self._store.transaction() as tx:
+            documents.reload_job(tx, self._book, job_uuid)
+            return lifecycle.view_of(self._book, job_uuid, time.time())
 
     def jobs(self, limit: int, before: JobCursor | None, state: str | None,
              hotkey: str | None) -> tuple[list[JobView], JobCursor | None]:

@@ -63,6 +63,17 @@ class RoutedJob:
 
 
 @dataclass(frozen=True, slots=True)
+class AllowanceDeduction:
+    """A started job's executor-seconds taken from its miner's allowance row: stored as arithmetic on the
+    row the database holds (`documents.write`), never as this picker's copy of it."""
+
+    hotkey: str
+    cycle_start: int
+    cycle_stop: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
     """The policy's choice: a miner, why, and whether to reserve it (replays and overrides do not)."""
 

@@ -1,7 +1,7 @@
 """A scope's whole state as one JSON document, and back: `routing backup` / `routing restore`.
 
-A backup holds every document of a scope, its slot claims and its
-tombstones, with the schema version it was taken at, all read in one
+A backup holds every document of a scope, its slot claims, its allowance
+holds and its tombstones, with the schema version it was taken at, all read in one
 snapshot (`SqlStore.snapshot`): a backup of a running stack pairs every job
 with the claims of the same moment, and a long backup makes no writer wait.
 
@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from organism.state.sql import SCHEMA_VERSION, SqlStore
-from organism.state.store import Claim, Put, Tombstone
+from organism.state.store import AllowanceHold, Claim, Put, Tombstone
 
-FORMAT = 2  # 2 added tombstones; a backup of format 1 restores with none
-READABLE_FORMATS = (1, FORMAT)
+FORMAT = 3  # 2 added tombstones, 3 allowance holds; an older backup restores with none
+READABLE_FORMATS = (1, 2, FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ class Contents:
     puts: list[Put]
     claims: list[Claim]
     tombstones: list[Tombstone]
+    holds: list[AllowanceHold]
 
 
 def dump(store: SqlStore) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def dump(store: SqlStore) -> dict[str, Any]:
             "documents": view.documents(),
             "claims": [asdict(claim) for claim in view.claims()],
             "tombstones": [asdict(stone) for stone in view.tombstones()],
+            "holds": [asdict(hold) for hold in view.allowance_holds()],
         }
 
 
@@ -55,7 +57,8 @@ def read(backup: dict[str, Any]) -> Contents:
     puts = [(collection, key, doc) for collection, docs in backup["documents"].items() for key, doc in docs.items()]
     json.dumps([doc for _, _, doc in puts])  # a document that cannot be stored fails here, before any write
     return Contents(puts, [Claim(**claim) for claim in backup["claims"]],
-                    [Tombstone(**stone) for stone in backup.get("tombstones", [])])
+                    [Tombstone(**stone) for stone in backup.get("tombstones", [])],
+                    [AllowanceHold(**hold) for hold in backup.get("holds", [])])
 
 
 def restore_all(targets: list[tuple[SqlStore, dict[str, Any]]]) -> list[int]:
@@ -69,6 +72,8 @@ def restore_all(targets: list[tuple[SqlStore, dict[str, Any]]]) -> list[int]:
             for claim in restored.claims:
                 tx.restore_claim(claim)
             tx.bury(restored.tombstones)
+            for hold in restored.holds:
+                tx.hold_allowance(hold)
     return [len(restored.puts) for restored in contents]
 
 

@@ -1,14 +1,14 @@
 """The store in SQL: SQLite (embedded, one file per component) or PostgreSQL (a DSN).
 
-Both keep the same tables, created and upgraded by `MIGRATIONS` (an ordered
-list, applied at start under a lock; `schema_version` says how far a
-database is). Every row belongs to one scope (`<namespace>/<component>`):
+Both keep the same tables, created and upgraded by `migrations.MIGRATIONS`
+(applied at start under a lock; `schema_version` says how far a database is). Every row belongs to one scope (`<namespace>/<component>`):
 documents are named `<scope>/<collection>` (a collection name has no `/`),
 claims and tombstones carry their scope; what a scope holds is matched
 exactly (`_IN_SCOPE`), never by a pattern another namespace could match,
 so many scopes share one database. A claim takes a transaction-scoped
 advisory lock on its miner (PostgreSQL), so two pickers in two processes
-claim that miner's slots one after the other; SQLite serializes writers
+claim that miner's slots one after the other, and `lock_job` one on a job's
+uuid, so what they do to one job happens in turn; SQLite serializes writers
 anyway (single-cluster by design).
 
 Writes run in one transaction (`transaction`); reads take no write lock and
@@ -26,25 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from contracts.refusals import StoreUnavailable
+from organism.state.migrations import MIGRATIONS, SCHEMA_VERSION
 from organism.state.sqlite import SqliteConnection
-from organism.state.store import Claim, Delete, Put, Tombstone, lowest_free_slot, slot_above
+from organism.state.store import AllowanceHold, Claim, Delete, Put, Tombstone, lowest_free_slot, slot_above
 
-MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
-    (1, "documents", "CREATE TABLE IF NOT EXISTS documents (collection TEXT NOT NULL, key TEXT NOT NULL,"
-                     " doc TEXT NOT NULL, PRIMARY KEY (collection, key))"),
-    (2, "slot claims", "CREATE TABLE IF NOT EXISTS slot_claims (scope TEXT NOT NULL, hotkey TEXT NOT NULL,"
-                       " executor_class TEXT NOT NULL, slot INTEGER NOT NULL CHECK (slot >= 0),"
-                       " job_uuid TEXT NOT NULL, held_until DOUBLE PRECISION NOT NULL,"
-                       " PRIMARY KEY (scope, hotkey, executor_class, slot), UNIQUE (scope, job_uuid))"),
-    (3, "lapsed claims found by index", "CREATE INDEX IF NOT EXISTS slot_claims_lapse"
-                                        " ON slot_claims (scope, hotkey, executor_class, held_until)"),
-    (4, "SQLite documents named by scope like PostgreSQL's (`SqlStore._adopt_unscoped`)", ""),
-    (5, "finished jobs' tombstones", "CREATE TABLE IF NOT EXISTS tombstones (scope TEXT NOT NULL,"
-                                     " job_uuid TEXT NOT NULL, until DOUBLE PRECISION NOT NULL,"
-                                     " PRIMARY KEY (scope, job_uuid))"),
-    (6, "tombstones forgotten by index", "CREATE INDEX IF NOT EXISTS tombstones_until ON tombstones (scope, until)"),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 SCOPED_SQLITE_DOCUMENTS = 4
 # one scope's documents, exactly: named `<scope>/` and then no other `/` (`SqlTransaction._in_scope` fills it in);
 # `LIKE 'prod_a/%'` would match `prod-a/...` too (`_` is a wildcard) and, in SQLite, `PROD_A/...`
@@ -91,8 +76,7 @@ class SqlTransaction:
 
     def claim_slot(self, hotkey: str, executor_class: str, job_uuid: str, online: int, held_until: float,
                    now: float) -> int | None:
-        if self._postgres:  # held until the transaction ends
-            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self._scope}|{hotkey}|{executor_class}",))
+        self._lock(f"{hotkey}|{executor_class}")
         self._run("DELETE FROM slot_claims WHERE scope = ? AND (job_uuid = ?"
                   " OR (hotkey = ? AND executor_class = ? AND held_until <= ?))",
                   (self._scope, job_uuid, hotkey, executor_class, now))
@@ -124,6 +108,37 @@ class SqlTransaction:
     def release(self, job_uuid: str) -> None:
         self._run("DELETE FROM slot_claims WHERE scope = ? AND job_uuid = ?", (self._scope, job_uuid))
 
+    def _lock(self, name: str) -> None:
+        """A PostgreSQL advisory lock held until the transaction ends (SQLite's writer lock is held already)."""
+        if self._postgres:
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{self._scope}|{name}",))
+
+    def lock_job(self, job_uuid: str) -> None:
+        self._lock(f"job|{job_uuid}")
+
+    def hold_allowance(self, hold: AllowanceHold) -> None:
+        self._run("INSERT INTO allowance_holds (scope, job_uuid, hotkey, cycle_start, cycle_stop, seconds, until)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, job_uuid) DO UPDATE SET hotkey = excluded.hotkey,"
+                  " cycle_start = excluded.cycle_start, cycle_stop = excluded.cycle_stop,"
+                  " seconds = excluded.seconds, until = excluded.until",
+                  (self._scope, hold.job_uuid, hold.hotkey, hold.cycle_start, hold.cycle_stop, hold.seconds, hold.until))
+
+    def drop_allowance_hold(self, job_uuid: str) -> None:
+        self._run("DELETE FROM allowance_holds WHERE scope = ? AND job_uuid = ?", (self._scope, job_uuid))
+
+    def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
+        self._run("DELETE FROM allowance_holds WHERE scope = ? AND hotkey = ? AND until <= ?", (self._scope, hotkey, now))
+        return self.allowance_holds("AND hotkey = ? AND cycle_start = ? AND cycle_stop = ?", (hotkey, *cycle))
+
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        return self.allowance_holds("AND until > ?", (now,))
+
+    def allowance_holds(self, where: str = "", params: tuple = ()) -> list[AllowanceHold]:
+        """The scope's holds (those `where` selects)."""
+        rows = self._run("SELECT job_uuid, hotkey, cycle_start, cycle_stop, seconds, until FROM allowance_holds"
+                         f" WHERE scope = ? {where} ORDER BY job_uuid", (self._scope, *params)).fetchall()
+        return [AllowanceHold(*row) for row in rows]
+
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         for stone in tombstones:
             self._run("INSERT INTO tombstones (scope, job_uuid, until) VALUES (?, ?, ?)"
@@ -145,6 +160,7 @@ class SqlTransaction:
         self._run(f"DELETE FROM documents WHERE {_IN_SCOPE}", self._in_scope())
         self._run("DELETE FROM slot_claims WHERE scope = ?", (self._scope,))
         self._run("DELETE FROM tombstones WHERE scope = ?", (self._scope,))
+        self._run("DELETE FROM allowance_holds WHERE scope = ?", (self._scope,))
 
     def restore_claim(self, claim: Claim) -> None:
         self._run("INSERT INTO slot_claims (scope, hotkey, executor_class, slot, job_uuid, held_until)"

@@ -13,6 +13,13 @@ slot number can have only one claim (the table's primary key) and a job only
 one slot. It answers None when every slot is held; `held_until` then says
 when the first one lapses.
 
+An *allowance hold* is what a booking in flight holds of its miner's stake
+allowance for one cycle: one row per job, counted until its reservation
+lapses (`until`) or the job's hold ends (`drop_allowance_hold`). Every picker
+on the database reads them (`allowance_held`), so two clusters never spend
+one allowance twice; a pick locks the miner's allowance document (`get`)
+before it counts and holds.
+
 A *tombstone* is all that is left of a finished job once the book has
 forgotten it: its uuid and until when it may not be routed again. A pick
 asks `buried` inside its transaction; `forget_tombstones` drops those whose
@@ -56,6 +63,19 @@ class Tombstone:
         return now < self.until
 
 
+@dataclass(frozen=True, slots=True)
+class AllowanceHold:
+    job_uuid: str
+    hotkey: str
+    cycle_start: int
+    cycle_stop: int
+    seconds: float
+    until: float  # when the reservation behind it lapses
+
+    def counts(self, hotkey: str, cycle: tuple[int, int], now: float) -> bool:
+        return (self.hotkey, self.cycle_start, self.cycle_stop) == (hotkey, *cycle) and now < self.until
+
+
 class Transaction(Protocol):
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
 
@@ -72,6 +92,25 @@ class Transaction(Protocol):
     def hold(self, job_uuid: str, held_until: float) -> None: ...
 
     def release(self, job_uuid: str) -> None: ...
+
+    def lock_job(self, job_uuid: str) -> None:
+        """Hold the job's uuid until the transaction ends: whatever another picker does to that job
+        waits, and what it did before is seen by the reads that follow."""
+        ...
+
+    def hold_allowance(self, hold: AllowanceHold) -> None:
+        """Keep this hold (it replaces an earlier one of its job)."""
+        ...
+
+    def drop_allowance_hold(self, job_uuid: str) -> None: ...
+
+    def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
+        """The holds on `hotkey`'s allowance in `cycle` that count at `now`."""
+        ...
+
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        """Every hold, of every miner and cycle, whose reservation has not lapsed at `now`."""
+        ...
 
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         """Keep these tombstones (one replaces an earlier one of its uuid)."""
@@ -127,6 +166,7 @@ class _MemoryTransaction:
         self._documents = {c: dict(docs) for c, docs in store.documents.items()}
         self._claims = dict(store.claim_rows)
         self._tombstones = dict(store.tombstones)
+        self._holds = dict(store.holds)
 
     def get(self, collection: str, key: str) -> Any:
         doc = self._documents.get(collection, {}).get(key)
@@ -163,6 +203,21 @@ class _MemoryTransaction:
     def release(self, job_uuid: str) -> None:
         self._claims = {key: c for key, c in self._claims.items() if c.job_uuid != job_uuid}
 
+    def lock_job(self, job_uuid: str) -> None:
+        """Nothing to wait for: one transaction at a time."""
+
+    def hold_allowance(self, hold: AllowanceHold) -> None:
+        self._holds[hold.job_uuid] = hold
+
+    def drop_allowance_hold(self, job_uuid: str) -> None:
+        self._holds.pop(job_uuid, None)
+
+    def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
+        return [hold for hold in self._holds.values() if hold.counts(hotkey, cycle, now)]
+
+    def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
+        return [hold for hold in self._holds.values() if now < hold.until]
+
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         self._tombstones.update((t.job_uuid, t) for t in tombstones)
 
@@ -176,6 +231,7 @@ class InMemoryStore:
         self.documents: dict[str, dict[str, str]] = {}
         self.claim_rows: dict[tuple[str, str, int], Claim] = {}
         self.tombstones: dict[str, Tombstone] = {}
+        self.holds: dict[str, AllowanceHold] = {}
         self.reachable = True
 
     def _reach(self) -> None:
@@ -192,7 +248,7 @@ class InMemoryStore:
         tx = _MemoryTransaction(self)
         yield tx  # an exception leaves the store as it was
         self._reach()
-        self.documents, self.claim_rows, self.tombstones = tx._documents, tx._claims, tx._tombstones
+        self.documents, self.claim_rows, self.tombstones, self.holds = tx._documents, tx._claims, tx._tombstones, tx._holds
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         with self.transaction() as tx:

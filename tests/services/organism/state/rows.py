@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 TABLES = {"documents": "collection, key, doc", "slot_claims": "scope, hotkey, executor_class, slot, job_uuid, held_until",
-          "tombstones": "scope, job_uuid, until"}
+          "tombstones": "scope, job_uuid, until",
+          "allowance_holds": "scope, job_uuid, hotkey, cycle_start, cycle_stop, seconds, until"}
 
 
 @contextlib.contextmanager

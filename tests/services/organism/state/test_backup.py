@@ -7,9 +7,9 @@ import pytest
 
 from contracts.jobs import JobRouted
 from contracts.refusals import StoreUnavailable
-from organism.state.backup import dump, restore, restore_all
+from organism.state.backup import FORMAT, dump, restore, restore_all
 from organism.state.sql import SqlStore, SqlTransaction
-from organism.state.store import Tombstone
+from organism.state.store import AllowanceHold, Tombstone
 from tests.services.organism.pickers import OPS, new_job, stocked_picker
 from tests.services.organism.state.rows import rows
 
@@ -68,6 +68,7 @@ def fill(store: SqlStore, tag: str) -> None:
         tx.write([("miners", f"m-{tag}", {"hotkey": f"m-{tag}"}), ("audit", f"0001|{tag}", {"tag": tag})])
         tx.claim_slot(f"m-{tag}", "cls", f"job-{tag}", 2, 10.0, 0.0)
         tx.bury([Tombstone(f"done-{tag}", 99.0)])
+        tx.hold_allowance(AllowanceHold(f"job-{tag}", f"m-{tag}", 0, 100, 3.0, 10.0))
 
 
 @pytest.mark.parametrize("case, restored, neighbour", NEIGHBOURS, ids=[case for case, _, _ in NEIGHBOURS])
@@ -124,10 +125,10 @@ def test_a_backup_of_a_newer_schema_or_another_format_is_refused_before_anything
 def test_a_backup_of_format_1_restores_without_tombstones(location):
     store = SqlStore(location, f"{uuid.uuid4().hex[:8]}/jobs")
     fill(store, "x")
-    old = {key: value for key, value in dump(store).items() if key != "tombstones"} | {"format": 1}
+    old = {key: value for key, value in dump(store).items() if key not in ("tombstones", "holds")} | {"format": 1}
     fill(store, "y")
     restore(store, old)
-    assert dump(store) == {**old, "format": 2, "tombstones": []}
+    assert dump(store) == {**old, "format": FORMAT, "tombstones": [], "holds": []}
 
 
 def test_a_snapshot_sees_one_moment_and_makes_no_writer_wait(location):

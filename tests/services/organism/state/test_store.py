@@ -7,7 +7,7 @@ import pytest
 
 from organism.state.backup import dump, restore
 from organism.state.sql import MIGRATIONS, SCHEMA_VERSION, SqlStore
-from organism.state.store import InMemoryStore, Tombstone
+from organism.state.store import AllowanceHold, InMemoryStore, Tombstone
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -154,3 +154,18 @@ def test_a_log_collection_pages_newest_first_and_forgets_the_oldest(store):
     assert store.page("log", "0000", 3) == [] and store.page("empty", None, 3) == []
     assert store.delete_before("log", "0005") == 5
     assert [key for key, _ in store.page("log", None, 10)] == ["0006", "0005"]
+
+
+def test_an_allowance_hold_counts_for_its_miner_and_cycle_until_it_lapses_or_is_dropped(store):
+    with store.transaction() as tx:
+        tx.hold_allowance(AllowanceHold("j1", "m", 0, 10, 3.0, 100.0))
+        tx.hold_allowance(AllowanceHold("j1", "m", 0, 10, 5.0, 100.0))  # a job holds once: the last hold replaces
+        tx.hold_allowance(AllowanceHold("j2", "other", 0, 10, 7.0, 100.0))
+        tx.hold_allowance(AllowanceHold("j3", "m", 10, 20, 7.0, 100.0))
+        tx.hold_allowance(AllowanceHold("j4", "m", 0, 10, 7.0, 50.0))
+    with store.transaction() as tx:
+        assert [(h.job_uuid, h.seconds) for h in tx.allowance_held("m", (0, 10), 60.0)] == [("j1", 5.0)]
+        tx.drop_allowance_hold("j1")
+    with store.transaction() as tx:
+        assert tx.allowance_held("m", (0, 10), 60.0) == []
+        assert [h.job_uuid for h in tx.allowance_held("other", (0, 10), 60.0)] == ["j2"]

@@ -1,0 +1,69 @@
+"""The database's word on a miner's allowance, asked before a pick books that miner. Pure.
+
+A picker ranks miners by the allowance its own book says is left: the fast
+path. Another picker on the same database (the second cluster of a NewCluster
+upgrade) holds and spends the same allowances, which this book does not see.
+So once a pick has chosen a miner, `confirm` asks the store, under the lock on
+the miner's allowance row (`Transaction.get`, held until the booking commits):
+the row's remaining seconds as stored, minus every hold that counts, any
+picker's (the job's own excepted, it is about to be replaced). Not enough, and
+the pick takes the next candidate, as when a slot claim fails.
+
+Either way the book learns what the store said: the row's remaining seconds
+and the miner's holds (the other pickers' jobs, and its own that another
+picker started or ended), so its ranking stops offering a miner the store
+would refuse. Holds it learnt can go stale in turn (their jobs started or
+ended elsewhere): when the book finds no miner with enough allowance,
+`relearn` makes all its holds the store's, and the pick looks again if that
+changed anything, so the book does not refuse what the store would confirm.
+"""
+
+from collections.abc import Iterable
+
+from contracts.jobs import JobSpec
+from contracts.refusals import Refusal, RefusalKind
+from organism.jobs.book import MinerBook
+from organism.jobs.documents import place
+from organism.jobs.filters import allowance_suffices
+from organism.state.store import AllowanceHold, Transaction
+
+
+def confirm(book: MinerBook, tx: Transaction, spec: JobSpec, hotkey: str, block: int | None, now: float) -> bool:
+    """Whether the store leaves `hotkey` enough allowance for the job (always, when routing checks none)."""
+    row = book.allowance_rows(block).get(hotkey) if block is not None else None
+    if row is None or not book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING:
+        return True
+    stored = tx.get(*place(row))
+    holds = [hold for hold in tx.allowance_held(hotkey, (row.cycle_start, row.cycle_stop), now)
+             if hold.job_uuid != spec.job_uuid]
+    if stored is not None and stored["remaining"] != row.remaining:
+        row.remaining = stored["remaining"]
+        book.changed.add(hotkey)
+    _learn(book, [hotkey], holds)
+    return allowance_suffices(row.remaining - sum(hold.seconds for hold in holds), spec.executor_seconds)
+
+
+def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float) -> bool:
+    """After the book found no miner with enough allowance: make its holds the store's; whether that
+    changed anything (then the pick is worth trying again)."""
+    if refusal.kind is not RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE:
+        return False
+    holds = tx.live_allowance_holds(now)
+    return _learn(book, {hotkey for hotkey, _ in book.holds.jobs()} | {hold.hotkey for hold in holds}, holds)
+
+
+def _learn(book: MinerBook, hotkeys: Iterable[str], holds: list[AllowanceHold]) -> bool:
+    """Make the book's holds on these miners the store's `holds`; whether any changed."""
+    held = book.holds.jobs()
+    changed: set[str] = set()
+    for hotkey in hotkeys:
+        stored = {hold.job_uuid: hold for hold in holds if hold.hotkey == hotkey}
+        for gone in [job_uuid for h, job_uuid in held if h == hotkey and job_uuid not in stored]:
+            book.holds.release(hotkey, gone)  # started, ended or lapsed by another picker
+            changed.add(hotkey)
+        for hold in stored.values():
+            if not book.holds.holds(hotkey, hold.job_uuid):
+                book.holds.hold(hotkey, hold.job_uuid, (hold.cycle_start, hold.cycle_stop), hold.seconds, hold.until)
+                changed.add(hotkey)
+    book.changed |= changed
+    return bool(changed)
