@@ -1,7 +1,7 @@
 """`python -m bench.curves [--dsn POSTGRES_DSN]`: how cost grows, measured in process and plotted.
 
-- a pick's decision (policy over the candidate index, then the booking) and
-  picks per second, against miners (1,000 / 10,000 / 100,000, one executor
+- a pick's decision (policy over the candidate index, then the booking),
+  p50 and p95 of 2,000, against miners (1,000 / 10,000 / 100,000, one executor
   class) and against live bookings (0 / 1,000 / 10,000 / 100,000 on 1,000
   miners);
 - a resolve (rule table, instance cache, resolution) against rules (100 /
@@ -66,13 +66,14 @@ def route(book: MinerBook, index: CandidateIndex, n: int, now: float) -> None:
 
 
 def timed_picks(book: MinerBook, index: CandidateIndex, picks: int, first: int, now: float) -> tuple[float, float]:
-    """(median µs of a pick and its booking, picks per second)."""
+    """(median, p95) µs of a pick and its booking."""
     times = []
     for n in range(first, first + picks):
         began = time.perf_counter()
         route(book, index, n, now)
         times.append(time.perf_counter() - began)
-    return statistics.median(times) * 1e6, picks / sum(times)
+    times.sort()
+    return times[len(times) // 2] * 1e6, times[int(len(times) * 0.95)] * 1e6
 
 
 def picks_against_miners(counts: tuple[int, ...]) -> list[tuple[int, float, float]]:
@@ -208,8 +209,8 @@ def main() -> int:
         "against active organs (100 rules)": [(n, us) for n, us, _ in by_organs]}, "µs")
     lines = ["# How cost grows (issue 22)", "", "In process, medians; `python -m bench.curves`.", "",
              "## Picks", "", f"![picks]({picks_png})", "",
-             *table("| miners | pick µs (median) | picks/s (mean of 2,000) |", by_miners),
-             *table("| live bookings (1,000 miners) | pick µs (median) | picks/s (mean of 2,000) |", by_bookings),
+             *table("| miners | pick p50 µs | pick p95 µs |", by_miners),
+             *table("| live bookings (1,000 miners) | pick p50 µs | pick p95 µs |", by_bookings),
              f"![memory]({memory_png})", "", *table("| live bookings | book MiB (tracemalloc) |", memory),
              "## Resolves", "", f"![resolves]({resolves_png})", "",
              *table("| rules | resolve µs (median) | table rebuild ms |", by_rules),
