@@ -9,8 +9,8 @@ write, and what happens to the job's slot claim in the store (released, or
 held until a time). The picker actor applies it in one transaction; a
 refusal changes nothing.
 
-- A receipt for a job routed here must name the miner and class it was
-  routed to. `started` makes it running, `finished` finished; `declined` and
+- A receipt must name a registered miner and a configured class, and for a
+  job routed here the miner and class it was routed to. `started` makes it running, `finished` finished; `declined` and
   `failed` end it like a release with that reason.
 - A release (`declined`, `failed`, `timeout`, `cancelled`) of a job that has
   not ended frees its slot and its held allowance at once, records the
@@ -26,7 +26,8 @@ from contracts.audit import AuditStamp
 from contracts.jobs import JobSpec, JobView, Receipt
 from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.book import MinerBook
-from organism.jobs.prefilters import may_act_on
+from organism.jobs.facts import unknown_miners
+from organism.jobs.prefilters import may_act_on, unknown_class
 from organism.jobs.records import ENDED, ENDINGS, Change, Reservation, RoutedJob, Selection, Writes
 from organism.jobs.views import job_state, job_view
 
@@ -53,6 +54,10 @@ def receipt(
     book: MinerBook, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
     ttl_s: float | None, now: float, block: int | None, reporter: AuditStamp,
 ) -> Change | Refusal:
+    if hotkey not in book.miners:
+        return unknown_miners([hotkey])
+    if (unknown := unknown_class(book.config, executor_class, "executor_class")) is not None:
+        return unknown
     routed = book.jobs.get(job_uuid)
     if routed is not None and (routed.hotkey, routed.executor_class) != (hotkey, executor_class):
         return Refusal(

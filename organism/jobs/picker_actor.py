@@ -50,9 +50,7 @@ from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
-from organism.jobs.facts import unknown_miners
 from organism.jobs.picker_reads import READ_GROUPS, PickerReads
-from organism.jobs.prefilters import unknown_class
 from organism.jobs.records import Change, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
 from organism.settings import OrganismSettings
@@ -196,10 +194,6 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
         stamp: AuditStamp,
     ) -> Receipt | Refusal:
-        if hotkey not in self._book.miners:
-            return unknown_miners([hotkey])
-        if (unknown := unknown_class(self._book.config, executor_class, "executor_class")) is not None:
-            return unknown
         now = time.time()
         return self._apply(lifecycle.receipt(self._book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s,
                                              now, self._current_block(now), stamp))
