@@ -11,6 +11,7 @@ The answer comes with the `Writes` to persist; the simulator drops them.
 """
 
 from collections.abc import Callable
+from random import Random
 
 from contracts.jobs import JobRouted, JobSpec
 from contracts.refusals import Refusal, RefusalKind
@@ -25,13 +26,14 @@ CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners
 
 def route(
     book: MinerBook, spec: JobSpec, netuid: int, now: float, index: CandidateIndex | None,
-    buried: Callable[[str], bool], claimed: Callable[[str], bool],
+    buried: Callable[[str], bool], claimed: Callable[[str], bool], rng: Random | None = None,
 ) -> tuple[JobRouted | Refusal, Writes]:
-    """The job's answer and what booking it changed (`claimed(hotkey)`: the slot is ours)."""
+    """The job's answer and what booking it changed (`claimed(hotkey)`: the slot is ours; `rng`: the
+    spread ordering's draws)."""
     if (refusal := tombstones.refusal(book, spec, now, buried)) is not None:
         return refusal, Writes()  # finished long ago: the book forgot it, its tombstone did not
     for _ in range(CLAIM_ATTEMPTS):
-        decided = chosen(book, spec, netuid, now, index)
+        decided = chosen(book, spec, netuid, now, index, rng)
         if isinstance(decided, Refusal):
             return decided, Writes()
         outcome, address = decided

@@ -19,6 +19,7 @@ It implements `contracts.picker.Picker`; answers are typed: records, views,
 
 import contextlib
 import functools
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -86,6 +87,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         self._book_behind_store = False
         self._withdrawals = Withdrawals()
         self._book_lock = threading.Lock()
+        self._random = random.Random()  # the spread ordering's draws
 
     @property
     def _book(self) -> MinerBook:
@@ -140,7 +142,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
         answer, writes = booking.route(book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now),
-                                       lambda hotkey: self._claimed(spec, hotkey, now, tx))
+                                       lambda hotkey: self._claimed(spec, hotkey, now, tx), self._random)
         documents.write(tx, writes)
         return answer
 

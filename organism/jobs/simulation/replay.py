@@ -142,7 +142,8 @@ class Simulation:
         self._prune(now)
         started = self.timer()
         answer, writes = booking.route(self.book, spec, self.netuid, now, self.index,
-                                       lambda job_uuid: self._tombstones.get(job_uuid, now) > now, lambda hotkey: True)
+                                       lambda job_uuid: self._tombstones.get(job_uuid, now) > now, lambda hotkey: True,
+                                       self.random)
         self.observed.decision(self.timer() - started)
         self._look_at(writes)
         live = fields.get("live")
