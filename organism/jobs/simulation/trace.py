@@ -116,7 +116,7 @@ def parse_line(text: str, line: int) -> dict[str, Any]:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        raise TraceError(line, f"not JSON ({error.msg}); a truncated line?") from None
+        raise TraceError(line, f"not JSON ({error.msg}, column {error.colno}); a truncated line?") from None
     if not isinstance(record, dict):
         raise TraceError(line, "not a JSON object")
     return record
