@@ -37,6 +37,7 @@ from organism.jobs.filters import (
     Filter,
     PickContext,
     RankKey,
+    Rejection,
     allowance_suffices,
     rank_key,
 )
@@ -121,25 +122,29 @@ def _first_with_a_slot(
 ) -> Selection | Refusal:
     """The first ranked candidate that passes every slot filter is selected."""
     refusals: set[RefusalKind] = set()
-    for candidate in candidates:
-        failed = next(
-            (stage for stage in SLOT_FILTERS if not _passes(stage, candidate, context, explain, detailed)), None
-        )
-        if failed is None:
+    for candidate in candidates:  # the hot loop of a pick past busy miners: no helper calls
+        for stage in SLOT_FILTERS:
+            if (rejection := stage.check(candidate, context)) is not None:
+                _count(stage, candidate, rejection, explain, detailed)
+                refusals.add(stage.refusal)
+                break
+        else:
             return Selection(candidate.hotkey, "selected", True, explain, required_s)
-        refusals.add(failed.refusal)
     only = refusals.pop() if len(refusals) == 1 else RefusalKind.ALL_MINERS_BUSY
     return _refusal(only, explain, context.job, cycle, context.book)
 
 
-def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain, detailed: bool = True) -> bool:
+def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain) -> bool:
     rejection = stage.check(candidate, context)
-    if rejection is None:
-        return True
+    if rejection is not None:
+        _count(stage, candidate, rejection, explain, detailed=True)
+    return rejection is None
+
+
+def _count(stage: Filter, candidate: Candidate, rejection: Rejection, explain: Explain, detailed: bool) -> None:
     explain.rejected[stage.name] += 1
     if detailed:  # each miner's reason: for dry runs, which take the reference path
         explain.reasons[candidate.hotkey] = f"{stage.name}: {rejection.reason}"
-    return False
 
 
 def _refusal(kind: RefusalKind, explain: Explain, job: JobSpec, cycle: Cycle, book: MinerBook) -> Refusal:
