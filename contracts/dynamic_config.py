@@ -5,13 +5,14 @@ the debug and trusted-miner overrides, and what the job lifecycle adds: the
 allowance held while routing (on by default; off restores the original's
 check-only routing), the incident rule (N incidents in a window blacklist a
 miner for a while; recent incidents demote it in the ranking), how old a
-block report may be, and the executor classes with their spin-up times (the
-original's five by default). Changes arrive as a strict partial update
+block report may be, the order candidates are tried in (the ranking, or
+the spread: a weighted random shuffle), and the executor classes with their
+spin-up times (the original's five by default). Changes arrive as a strict partial update
 (`DynamicConfigPatch`, derived field by field from `DynamicConfig`):
 unknown keys and wrong types are rejected, by field name.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
@@ -60,6 +61,11 @@ class DynamicConfig(BaseModel):
     DYNAMIC_INCIDENT_BLACKLIST_SECONDS: ConfigSeconds = 1800
     DYNAMIC_DEMOTE_MINERS_WITH_INCIDENTS: bool = True
     DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS: ConfigSeconds = 120  # 0: no limit
+    # the order candidates are tried in: the scorers' ranking, or a reliability-weighted random
+    # shuffle in proportion to allowance left (organism/jobs/spread.py) with its soft cutoff and steepness
+    DYNAMIC_ROUTING_ORDER: Literal["deterministic", "spread"] = "deterministic"
+    DYNAMIC_SPREAD_INCIDENT_CUTOFF: Annotated[float, Field(ge=0, le=10_000)] = 2.0  # recent incidents: reliability 1/2
+    DYNAMIC_SPREAD_STEEPNESS: Annotated[float, Field(gt=0, le=100)] = 2.0
     EXECUTOR_CLASSES: dict[ExecutorClassName, ConfigSeconds] = Field(
         default_factory=lambda: dict(ORIGINAL_EXECUTOR_CLASSES), min_length=1, max_length=MAX_EXECUTOR_CLASSES
     )

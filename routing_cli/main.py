@@ -8,6 +8,7 @@
     routing restore state.json                  replace it with a backup, all or nothing (stop the stack first)
     routing status | registry | rules | resolve | explain | miners | audit
                                                 the running stack, for operators (routing_cli/client.py)
+    routing simulate TRACE | trace generate     job routing replayed offline (routing_cli/simulate.py)
 """
 
 import argparse
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from organism.state.backup import dump, restore_all
 from organism.state.locate import FILES, open_store
-from routing_cli import client, kuberay, monitoring, stack, tokens
+from routing_cli import client, kuberay, monitoring, simulate, stack, tokens
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,9 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         if name == "restore":
             command.add_argument("backup", type=Path)
     client.add_commands(commands)
+    simulate.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in client.COMMANDS:
         return client.run(args)
+    if args.command in simulate.COMMANDS:
+        return simulate.run(args)
     if args.command in ("backup", "restore"):
         return state_command(args)
     if args.command == "run":

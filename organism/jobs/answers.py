@@ -7,6 +7,7 @@ and tell a caller refused for busy miners when to try again.
 """
 
 import dataclasses
+from random import Random
 
 from contracts.jobs import JobSpec, MinerAddress
 from contracts.refusals import Refusal, RefusalKind
@@ -21,10 +22,10 @@ def current_block(book: MinerBook, now: float) -> int | None:
 
 
 def chosen(book: MinerBook, spec: JobSpec, netuid: int, now: float,
-           index: CandidateIndex | None) -> tuple[Selection, MinerAddress] | Refusal:
+           index: CandidateIndex | None, rng: Random | None = None) -> tuple[Selection, MinerAddress] | Refusal:
     """The miner a pick selects and its address (`index` None: the reference path, every filter over
-    every miner, each one's reason), or why none."""
-    outcome = pick(book, spec, current_block(book, now), netuid, now, index)
+    every miner, each one's reason), or why none; `rng` draws the spread ordering's order."""
+    outcome = pick(book, spec, current_block(book, now), netuid, now, index, rng)
     if isinstance(outcome, Refusal):
         return with_retry_after(book, outcome)
     address = address_of(book, outcome.hotkey)

@@ -9,9 +9,13 @@ write, and what happens to the job's slot claim in the store (released, or
 held until a time). The picker actor applies it in one transaction; a
 refusal changes nothing.
 
-- A receipt for a job routed here must name the miner and class it was
-  routed to. `started` makes it running, `finished` finished; `declined` and
+- A receipt must name a registered miner and a configured class, and for a
+  job routed here the miner and class it was routed to. `started` makes it running, `finished` finished; `declined` and
   `failed` end it like a release with that reason.
+- An *excused* decline records no incident (and leaves the miner free to be
+  picked for the job again): the miner was busy with other work, which it
+  proves with receipts: a started receipt of a job not routed here, of the
+  same class, unfinished and counting at the time of the decline.
 - A release (`declined`, `failed`, `timeout`, `cancelled`) of a job that has
   not ended frees its slot and its held allowance at once, records the
   miner's incident (all but `cancelled`) and keeps the miner from a new pick
@@ -23,10 +27,11 @@ refusal changes nothing.
 """
 
 from contracts.audit import AuditStamp
-from contracts.jobs import JobSpec, JobView, Receipt
+from contracts.jobs import IncidentKind, JobSpec, JobView, Receipt
 from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.book import MinerBook
-from organism.jobs.prefilters import may_act_on
+from organism.jobs.facts import unknown_miners
+from organism.jobs.prefilters import may_act_on, unknown_class
 from organism.jobs.records import ENDED, ENDINGS, Change, Reservation, RoutedJob, Selection, Writes
 from organism.jobs.views import job_state, job_view
 
@@ -53,6 +58,10 @@ def receipt(
     book: MinerBook, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
     ttl_s: float | None, now: float, block: int | None, reporter: AuditStamp,
 ) -> Change | Refusal:
+    if hotkey not in book.miners:
+        return unknown_miners([hotkey])
+    if (unknown := unknown_class(book.config, executor_class, "executor_class")) is not None:
+        return unknown
     routed = book.jobs.get(job_uuid)
     if routed is not None and (routed.hotkey, routed.executor_class) != (hotkey, executor_class):
         return Refusal(
@@ -67,8 +76,8 @@ def receipt(
         if routed is not None and job_state(book, routed, now) in ENDED:
             return Change(record)  # ended already (a retried receipt, or released first): as a release, idempotent
         state, incident = ENDINGS[kind]
-        if routed is None:  # a fact about a job routed elsewhere: it records no incident of the miner
-            incident = None
+        if routed is None or _excused(book, kind, hotkey, executor_class, job_uuid, record.timestamp):
+            incident = None  # a fact about a job routed elsewhere, or a decline the miner was busy for
         writes = book.end_job(job_uuid, state, record.timestamp, kind, incident, (hotkey, executor_class), reporter)
         return Change(record, writes, release_claim=True)
     writes = book.record_receipt(record, block)
@@ -86,8 +95,23 @@ def release(book: MinerBook, job_uuid: str, reason: str, now: float, caller: Aud
     if job_state(book, job, now) in ENDED:
         return Change(job_view(book, job, now))
     state, incident = ENDINGS[reason]
+    if _excused(book, reason, job.hotkey, job.executor_class, job_uuid, now):
+        incident = None
     writes = book.end_job(job_uuid, state, now, reason, incident, (job.hotkey, job.executor_class), caller)
     return Change(job_view(book, job, now), writes, release_claim=True)
+
+
+def _excused(book: MinerBook, ending: str, hotkey: str, executor_class: str, job_uuid: str, at: float) -> bool:
+    """A decline the miner proves it was busy for: a started receipt, of the same class, of work not routed
+    here (another validator's job), unfinished and counting at the time of the decline."""
+    if ending != IncidentKind.DECLINED:
+        return False
+    for other in book.jobs_by_slot.get((hotkey, executor_class), ()):
+        started = book.started.get(other)
+        if (other != job_uuid and other not in book.jobs and other not in book.finished and started is not None
+                and started.timestamp <= at and started.counts_at(at)):
+            return True
+    return False
 
 
 def view_of(book: MinerBook, job_uuid: str, now: float) -> JobView | Refusal:

@@ -23,6 +23,7 @@ It implements `contracts.picker.Picker`; answers are typed: records, views,
 
 import contextlib
 import functools
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,17 +48,15 @@ from contracts.jobs import (
     Receipt,
 )
 from contracts.picker import Picker
-from contracts.refusals import PickerUnavailable, Refusal, RefusalKind, StoreUnavailable
+from contracts.refusals import PickerUnavailable, Refusal, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import documents, facts, lifecycle, stored_allowance, tombstones, views
-from organism.jobs.answers import chosen, current_block, replayed_expiry, with_retry_after
+from organism.jobs import booking, documents, facts, lifecycle, stored_allowance, views
+from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
-from organism.jobs.facts import unknown_miners
 from organism.jobs.picker_reads import READ_GROUPS, PickerReads
-from organism.jobs.prefilters import unknown_class
-from organism.jobs.records import Change, Selection, Writes
+from organism.jobs.records import Change, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
 from organism.settings import OrganismSettings
 from organism.state import audit
@@ -66,7 +65,6 @@ from organism.state.store import DocumentStore, Transaction
 from servekit.actors import actor_client
 from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals, fenced
 
-CLAIM_ATTEMPTS = 8  # candidates tried when other pickers hold the chosen miners' slots
 T = TypeVar("T")
 
 
@@ -93,6 +91,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         self._book_behind_store = False
         self._withdrawals = Withdrawals()
         self._book_lock = threading.Lock()
+        self._random = random.Random()  # the spread ordering's draws
 
     @property
     def _book(self) -> MinerBook:
@@ -147,20 +146,14 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         book = self._book  # first: a reload also renews the index
         documents.reload_job(tx, book, spec.job_uuid)  # routed by another picker: a replay here too
-        if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: tx.buried(job_uuid, now))) is not None:
-            return buried  # finished long ago: the book forgot it, its tombstone did not
-        for _ in range(CLAIM_ATTEMPTS):
-            decided = chosen(book, spec, self._netuid, now, self._index)
-            if isinstance(decided, Refusal):
-                if stored_allowance.relearn(book, tx, decided, now):
-                    continue  # what it learnt of another picker's holds was out of date: look again
-                return decided
-            outcome, address = decided
-            if outcome.reserve and not self._claimed(spec, outcome.hotkey, now, tx):
-                continue  # another picker holds that miner's slots: the next candidate
-            expires_at = self._book_or_replay(spec, outcome, now, tx)
-            return JobRouted(spec.job_uuid, address, outcome.reason, expires_at, outcome.replayed, False, outcome.explain)
-        return with_retry_after(book, Refusal(RefusalKind.ALL_MINERS_BUSY, "every candidate's executors are busy"))
+        answer, writes = booking.route(
+            book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now),
+            lambda hotkey: self._claimed(spec, hotkey, now, tx), self._random,
+            # what it learnt of another picker's holds was out of date: look again
+            second_look=lambda refusal: stored_allowance.relearn(book, tx, refusal, now),
+        )
+        documents.write(tx, writes)
+        return answer
 
     def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
         """Claim a slot of `hotkey` if the store confirms its allowance; none free: full until its first claim lapses."""
@@ -173,14 +166,6 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         claims = tx.claims_of(hotkey, spec.executor_class)
         self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
         return False
-
-    def _book_or_replay(self, spec: JobSpec, outcome: Selection, now: float, tx: Transaction) -> float | None:
-        """Reserve the selected miner; the reservation's expiry, if any."""
-        if outcome.reserve:
-            expires_at, writes = lifecycle.book_job(self._book, spec, outcome, now, self._current_block(now))
-            documents.write(tx, writes)
-            return expires_at
-        return replayed_expiry(self._book, spec, outcome, now)
 
     # --- facts and configuration (audited: `stamp` says who) ----------------------------
     @_changes
@@ -221,10 +206,6 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
         stamp: AuditStamp,
     ) -> Receipt | Refusal:
-        if hotkey not in self._book.miners:
-            return unknown_miners([hotkey])
-        if (unknown := unknown_class(self._book.config, executor_class, "executor_class")) is not None:
-            return unknown
         now = time.time()
         return self._apply_to_job(job_uuid, lambda book: lifecycle.receipt(
             book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, now, self._current_block(now), stamp))

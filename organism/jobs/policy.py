@@ -5,7 +5,9 @@ a finished uuid, the executor class, the debug and trusted miners, the
 current block, the time left in the cycle); then the named miner filters and
 scorers of `filters`: candidates, ranking, then the first ranked candidate
 that did not decline this job, has enough collateral and a free slot is
-selected.
+selected. In the spread ordering (`spread`), the ranked candidates are tried
+in a weighted random order instead, on the index's fast path and on the
+reference path alike.
 
 Refusals are values (`Refusal`) with the counts of `explain`, so the caller
 learns exactly why: a blacklist, a stale manifest, allowance, collateral and
@@ -13,6 +15,7 @@ busy slots are told apart.
 """
 
 from collections.abc import Iterable
+from random import Random
 
 from contracts.chain import Cycle
 from contracts.jobs import Explain, JobSpec
@@ -33,26 +36,32 @@ from organism.jobs.filters import (
     Candidate,
     Filter,
     PickContext,
+    RankKey,
+    Rejection,
     allowance_suffices,
     rank_key,
 )
 from organism.jobs.prefilters import PRE_FILTERS, JobContext, required_seconds
 from organism.jobs.records import Selection
+from organism.jobs.spread import SPREAD, weight, weighted_order
 
 
 def pick(
-    book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: float, index: CandidateIndex | None = None
+    book: MinerBook, job: JobSpec, block: int | None, netuid: int, now: float, index: CandidateIndex | None = None,
+    rng: Random | None = None,
 ) -> Selection | Refusal:
     """Route `job`. With an `index`, the candidate filters come from it (the fast path of real
-    picks); without, every filter runs over every miner and `explain` says why for each one."""
+    picks); without, every filter runs over every miner and `explain` says why for each one.
+    In the spread ordering, `rng` draws the order the ranked candidates are tried in."""
     explain = Explain(miners=len(book.miners), rejected=dict.fromkeys(FILTER_NAMES, 0))
     context = JobContext(book, job, block, netuid, now, explain, required_seconds(job, book.config))
     for stage in PRE_FILTERS:
         if (verdict := stage.check(context)) is not None:
             return verdict
     cycle = context.cycle
+    spread = Random() if rng is None and book.config.DYNAMIC_ROUTING_ORDER == SPREAD else rng
     if index is not None:
-        return _select_by_index(book, job, block, now, cycle, explain, index, context.required_s)
+        return _select_by_index(book, job, block, now, cycle, explain, index, context.required_s, spread)
     scratch = PickContext(book, job, now, book.allowance_rows(block))
     manifests = book.manifests.get(job.executor_class, {})
     explain.rejected[FRESH_MANIFEST] = len(book.miners) - len(manifests)  # none at all for this class
@@ -67,12 +76,20 @@ def pick(
     candidates.sort(key=lambda c: keys[c.hotkey])
     explain.ranking = [c.hotkey for c in candidates]
     explain.scores = {c.hotkey: dict(zip((s.name for s in SCORERS), keys[c.hotkey], strict=False)) for c in candidates}
+    if book.config.DYNAMIC_ROUTING_ORDER == SPREAD:
+        lefts = {c.hotkey: book.allowance_left(scratch.allowance_rows[c.hotkey], now) for c in candidates}
+        bound = max(1.0, *lefts.values())
+        candidates = weighted_order(candidates, lambda c: _weight(book, c.hotkey, lefts[c.hotkey], now), bound, spread)
     return _first_with_a_slot(candidates, scratch, explain, cycle, context.required_s)
+
+
+def _weight(book: MinerBook, hotkey: str, left: float, now: float) -> float:
+    return weight(left, len(book.recent_incidents(hotkey, now)), book.config)
 
 
 def _select_by_index(
     book: MinerBook, job: JobSpec, block: int, now: float, cycle: Cycle, explain: Explain, index: CandidateIndex,
-    required_s: int,
+    required_s: int, spread: Random | None,
 ) -> Selection | Refusal:
     ranked = index.candidates(book, job.executor_class, block, now)
     explain.rejected.update(static_rejections(ranked, book, job.executor_class))
@@ -85,8 +102,15 @@ def _select_by_index(
     if not explain.candidates:
         return _refusal(RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, explain, job, cycle, book)
     manifests = book.manifests[job.executor_class]
+    entries: Iterable[tuple[RankKey, float]] = ranked.ranked
+    if book.config.DYNAMIC_ROUTING_ORDER == SPREAD:  # too little allowance: weight 0, never drawn
+        def entry_weight(entry: tuple[RankKey, float]) -> float:
+            enough_left = not checked or allowance_suffices(entry[1], job.executor_seconds)
+            return _weight(book, entry[0][-1], entry[1], now) if enough_left else 0.0
+
+        entries = weighted_order(ranked.ranked, entry_weight, max(1.0, ranked.remaining[-1]), spread)
     enough = (
-        Candidate(manifests[key[-1]]) for key, remaining in ranked.ranked
+        Candidate(manifests[key[-1]]) for key, remaining in entries
         if not checked or allowance_suffices(remaining, job.executor_seconds)
     )
     return _first_with_a_slot(enough, PickContext(book, job, now, {}), explain, cycle, required_s, detailed=False)
@@ -98,25 +122,29 @@ def _first_with_a_slot(
 ) -> Selection | Refusal:
     """The first ranked candidate that passes every slot filter is selected."""
     refusals: set[RefusalKind] = set()
-    for candidate in candidates:
-        failed = next(
-            (stage for stage in SLOT_FILTERS if not _passes(stage, candidate, context, explain, detailed)), None
-        )
-        if failed is None:
+    for candidate in candidates:  # the hot loop of a pick past busy miners: no helper calls
+        for stage in SLOT_FILTERS:
+            if (rejection := stage.check(candidate, context)) is not None:
+                _count(stage, candidate, rejection, explain, detailed)
+                refusals.add(stage.refusal)
+                break
+        else:
             return Selection(candidate.hotkey, "selected", True, explain, required_s)
-        refusals.add(failed.refusal)
     only = refusals.pop() if len(refusals) == 1 else RefusalKind.ALL_MINERS_BUSY
     return _refusal(only, explain, context.job, cycle, context.book)
 
 
-def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain, detailed: bool = True) -> bool:
+def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain) -> bool:
     rejection = stage.check(candidate, context)
-    if rejection is None:
-        return True
+    if rejection is not None:
+        _count(stage, candidate, rejection, explain, detailed=True)
+    return rejection is None
+
+
+def _count(stage: Filter, candidate: Candidate, rejection: Rejection, explain: Explain, detailed: bool) -> None:
     explain.rejected[stage.name] += 1
     if detailed:  # each miner's reason: for dry runs, which take the reference path
         explain.reasons[candidate.hotkey] = f"{stage.name}: {rejection.reason}"
-    return False
 
 
 def _refusal(kind: RefusalKind, explain: Explain, job: JobSpec, cycle: Cycle, book: MinerBook) -> Refusal:
