@@ -1,22 +1,30 @@
-"""In-process figures: the coordinator's cache hit, and one miner-picker decision.
+"""In-process figures: the coordinator's cache hit, one miner-picker decision, and whole picks.
 
 No HTTP and no Ray: what the pure core costs. The picker decision runs over
 1,000 miners with bookings in flight, on the fast path real picks take (the
 candidate index), in the shapes that matter: five classes of 200 miners, one
 class of 1,000, and 1,000 miners of 4 executors each with 90 % of slots booked.
+A whole pick (`picker_picks`) is the picker actor's own `route_jobs` of one
+job, in process, over SQLite in a temporary directory: the decision, the slot
+claim, the booking and its routing report, committed. It uses only what the
+picker had before routing reports, so the same file measures an older
+checkout too (`python -m bench.report_cost`).
 """
 
 import functools
 import random
+import tempfile
 import time
 
 from bench.loadgen import Measurement, time_each
-from contracts.dynamic_config import ORIGINAL_EXECUTOR_CLASSES, DynamicConfig
+from contracts.audit import AuditStamp
+from contracts.dynamic_config import ORIGINAL_EXECUTOR_CLASSES, DynamicConfig, DynamicConfigPatch
 from contracts.jobs import Allowance, JobSpec, Manifest, Miner
 from coordinator.route_cache import RouteCache
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.lifecycle import book_job
+from organism.jobs.picker_actor import MinerPicker
 from organism.jobs.policy import pick
 from organism.jobs.records import Selection
 
@@ -64,3 +72,24 @@ def picker_decisions(calls: int = 2000, booked_calls: int = 300) -> list[Measure
         route = functools.partial(_route, book, index, names, now=now)
         results.append(time_each(name, calls if not booked else booked_calls, route))
     return results
+
+
+def picker_picks(calls: int = 2000, miners: int = 1000, classes: int = 1) -> Measurement:
+    """Whole picks through the picker actor's class, in process, committed to SQLite: `miners` in `classes`."""
+    stamp, now = AuditStamp("bench", "admin", "bench"), time.time()
+    names = sorted(ORIGINAL_EXECUTOR_CLASSES)[:classes]
+    with tempfile.TemporaryDirectory() as state_dir:
+        picker = MinerPicker("bench", state_dir, NETUID)
+        picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600), stamp)
+        for i in range(miners):
+            picker.upsert_miner(Miner(f"m{i:04d}", "10.0.0.1", 8000, 4, 10**18), stamp)
+        picker.add_manifests([Manifest(f"m{i:04d}", names[i % classes], 1_000_000, 1_000_000, now - 60, 0)
+                              for i in range(miners)])
+        picker.upsert_allowances([Allowance(f"m{i:04d}", -14, 708, 1e9, random.uniform(1e8, 1e9))
+                                  for i in range(miners)], stamp)
+        picker.set_block(BLOCK, stamp)
+
+        def route(n: int) -> None:
+            picker.route_jobs([JobSpec(f"pick-{n}", names[n % classes], 1, 1, 1, 0, False, caller="bench")])
+
+        return time_each(f"picker_picks_{classes}x{miners // classes}_miners_sqlite", calls, route)

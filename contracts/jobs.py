@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contracts.job_reports import RoutingReport
 from contracts.pickling import compact
 
 
@@ -45,6 +46,7 @@ class JobSpec:
     on_trusted_miner: bool
     caller: str = ""  # the service (token subject) asking: the job's owner when it is first routed
     caller_is_admin: bool = False
+    control_version: int | None = None  # the control-plane version the asking replica had applied
 
     @property
     def executor_seconds(self) -> int:
@@ -182,8 +184,9 @@ JobCursor = tuple[float, str]  # (routed_at, job uuid) of the last job of a page
 
 @dataclass
 class Explain:
-    """Why a pick went the way it did: counts per filter, and for a dry run the
-    ranking, each ranked miner's scores and each passed-over miner's reason."""
+    """Why a pick went the way it did: counts per filter; the ranking, each ranked miner's scores and
+    each passed-over miner's filter and reason (a dry run: every miner; a pick: as much as its routing
+    report keeps, `organism.jobs.report`); and a dry run's routing report."""
 
     miners: int = 0
     candidates: int = 0
@@ -191,8 +194,17 @@ class Explain:
     remaining_s: int | None = None
     required_s: int | None = None
     ranking: list[str] = field(default_factory=list)
-    reasons: dict[str, str] = field(default_factory=dict)  # hotkey -> "filter: reason"
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # hotkey -> scorer name -> score
+    rejections: dict[str, tuple[str, str]] = field(default_factory=dict)  # hotkey -> (filter, reason)
+    scores: dict[str, tuple[float, ...]] = field(default_factory=dict)  # hotkey -> its scores, in `scorers` order
+    scorers: tuple[str, ...] = ()
+    judged: int = 0  # miners with a manifest of the job's class
+    walked: int = 0  # ranked candidates the slot filters ran on
+    report: RoutingReport | None = None  # a dry run's
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """hotkey -> "filter: reason" of each passed-over miner."""
+        return {hotkey: f"{name}: {reason}" for hotkey, (name, reason) in self.rejections.items()}
 
     def as_dict(self, with_ranking: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -205,7 +217,9 @@ class Explain:
         if with_ranking:
             body["ranking"] = self.ranking
             body["reasons"] = self.reasons
-            body["scores"] = self.scores
+            body["scores"] = {hotkey: dict(zip(self.scorers, scores, strict=True)) for hotkey, scores in self.scores.items()}
+            if self.report is not None:
+                body["report"] = self.report.as_dict()
         return body
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from contracts.audit import AuditPage, AuditStamp
 from contracts.chain import ChainView
 from contracts.dynamic_config import DynamicConfig
+from contracts.job_reports import RoutingReport
 from contracts.jobs import (
     Allowance,
     BlacklistEntry,
@@ -67,7 +68,7 @@ class Picker(Versioned, Protocol):
 
     async def config(self) -> DynamicConfig: ...
 
-    # --- reads beside the queue (they never make a pick wait): miners, dry runs, the audit trail
+    # --- reads beside the queue (they never make a pick wait): miners, dry runs, routing reports, the audit trail
     async def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
         """What a pick would answer now; it books nothing."""
         ...
@@ -76,6 +77,10 @@ class Picker(Versioned, Protocol):
                      blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]: ...
 
     async def miner(self, hotkey: str) -> MinerStatus | Refusal: ...
+
+    async def reports(self, job_uuid: str, reader: AuditStamp) -> list[RoutingReport] | Refusal:
+        """The job's routing reports, newest first: every one for an admin `reader`, a service's own jobs' only."""
+        ...
 
     async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...
 

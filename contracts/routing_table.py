@@ -57,6 +57,7 @@ class Category:
 class Match:
     logical_id: str
     resolved_from: ResolvedFrom
+    rule: str | None = None  # what matched: `type|domain`, `type`, a category's pattern; None for the fallback
 
 
 GRAPH_DISPATCHER = "graph_dispatcher"
@@ -101,12 +102,12 @@ class RuleTable:
     def match(self, task_type: str, domain: str | None) -> Match:
         """Match an already normalized pair (first hit wins)."""
         if domain is not None and (logical_id := self._rules.get((task_type, domain))):
-            return Match(logical_id, ResolvedFrom.DOMAIN)
+            return Match(logical_id, ResolvedFrom.DOMAIN, f"{task_type}|{domain}")
         if logical_id := self._rules.get((task_type, None)):
-            return Match(logical_id, ResolvedFrom.TASK)
+            return Match(logical_id, ResolvedFrom.TASK, task_type)
         for category in self.categories:
             if fnmatchcase(task_type, category.pattern):
-                return Match(category.logical_id, ResolvedFrom.DEFAULT)
+                return Match(category.logical_id, ResolvedFrom.DEFAULT, category.pattern)
         return Match(self.fallback, ResolvedFrom.FALLBACK)
 
     def rules(self) -> list[Rule]:

@@ -60,6 +60,8 @@ class RouteResult(BaseModel):
     cache_hit: bool = False
     cache_age_ms: float = 0.0
     error: str | None = None
+    explain: dict[str, Any] | None = Field(None, description="with `explain=true`: the rule that matched, each instance"
+                                                             " considered with its checks' verdicts, the one chosen")
 
 
 class BulkRouteItem(BaseModel):

@@ -7,6 +7,7 @@
                                                 replica applies it; --dry-run: the recent keys it would move
     routing resolve TYPE [--domain D]           where a task would go, and why
     routing explain [--executor-class C] ...    a dry-run pick: ranking, scores, why others were passed over
+    routing report UUID                         why each pick of a job went where it did (its routing reports)
     routing miners [--executor-class C] [--free]   miners, their free slots, allowance and incidents
     routing audit [--action A] [--subject S] [--limit N]   who changed what, newest first
 
@@ -54,6 +55,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     for limit in ("download", "execution", "upload"):
         explain.add_argument(f"--{limit}", type=int, default=60, help=f"{limit} time limit, s (default 60)")
     explain.add_argument("--trusted", action="store_true", help="on the trusted miner")
+    report = command("report", "a job's routing reports: each pick, the miners it judged and why")
+    report.add_argument("uuid")
     miners = command("miners", "miners with their free slots, allowance and incidents")
     miners.add_argument("--executor-class")
     miners.add_argument("--free", action="store_true", help="only miners with a free slot")
@@ -63,7 +66,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     audit.add_argument("--limit", type=int, default=20)
 
 
-COMMANDS = ("status", "registry", "rules", "resolve", "explain", "miners", "audit")
+COMMANDS = ("status", "registry", "rules", "resolve", "explain", "report", "miners", "audit")
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
@@ -194,6 +197,26 @@ def explain(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
     return answer, "\n".join([*lines, f"rejected by filter: {rejected or 'none'}"])
 
 
+def report(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
+    answer = _call(http, "GET", f"/organism/jobs/{args.uuid}/report")
+    lines = []
+    for kept in answer["reports"]:
+        outcome = kept["outcome"]
+        decided = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(kept["decided_at"]))
+        what = (outcome["refusal"] or {}).get("type") or f"{outcome['kind']} {outcome['hotkey']} slot {outcome['slot']}"
+        rows = [(c["hotkey"], c["rank"], "yes" if c["chosen"] else None, _verdict(c["verdicts"]))
+                for c in kept["candidates"]]
+        lines += [f"{decided} UTC, block {kept['block']}, version {kept['control_version']}: {what}"
+                  + (f" (compact: {kept['omitted']} of {kept['judged']} miners only counted)" if kept["compact"] else ""),
+                  table(["hotkey", "rank", "chosen", "verdict"], rows)]
+    return answer, "\n".join(lines)
+
+
+def _verdict(verdicts: list[dict[str, Any]]) -> str:
+    failed = next((v for v in verdicts if not v["passed"]), None)
+    return f"{failed['filter']}: {failed['reason']}" if failed else f"passed {verdicts[-1]['filter'] if verdicts else '-'}"
+
+
 def miners(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
     found, cursor = [], None
     while True:
@@ -222,5 +245,5 @@ def audit(http: httpx.Client, args: argparse.Namespace) -> tuple[Any, str]:
 
 HANDLERS: dict[str, Callable[[httpx.Client, argparse.Namespace], tuple[Any, str]]] = {
     "status": status, "registry": registry, "rules": rules, "resolve": resolve,
-    "explain": explain, "miners": miners, "audit": audit,
+    "explain": explain, "report": report, "miners": miners, "audit": audit,
 }

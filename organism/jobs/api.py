@@ -35,6 +35,7 @@ from organism.jobs.models import (
     JobEventOut,
     JobMinerOut,
     JobOut,
+    JobReportsOut,
     JobsOut,
     ManifestsIn,
     MinerIn,
@@ -43,6 +44,7 @@ from organism.jobs.models import (
     MinerStatusOut,
     ReceiptIn,
     ReleaseIn,
+    RoutingReportOut,
 )
 from organism.jobs.picker_client import PickerClient
 from organism.state.audit import current_stamp
@@ -97,7 +99,7 @@ class JobApi:
     async def route_job(self, request: JobRouteRequest, dry_run: bool = Query(False)) -> JobRouteResponse:
         stamp = current_stamp()
         spec = JobSpec(job_uuid=str(request.uuid), **request.model_dump(exclude={"uuid"}), caller=stamp.subject,
-                       caller_is_admin=stamp.role == "admin")
+                       caller_is_admin=stamp.role == "admin", control_version=self.control.applied)
         outcome = accepted(await self.jobs.route_job(spec, dry_run), with_ranking=dry_run)
         shown = {name: plain(getattr(outcome, name)) for name in ROUTED_FIELDS}  # the explain: as the caller asked
         return JobRouteResponse(**shown, explain=outcome.explain.as_dict(with_ranking=dry_run))
@@ -110,6 +112,13 @@ class JobApi:
     @route.get("/jobs/{job_uuid}", dependencies=[require_service], responses=errors(404))
     async def get_job(self, job_uuid: JobUuidPath) -> JobOut:
         return _job_out(accepted(await self.picker.job(str(job_uuid))))
+
+    @route.get("/jobs/{job_uuid}/report", dependencies=[require_service], responses=errors(404))
+    async def get_report(self, job_uuid: JobUuidPath) -> JobReportsOut:
+        """Why each pick of this job went where it did: the request, every judged miner's verdicts, the
+        ranking and its inputs, the outcome. A service reads its own jobs' reports; an admin every one."""
+        reports = accepted(await self.picker.reports(str(job_uuid), current_stamp()))
+        return JobReportsOut(job_uuid=str(job_uuid), reports=[RoutingReportOut(**r.as_dict()) for r in reports])
 
     @route.get("/jobs", dependencies=[require_service])
     async def list_jobs(

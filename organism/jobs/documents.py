@@ -6,6 +6,10 @@ hotkey and executor class, an allowance row by hotkey and cycle, a receipt
 by kind and job, an incident by hotkey and job, the dynamic config and the
 chain report in `meta`; audit entries go to the trail (`state.audit`);
 tombstones are not documents: the store keeps them apart, never loaded.
+Routing reports are never loaded either: one collection per day of decision
+(`reports.<day>`, days since the epoch), keyed `<job uuid>|<decided at>`, so
+a job's reports are a key range of each day, newest first, and a day past
+`REPORT_RETENTION_S` (the audit trail's 90 days) goes whole.
 `write` puts a mutation's `Writes` into a transaction as documents; `load_book`
 rebuilds the book from them after a restart. A record stored before one of
 its fields existed reads as that field's default.
@@ -21,11 +25,13 @@ about it.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from typing import Any
 
 from contracts.audit import AuditEntry
 from contracts.chain import ChainReport
 from contracts.dynamic_config import DynamicConfig
+from contracts.job_reports import REQUEST_FIELDS, RoutingReport
 from contracts.jobs import Allowance, BlacklistEntry, Incident, Manifest, Miner, Receipt
 from contracts.plain import plain
 from organism.jobs.book import MinerBook
@@ -57,6 +63,18 @@ def place(record: Any) -> tuple[str, str]:
     return collection, key(record)
 
 
+REPORTS = "reports"
+REPORT_RETENTION_S = audit.RETENTION_S
+REPORTS_PER_JOB = 50  # at most this many of a job's reports are read back, the newest
+DAY_S = 86_400
+REPORT_FORMAT = 1  # a filter or scorer added, removed or renamed is a new format, its names a new vocabulary
+REPORT_VOCABULARIES = {  # format -> (filters in order, how many run before the ranking, scorers)
+    1: (("not_blacklisted", "fresh_manifest", "online_executors", "allowance", "not_declined", "collateral", "free_slot"),
+        4, ("fewer_recent_incidents", "more_allowance_left", "more_collateral")),
+}
+STORED_REPORT = tuple(f.name for f in fields(RoutingReport) if f.name not in ("filters", "candidate_filters", "scorers"))
+
+
 def _document(record: Any) -> Any:
     return record.model_dump() if isinstance(record, DynamicConfig) else plain(record)
 
@@ -68,6 +86,9 @@ def puts(writes: Writes) -> list[Put]:
             out.append(audit.put(record))
             continue
         if isinstance(record, APPLIED):
+            continue
+        if isinstance(record, RoutingReport):
+            out.append(_report_put(record))
             continue
         out.append((*place(record), _document(record)))
     return out
@@ -152,3 +173,56 @@ def _forget(book: MinerBook, job_uuid: str) -> None:
         if (receipt := receipts.pop(job_uuid, None)) is not None:
             book.jobs_by_slot.get((receipt.hotkey, receipt.executor_class), set()).discard(job_uuid)
             book.full_until.pop((receipt.hotkey, receipt.executor_class), None)
+
+
+def _reports_of_day(day: int) -> str:
+    return f"{REPORTS}.{day}"
+
+
+def _kept_days(now: float) -> range:
+    """The days whose reports are kept at `now`, newest first."""
+    return range(int(now // DAY_S), int((now - REPORT_RETENTION_S) // DAY_S) - 1, -1)
+
+
+def reports_of(store: DocumentStore, job_uuid: str, now: float) -> list[RoutingReport]:
+    """A job's routing reports, newest first (at most `REPORTS_PER_JOB`): one key range per kept day."""
+    found: list[RoutingReport] = []
+    for day in _kept_days(now):
+        for key, doc in store.page(_reports_of_day(day), f"{job_uuid}|~", REPORTS_PER_JOB - len(found)):
+            if not key.startswith(f"{job_uuid}|"):
+                break  # keys descend: the job's range is over
+            found.append(_report(doc))
+        if len(found) >= REPORTS_PER_JOB:
+            break
+    return found
+
+
+def _report_put(report: RoutingReport) -> Put:
+    """A report as a list, not an object: a pick pays for every byte it stores, and field names would be half
+    of them. The format first (it names the filters and scorers), then `STORED_REPORT`'s values in order, the
+    request's and the counts' as lists in the order of `REQUEST_FIELDS` and the filters."""
+    values = {name: getattr(report, name) for name in STORED_REPORT}
+    values["request"] = [report.request[name] for name in REQUEST_FIELDS]
+    values["rejected"] = [report.rejected[name] for name in report.filters]
+    key = f"{report.job_uuid}|{report.decided_at:018.6f}"
+    return _reports_of_day(int(report.decided_at // DAY_S)), key, [REPORT_FORMAT, *values.values()]
+
+
+def _report(doc: list[Any]) -> RoutingReport:
+    stored_format, *values = doc
+    filters, candidate_filters, scorers = REPORT_VOCABULARIES[stored_format]
+    fields = dict(zip(STORED_REPORT, values, strict=True))
+    chosen = fields["chosen_scores"]
+    return RoutingReport(**{
+        **fields, "filters": filters, "candidate_filters": candidate_filters, "scorers": scorers,
+        "request": dict(zip(REQUEST_FIELDS, fields["request"], strict=True)),
+        "rejected": dict(zip(filters, fields["rejected"], strict=True)), "ranking": tuple(fields["ranking"]),
+        "scores": tuple(map(tuple, fields["scores"])), "chosen_scores": None if chosen is None else tuple(chosen),
+        "rejections": {hotkey: tuple(why) for hotkey, why in fields["rejections"].items()},
+    })
+
+
+def forget_reports(store: DocumentStore, now: float) -> int:
+    """Drop the days of reports older than the retention (looking as far back again); how many reports."""
+    kept = _kept_days(now)
+    return sum(store.delete_before(_reports_of_day(day), "~") for day in range(kept[-1] - len(kept), kept[-1]))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.jobs import Allowance, JobSpec, Manifest
+from contracts.jobs import Allowance, Explain, JobSpec, Manifest
 from contracts.refusals import RefusalKind
 from organism.jobs.book import MinerBook
 from organism.jobs.records import RoutedJob
@@ -170,7 +170,13 @@ SCORERS: tuple[Scorer, ...] = (
     Scorer("more_allowance_left", more_allowance_left),
     Scorer("more_collateral", more_collateral),
 )
+SCORER_NAMES: tuple[str, ...] = tuple(scorer.name for scorer in SCORERS)
 RankKey = tuple[Any, ...]
+
+
+def blank_explain(miners: int) -> Explain:
+    """A pick's explain before anything was judged: every filter's count at 0."""
+    return Explain(miners=miners, rejected=dict.fromkeys(FILTER_NAMES, 0), scorers=SCORER_NAMES)
 
 
 def rank_key(candidate: Candidate, row: Allowance, context: PickContext) -> RankKey:

@@ -198,3 +198,47 @@ class JobOut(BaseModel):
 class JobsOut(BaseModel):
     jobs: list[JobOut]
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")
+
+
+class ReportOutcomeOut(BaseModel):
+    kind: Literal["selected", "replayed", "debug_miner", "trusted_miner", "refused"]
+    hotkey: str | None = Field(description="the miner chosen (or replayed to)")
+    slot: int | None = Field(description="the executor slot claimed; null when nothing was booked")
+    reservation_expires_at: float | None
+    refusal: dict[str, str] | None = Field(description="`type` and `message` of the refusal")
+
+
+class VerdictOut(BaseModel):
+    filter: str
+    passed: bool
+    reason: str | None
+
+
+class JudgedMinerOut(BaseModel):
+    hotkey: str
+    rank: int | None = Field(description="place in the ranking, 0 first; null when a candidate filter rejected it")
+    chosen: bool
+    scores: dict[str, int | float] | None = Field(description="the ranking's inputs, lower first, by scorer (collateral in wei, exact)")
+    verdicts: list[VerdictOut] = Field(description="each filter that ran on it, in order; the first refusal ends it")
+
+
+class RoutingReportOut(BaseModel):
+    job_uuid: str
+    owner: str
+    decided_at: float
+    control_version: int | None = Field(description="the control-plane version the asking replica had applied")
+    block: int | None
+    dry_run: bool
+    request: dict[str, Any]
+    outcome: ReportOutcomeOut
+    miners: int = Field(description="registered miners")
+    judged: int = Field(description="miners with a manifest of the job's class")
+    rejected: dict[str, int] = Field(description="miners rejected, by filter")
+    compact: bool = Field(description="more than 20 miners judged: the top 10 of the ranking and the chosen one only")
+    omitted: int = Field(description="judged miners a compact report leaves out")
+    candidates: list[JudgedMinerOut]
+
+
+class JobReportsOut(BaseModel):
+    job_uuid: str
+    reports: list[RoutingReportOut] = Field(description="one per pick of this uuid (replays and re-routes too), newest first")

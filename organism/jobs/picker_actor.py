@@ -11,7 +11,8 @@ when the store is unreachable, before the next change), so memory never
 runs ahead of disk. A restarted actor (`max_restarts=-1`) loads the same
 book: nothing it acknowledged is lost. What receipts and releases do to a
 job is decided in `lifecycle`; the actor writes it (`documents` says how each
-record is stored).
+record is stored). Every pick keeps its routing report (`report`) in the
+transaction of its booking (a refusal's alone).
 
 Two pickers on one database (a NewCluster upgrade) behave as one: a call
 about a job first loads it from the store under its lock (`reload_job`), and a
@@ -50,7 +51,7 @@ from contracts.jobs import (
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import booking, documents, facts, lifecycle, stored_allowance, views
+from organism.jobs import booking, documents, facts, lifecycle, report, stored_allowance, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
@@ -132,8 +133,9 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(prune(self._book, now))
-            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's and tombstones' retention
+            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's, reports' and tombstones' retention
                 audit.forget_old(self._store, now)
+                documents.forget_reports(self._store, now)
                 self._store.forget_tombstones(now)
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
@@ -144,28 +146,43 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         return answers
 
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
-        book = self._book  # first: a reload also renews the index
-        documents.reload_job(tx, book, spec.job_uuid)  # routed by another picker: a replay here too
-        answer, writes = booking.route(
-            book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now),
-            lambda hotkey: self._claimed(spec, hotkey, now, tx), self._random,
-            # what it learnt of another picker's holds was out of date: look again
-            second_look=lambda refusal: stored_allowance.relearn(book, tx, refusal, now),
-        )
-        documents.write(tx, writes)
+        """Decide, book, and keep the decision's routing report in the same transaction."""
+        answer, slot = self._decide(spec, now, tx)
+        kept = report.build(spec, answer, now, self._current_block(now), slot, report.owner_of(self._book, spec))
+        documents.write(tx, Writes([kept]))
         return answer
 
-    def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> bool:
-        """Claim a slot of `hotkey` if the store confirms its allowance; none free: full until its first claim lapses."""
+    def _decide(self, spec: JobSpec, now: float, tx: Transaction) -> tuple[JobRouted | Refusal, int | None]:
+        """The answer, and the slot it claimed (None when it booked nothing)."""
+        book = self._book  # first: a reload also renews the index
+        documents.reload_job(tx, book, spec.job_uuid)  # routed by another picker: a replay here too
+        slots: list[int] = []  # the slot a claim took (booking.route books the first claimed miner)
+
+        def claimed(hotkey: str) -> bool:
+            slot = self._claimed(spec, hotkey, now, tx)
+            if slot is not None:
+                slots.append(slot)
+            return slot is not None
+
+        answer, writes = booking.route(
+            book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now), claimed,
+            self._random, second_look=lambda refusal: stored_allowance.relearn(book, tx, refusal, now),
+        )  # second look: what it learnt of another picker's holds was out of date
+        documents.write(tx, writes)
+        return answer, slots[-1] if slots and not isinstance(answer, Refusal) else None
+
+    def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> int | None:
+        """Claim a slot of `hotkey` (its number) if the store confirms its allowance; when none is free (booked by
+        a picker of another process), remember the miner full until its first claim lapses."""
         if not stored_allowance.confirm(self._book, tx, spec, hotkey, self._current_block(now), now):
-            return False  # another picker's holds or deductions took it: the book has learnt them
+            return None  # another picker's holds or deductions took it: the book has learnt them
         online = self._book.manifests[spec.executor_class][hotkey].online_executor_count
         held_until = now + self._book.config.DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS
-        if tx.claim_slot(hotkey, spec.executor_class, spec.job_uuid, online, held_until, now) is not None:
-            return True
-        claims = tx.claims_of(hotkey, spec.executor_class)
-        self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
-        return False
+        slot = tx.claim_slot(hotkey, spec.executor_class, spec.job_uuid, online, held_until, now)
+        if slot is None:
+            claims = tx.claims_of(hotkey, spec.executor_class)
+            self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
+        return slot
 
     # --- facts and configuration (audited: `stamp` says who) ----------------------------
     @_changes

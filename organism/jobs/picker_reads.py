@@ -1,10 +1,10 @@
-"""The miner picker's reads beside its queue: listings, dry runs and the audit trail, never behind a pick.
+"""The miner picker's reads beside its queue: listings, dry runs, routing reports and the audit trail, never behind a pick.
 
 The picker runs changes one at a time (`picker_actor`); these reads run in a
 concurrency group of their own (`READ_GROUPS`), two at a time, beside that
 queue: on a copy of the book taken under the lock changes hold (`reading`,
-milliseconds), or from the store by key (the audit trail; a tombstone for a
-dry run). A busy picker still answers them, and they make no pick wait.
+milliseconds), or from the store by key (the audit trail and routing reports;
+a tombstone for a dry run). A busy picker still answers them, and they make no pick wait.
 `PickerReads` is mixed into `MinerPicker`, whose state it reads.
 """
 
@@ -13,10 +13,11 @@ import time
 
 import ray
 
-from contracts.audit import AuditPage
+from contracts.audit import AuditPage, AuditStamp
+from contracts.job_reports import RoutingReport
 from contracts.jobs import JobRouted, JobSpec, MinerStatus
 from contracts.refusals import Refusal
-from organism.jobs import reading, tombstones, views
+from organism.jobs import documents, reading, report, tombstones, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.facts import unknown_miners
@@ -40,9 +41,12 @@ class PickerReads:
     @ray.method(concurrency_group=READS)
     def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
         book, now = self._readable(), time.time()
-        if (buried := tombstones.refusal(book, spec, now, lambda job_uuid: self._buried(job_uuid, now))) is not None:
-            return buried
-        return reading.dry_run(book, spec, self._netuid, now)
+        buried = tombstones.refusal(book, spec, now, lambda job_uuid: self._buried(job_uuid, now))
+        return reading.with_report(book, spec, buried or reading.dry_run(book, spec, self._netuid, now), now)
+
+    @ray.method(concurrency_group=READS)
+    def reports(self, job_uuid: str, reader: AuditStamp) -> list[RoutingReport] | Refusal:
+        return report.readable(documents.reports_of(self._store, job_uuid, time.time()), job_uuid, reader)
 
     def _buried(self, job_uuid: str, now: float) -> bool:
         with self._store.transaction() as tx:

@@ -14,23 +14,22 @@ learns exactly why: a blacklist, a stale manifest, allowance, collateral and
 busy slots are told apart.
 """
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from random import Random
 
 from contracts.chain import Cycle
 from contracts.jobs import Explain, JobSpec
 from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.book import MinerBook
-from organism.jobs.candidate_index import CandidateIndex, static_rejections
+from organism.jobs.candidate_index import CandidateIndex, ClassCandidates, static_rejections
 from organism.jobs.filters import (
     ALLOWANCE,
     CANDIDATE_FILTERS,
     COLLATERAL,
-    FILTER_NAMES,
     FREE_SLOT,
     FRESH_MANIFEST,
     NOT_DECLINED,
-    SCORERS,
     SLOT_FILTERS,
     STATIC_FILTERS,
     Candidate,
@@ -39,11 +38,15 @@ from organism.jobs.filters import (
     RankKey,
     Rejection,
     allowance_suffices,
+    blank_explain,
     rank_key,
 )
 from organism.jobs.prefilters import PRE_FILTERS, JobContext, required_seconds
 from organism.jobs.records import Selection
+from organism.jobs.report import kept_in_report
 from organism.jobs.spread import SPREAD, weight, weighted_order
+
+STATIC_BY_NAME = {stage.name: stage for stage in STATIC_FILTERS}
 
 
 def pick(
@@ -51,19 +54,21 @@ def pick(
     rng: Random | None = None,
 ) -> Selection | Refusal:
     """Route `job`. With an `index`, the candidate filters come from it (the fast path of real
-    picks); without, every filter runs over every miner and `explain` says why for each one.
-    In the spread ordering, `rng` draws the order the ranked candidates are tried in."""
-    explain = Explain(miners=len(book.miners), rejected=dict.fromkeys(FILTER_NAMES, 0))
+    picks: `explain` keeps what the routing report keeps); without, every filter runs over every
+    miner and `explain` says why for each one. In the spread ordering, `rng` draws the order the
+    ranked candidates are tried in."""
+    explain = blank_explain(len(book.miners))
     context = JobContext(book, job, block, netuid, now, explain, required_seconds(job, book.config))
     for stage in PRE_FILTERS:
         if (verdict := stage.check(context)) is not None:
             return verdict
     cycle = context.cycle
+    manifests = book.manifests.get(job.executor_class, {})
+    explain.judged = len(manifests)
     spread = Random() if rng is None and book.config.DYNAMIC_ROUTING_ORDER == SPREAD else rng
     if index is not None:
         return _select_by_index(book, job, block, now, cycle, explain, index, context.required_s, spread)
     scratch = PickContext(book, job, now, book.allowance_rows(block))
-    manifests = book.manifests.get(job.executor_class, {})
     explain.rejected[FRESH_MANIFEST] = len(book.miners) - len(manifests)  # none at all for this class
     candidates = [Candidate(manifest) for manifest in manifests.values()]
     for stage in CANDIDATE_FILTERS:
@@ -75,7 +80,7 @@ def pick(
     keys = {c.hotkey: rank_key(c, scratch.allowance_rows[c.hotkey], scratch) for c in candidates}
     candidates.sort(key=lambda c: keys[c.hotkey])
     explain.ranking = [c.hotkey for c in candidates]
-    explain.scores = {c.hotkey: dict(zip((s.name for s in SCORERS), keys[c.hotkey], strict=False)) for c in candidates}
+    explain.scores = {c.hotkey: _scores(keys[c.hotkey]) for c in candidates}
     if book.config.DYNAMIC_ROUTING_ORDER == SPREAD:
         lefts = {c.hotkey: book.allowance_left(scratch.allowance_rows[c.hotkey], now) for c in candidates}
         bound = max(1.0, *lefts.values())
@@ -91,41 +96,76 @@ def _select_by_index(
     book: MinerBook, job: JobSpec, block: int, now: float, cycle: Cycle, explain: Explain, index: CandidateIndex,
     required_s: int, spread: Random | None,
 ) -> Selection | Refusal:
+    """The pick from the candidate index. What the routing report keeps is recorded on the way, from the
+    index's verdicts: for a full report each rejected miner's reason (the one filter that rejected it, run
+    again for its words), for a compact one the top of the ranking (`report.kept_in_report`)."""
     ranked = index.candidates(book, job.executor_class, block, now)
     explain.rejected.update(static_rejections(ranked, book, job.executor_class))
+    kept = kept_in_report(explain.judged)
+    context = PickContext(book, job, now, book.allowance_rows(block) if kept is None else {})
+    if kept is None:
+        for hotkey, name in ranked.rejected_by.items():
+            _record(STATIC_BY_NAME[name], Candidate(book.manifests[job.executor_class][hotkey]), context, explain)
     survivors = len(ranked.without_row) + len(ranked.ranked)
     if not survivors:
         return _refusal(STATIC_FILTERS[0].refusal, explain, job, cycle, book)  # every static filter refuses alike
     checked = book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING
     explain.rejected[ALLOWANCE] = ranked.allowance_rejections(job.executor_seconds, checked)
     explain.candidates = survivors - explain.rejected[ALLOWANCE]
+    manifests = book.manifests[job.executor_class]
+    if kept is None:
+        too_little = [key[-1] for key, left in ranked.ranked if checked and not allowance_suffices(left, job.executor_seconds)]
+        for hotkey in (*ranked.without_row, *too_little):
+            _record(CANDIDATE_FILTERS[-1], Candidate(manifests[hotkey]), context, explain)
     if not explain.candidates:
         return _refusal(RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, explain, job, cycle, book)
-    manifests = book.manifests[job.executor_class]
-    entries: Iterable[tuple[RankKey, float]] = ranked.ranked
-    if book.config.DYNAMIC_ROUTING_ORDER == SPREAD:  # too little allowance: weight 0, never drawn
-        def entry_weight(entry: tuple[RankKey, float]) -> float:
-            enough_left = not checked or allowance_suffices(entry[1], job.executor_seconds)
-            return _weight(book, entry[0][-1], entry[1], now) if enough_left else 0.0
+    ranking = _enough(ranked, job, checked)
+    top = list(ranking if kept is None else itertools.islice(ranking, kept))
+    explain.ranking = [key[-1] for key in top]
+    explain.scores = {key[-1]: _scores(key) for key in top}
+    if book.config.DYNAMIC_ROUTING_ORDER == SPREAD:
+        order = _spread_order(book, ranked, job, checked, now, spread)
+    else:
+        order = top if kept is None else _enough(ranked, job, checked)
+    walk = (Candidate(manifests[key[-1]]) for key in order)
+    outcome = _first_with_a_slot(walk, context, explain, cycle, required_s, detailed=kept)
+    if isinstance(outcome, Selection) and outcome.hotkey not in explain.scores:  # chosen below the top kept
+        explain.scores[outcome.hotkey] = _scores(ranked.entry[outcome.hotkey][0])
+    return outcome
 
-        entries = weighted_order(ranked.ranked, entry_weight, max(1.0, ranked.remaining[-1]), spread)
-    enough = (
-        Candidate(manifests[key[-1]]) for key, remaining in entries
-        if not checked or allowance_suffices(remaining, job.executor_seconds)
-    )
-    return _first_with_a_slot(enough, PickContext(book, job, now, {}), explain, cycle, required_s, detailed=False)
+
+def _spread_order(book: MinerBook, ranked: ClassCandidates, job: JobSpec, checked: bool, now: float,
+                  spread: Random | None) -> Iterator[RankKey]:
+    """The survivors' rank keys in a weighted random order; too little allowance: weight 0, never drawn."""
+    def entry_weight(entry: tuple[RankKey, float]) -> float:
+        enough_left = not checked or allowance_suffices(entry[1], job.executor_seconds)
+        return _weight(book, entry[0][-1], entry[1], now) if enough_left else 0.0
+
+    drawn = weighted_order(ranked.ranked, entry_weight, max(1.0, ranked.remaining[-1]), spread)
+    return (key for key, left in drawn if not checked or allowance_suffices(left, job.executor_seconds))
+
+
+def _enough(ranked: ClassCandidates, job: JobSpec, checked: bool) -> Iterator[RankKey]:
+    """The ranked survivors' rank keys the allowance filter passes, best first."""
+    return (key for key, left in ranked.ranked if not checked or allowance_suffices(left, job.executor_seconds))
+
+
+def _scores(key: RankKey) -> tuple[float, ...]:
+    return key[:-1]  # the key's last item, the hotkey, is no score
 
 
 def _first_with_a_slot(
     candidates: Iterable[Candidate], context: PickContext, explain: Explain, cycle: Cycle, required_s: int,
-    detailed: bool = True,
+    detailed: int | None = None,
 ) -> Selection | Refusal:
-    """The first ranked candidate that passes every slot filter is selected."""
+    """The first ranked candidate that passes every slot filter is selected; the reasons of those
+    passed over are kept for the first `detailed` of them (None: all)."""
     refusals: set[RefusalKind] = set()
-    for candidate in candidates:  # the hot loop of a pick past busy miners: no helper calls
+    for walked, candidate in enumerate(candidates, 1):  # the hot loop of a pick past busy miners: no helper calls
+        explain.walked = walked
         for stage in SLOT_FILTERS:
             if (rejection := stage.check(candidate, context)) is not None:
-                _count(stage, candidate, rejection, explain, detailed)
+                _count(stage, candidate, rejection, explain, detailed is None or walked <= detailed)
                 refusals.add(stage.refusal)
                 break
         else:
@@ -137,14 +177,20 @@ def _first_with_a_slot(
 def _passes(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain) -> bool:
     rejection = stage.check(candidate, context)
     if rejection is not None:
-        _count(stage, candidate, rejection, explain, detailed=True)
+        _count(stage, candidate, rejection, explain, keep=True)
     return rejection is None
 
 
-def _count(stage: Filter, candidate: Candidate, rejection: Rejection, explain: Explain, detailed: bool) -> None:
+def _count(stage: Filter, candidate: Candidate, rejection: Rejection, explain: Explain, keep: bool) -> None:
     explain.rejected[stage.name] += 1
-    if detailed:  # each miner's reason: for dry runs, which take the reference path
-        explain.reasons[candidate.hotkey] = f"{stage.name}: {rejection.reason}"
+    if keep:
+        explain.rejections[candidate.hotkey] = (stage.name, rejection.reason)
+
+
+def _record(stage: Filter, candidate: Candidate, context: PickContext, explain: Explain) -> None:
+    """Keep the reason a filter gives for a miner the index already counted as rejected by it."""
+    rejection = stage.check(candidate, context)
+    explain.rejections[candidate.hotkey] = (stage.name, rejection.reason if rejection else stage.name)
 
 
 def _refusal(kind: RefusalKind, explain: Explain, job: JobSpec, cycle: Cycle, book: MinerBook) -> Refusal:

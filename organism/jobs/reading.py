@@ -13,9 +13,10 @@ changing under it.
 
 import dataclasses
 
-from contracts.jobs import JobRouted, JobSpec
+from contracts.jobs import Explain, JobRouted, JobSpec
 from contracts.refusals import Refusal
-from organism.jobs.answers import chosen, replayed_expiry
+from organism.jobs import report
+from organism.jobs.answers import chosen, current_block, replayed_expiry
 from organism.jobs.book import MinerBook
 
 
@@ -48,3 +49,11 @@ def dry_run(book: MinerBook, spec: JobSpec, netuid: int, now: float) -> JobRoute
     outcome, address = decided
     return JobRouted(spec.job_uuid, address, outcome.reason, replayed_expiry(book, spec, outcome, now),
                      outcome.replayed, True, outcome.explain)
+
+
+def with_report(book: MinerBook, spec: JobSpec, answer: JobRouted | Refusal, now: float) -> JobRouted | Refusal:
+    """A dry run's answer with its routing report in its explain (the report a pick would keep)."""
+    explain = answer.explain or Explain()
+    explain.report = report.build(spec, answer, now, current_block(book, now), None, report.owner_of(book, spec),
+                                  dry_run=True)
+    return answer if answer.explain is explain else dataclasses.replace(answer, explain=explain)

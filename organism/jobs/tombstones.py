@@ -13,10 +13,10 @@ memory, however many jobs finished in 30 days.
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from contracts.jobs import Explain, JobSpec, Receipt
+from contracts.jobs import JobSpec, Receipt
 from contracts.refusals import Refusal
 from organism.jobs.book import MinerBook
-from organism.jobs.filters import FILTER_NAMES
+from organism.jobs.filters import blank_explain
 from organism.jobs.prefilters import already_finished
 from organism.state.store import Tombstone
 
@@ -37,4 +37,4 @@ def refusal(book: MinerBook, spec: JobSpec, now: float, buried: Callable[[str], 
         return None
     if not buried(spec.job_uuid):
         return None
-    return already_finished(Explain(miners=len(book.miners), rejected=dict.fromkeys(FILTER_NAMES, 0)))
+    return already_finished(blank_explain(len(book.miners)))

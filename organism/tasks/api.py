@@ -7,6 +7,7 @@ HTTP through the organism's one table (`organism.api`).
 """
 
 from dataclasses import asdict
+from typing import Annotated
 
 from fastapi import Query, Response
 
@@ -62,9 +63,14 @@ class TaskApi:
         self.tasks = tasks
 
     @route.post("/resolve-route")
-    async def resolve_route(self, request: ResolveRouteRequest, caller: Caller = require_service) -> RouteResult:
+    async def resolve_route(self, request: ResolveRouteRequest, caller: Caller = require_service,
+                            explain: Annotated[bool, Query(description="say why: the rule, the instances, the one chosen")] = False,
+                            ) -> RouteResult:
         caller_of(caller)
         query = RouteQuery((request.task.type, request.task.domain), request.preferred_logical_id)
+        if explain:
+            epoch, resolution, why = await self.tasks.explain(query)
+            return RouteResult(epoch=epoch, **asdict(resolution), explain=why)
         epoch, resolution = await self.tasks.resolve(query)
         return RouteResult(epoch=epoch, **asdict(resolution))
 

@@ -36,6 +36,7 @@ from contracts.registry_feed import (
 from contracts.routing_table import RouteKey, Rule, RuleTable
 from organism.control_plane import Acknowledged, ReplicaControl
 from organism.metrics import OrganismMetrics
+from organism.tasks.explain import explain
 from organism.tasks.instance_cache import ActiveInstanceCache
 from organism.tasks.resolution import InstanceLookups, Resolution, RouteQuery, resolve, resolve_many
 from organism.tasks.what_if import Moved, RecentKeys, moved
@@ -122,6 +123,13 @@ class TaskRouting:
             self._metrics.cache_hits.inc()
         self._metrics.resolve_latency.observe((time.perf_counter() - started) * 1000, tags={"kind": "single"})
         return epoch, resolution
+
+    async def explain(self, query: RouteQuery) -> tuple[str, Resolution, dict[str, Any]]:
+        """A resolution and why (`explain`): the rule that matched, the instances the registry has of the
+        logical ids considered, the one chosen."""
+        epoch, resolution = await self.resolve(query)
+        snapshot = await self._registry.snapshot()
+        return epoch, resolution, explain(query, self.table.match(*query.key), resolution, snapshot, time.time())
 
     async def resolve_many(self, queries: list[RouteQuery]) -> tuple[str, list[Resolution]]:
         started = time.perf_counter()

@@ -15,3 +15,8 @@ def test_picker_decisions_run_the_real_pick_and_booking_path():
 def test_cache_lookup_runs():
     measured = inprocess.cache_lookup(calls=100)
     assert (measured.requests, measured.errors) == (100, 0)
+
+
+def test_whole_picks_run_through_the_picker_over_sqlite():
+    measured = inprocess.picker_picks(calls=5, miners=10, classes=2)
+    assert (measured.name, measured.requests, measured.errors) == ("picker_picks_2x5_miners_sqlite", 5, 0)

@@ -124,4 +124,4 @@ def test_recent_incidents_demote_a_miner_in_the_ranking(demote, first):
     decline(book, "bad", NOW)
     outcome = run(book, job("next"), now=NOW + 1)
     assert selected(outcome) == first
-    assert outcome.explain.scores["a"]["fewer_recent_incidents"] == (0.2 if demote else 0.0)  # 1 incident / 5 online
+    assert outcome.explain.as_dict(with_ranking=True)["scores"]["a"]["fewer_recent_incidents"] == (0.2 if demote else 0.0)  # 1 incident / 5 online
