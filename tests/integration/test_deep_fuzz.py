@@ -11,6 +11,7 @@ was; no organ may restart; and nothing invalid may be stored.
 """
 
 import json
+import math
 import random
 import re
 from collections import Counter
@@ -89,6 +90,8 @@ def assert_nothing_invalid_is_stored(state: dict[str, Any]) -> None:
     def clean(value: Any) -> bool:
         if isinstance(value, dict):  # EXECUTOR_CLASSES: name -> seconds
             return all(isinstance(k, str) and k.isprintable() and clean(v) for k, v in value.items())
+        if type(value) is float:  # the spread's cutoff and steepness
+            return math.isfinite(value)
         return value is None or (isinstance(value, str) and value.isprintable()) or type(value) in (int, bool)
 
     assert all(clean(v) for v in state["config"].values())
