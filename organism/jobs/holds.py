@@ -62,6 +62,16 @@ class AllowanceHolds:
         self._lapse(hotkey, now)
         return self._sums.get(hotkey, {}).get(cycle, 0.0)
 
+    def held_except(self, hotkey: str, cycle: Cycle, now: float, job_uuid: str) -> float:
+        """`held`, leaving out `job_uuid`'s own hold."""
+        held = self.held(hotkey, cycle, now)  # lapsed holds leave first
+        entry = self._holds.get(hotkey, {}).get(job_uuid)
+        return held - (entry[1] if entry is not None and entry[0] == cycle else 0.0)
+
+    def jobs_of(self, hotkey: str) -> list[str]:
+        """The uuids of `hotkey`'s holds."""
+        return list(self._holds.get(hotkey, ()))
+
     def jobs(self) -> list[tuple[str, str]]:
         """(hotkey, job uuid) of every hold."""
         return [(hotkey, job_uuid) for hotkey, held in self._holds.items() for job_uuid in held]

@@ -6,18 +6,22 @@ upgrade) holds and spends the same allowances, which this book does not see.
 So once a pick has chosen a miner, `confirm` asks the store, under the lock on
 the miner's allowance row (`Transaction.get`, held until the booking commits):
 the row's remaining seconds as stored, minus every hold that counts, any
-picker's (the job's own excepted, it is about to be replaced). Not enough, and
-the pick takes the next candidate, as when a slot claim fails.
+picker's (the job's own excepted, it is about to be replaced), summed by the
+database. Not enough, and the pick takes the next candidate, as when a slot
+claim fails.
 
 Either way the book learns what the store said: the row's remaining seconds
-and the miner's holds (the other pickers' jobs, and its own that another
-picker started or ended), so its ranking stops offering a miner the store
-would refuse. Holds it learnt can go stale in turn (their jobs started or
+and, when the store's sum is not the book's, the miner's hold rows (the other
+pickers' jobs, and its own that another picker started or ended), so its
+ranking stops offering a miner the store would refuse. Rows are read only
+then: a pick's cost does not grow with the bookings in flight. Holds it learnt can go stale in turn (their jobs started or
 ended elsewhere): when the book finds no miner with enough allowance,
 `relearn` makes all its holds the store's, and the pick looks again if that
 changed anything, so the book does not refuse what the store would confirm.
 """
 
+import math
+from collections import defaultdict
 from collections.abc import Iterable
 
 from contracts.jobs import JobSpec
@@ -34,13 +38,14 @@ def confirm(book: MinerBook, tx: Transaction, spec: JobSpec, hotkey: str, block:
     if row is None or not book.config.DYNAMIC_CHECK_ALLOWANCE_WHILE_ROUTING:
         return True
     stored = tx.get(*place(row))
-    holds = [hold for hold in tx.allowance_held(hotkey, (row.cycle_start, row.cycle_stop), now)
-             if hold.job_uuid != spec.job_uuid]
     if stored is not None and stored["remaining"] != row.remaining:
         row.remaining = stored["remaining"]
         book.changed.add(hotkey)
-    _learn(book, [hotkey], holds)
-    return allowance_suffices(row.remaining - sum(hold.seconds for hold in holds), spec.executor_seconds)
+    cycle = (row.cycle_start, row.cycle_stop)
+    held = tx.allowance_held_sum(hotkey, cycle, now, spec.job_uuid)
+    if not math.isclose(held, book.holds.held_except(hotkey, cycle, now, spec.job_uuid), abs_tol=1e-6):
+        _learn(book, [hotkey], [hold for hold in tx.allowance_held(hotkey, cycle, now) if hold.job_uuid != spec.job_uuid])
+    return allowance_suffices(row.remaining - held, spec.executor_seconds)
 
 
 def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float) -> bool:
@@ -54,11 +59,13 @@ def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float) -> b
 
 def _learn(book: MinerBook, hotkeys: Iterable[str], holds: list[AllowanceHold]) -> bool:
     """Make the book's holds on these miners the store's `holds`; whether any changed."""
-    held = book.holds.jobs()
+    by_miner: dict[str, dict[str, AllowanceHold]] = defaultdict(dict)
+    for hold in holds:
+        by_miner[hold.hotkey][hold.job_uuid] = hold
     changed: set[str] = set()
     for hotkey in hotkeys:
-        stored = {hold.job_uuid: hold for hold in holds if hold.hotkey == hotkey}
-        for gone in [job_uuid for h, job_uuid in held if h == hotkey and job_uuid not in stored]:
+        stored = by_miner.get(hotkey, {})
+        for gone in [job_uuid for job_uuid in book.holds.jobs_of(hotkey) if job_uuid not in stored]:
             book.holds.release(hotkey, gone)  # started, ended or lapsed by another picker
             changed.add(hotkey)
         for hold in stored.values():

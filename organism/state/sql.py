@@ -130,6 +130,13 @@ class SqlTransaction:
         self._run("DELETE FROM allowance_holds WHERE scope = ? AND hotkey = ? AND until <= ?", (self._scope, hotkey, now))
         return self.allowance_holds("AND hotkey = ? AND cycle_start = ? AND cycle_stop = ?", (hotkey, *cycle))
 
+    def allowance_held_sum(self, hotkey: str, cycle: tuple[int, int], now: float, except_job: str) -> float:
+        self._run("DELETE FROM allowance_holds WHERE scope = ? AND hotkey = ? AND until <= ?", (self._scope, hotkey, now))
+        row = self._run("SELECT COALESCE(SUM(seconds), 0) FROM allowance_holds WHERE scope = ? AND hotkey = ?"
+                        " AND cycle_start = ? AND cycle_stop = ? AND until > ? AND job_uuid <> ?",
+                        (self._scope, hotkey, *cycle, now, except_job)).fetchone()
+        return float(row[0])
+
     def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
         return self.allowance_holds("AND until > ?", (now,))
 

@@ -108,6 +108,10 @@ class Transaction(Protocol):
         """The holds on `hotkey`'s allowance in `cycle` that count at `now`."""
         ...
 
+    def allowance_held_sum(self, hotkey: str, cycle: tuple[int, int], now: float, except_job: str) -> float:
+        """The seconds `allowance_held` would sum, `except_job`'s hold left out, without reading the rows."""
+        ...
+
     def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
         """Every hold, of every miner and cycle, whose reservation has not lapsed at `now`."""
         ...
@@ -214,6 +218,10 @@ class _MemoryTransaction:
 
     def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
         return [hold for hold in self._holds.values() if hold.counts(hotkey, cycle, now)]
+
+    def allowance_held_sum(self, hotkey: str, cycle: tuple[int, int], now: float, except_job: str) -> float:
+        return sum(hold.seconds for hold in self._holds.values()
+                   if hold.counts(hotkey, cycle, now) and hold.job_uuid != except_job)
 
     def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
         return [hold for hold in self._holds.values() if now < hold.until]

@@ -169,3 +169,15 @@ def test_an_allowance_hold_counts_for_its_miner_and_cycle_until_it_lapses_or_is_
     with store.transaction() as tx:
         assert tx.allowance_held("m", (0, 10), 60.0) == []
         assert [h.job_uuid for h in tx.allowance_held("other", (0, 10), 60.0)] == ["j2"]
+
+
+@pytest.mark.parametrize("except_job, held", [("none", 12.0), ("j1", 7.0), ("j2", 5.0)])
+def test_the_held_sum_is_what_the_counted_holds_add_up_to_leaving_one_job_out(store, except_job, held):
+    with store.transaction() as tx:
+        tx.hold_allowance(AllowanceHold("j1", "m", 0, 10, 5.0, 100.0))
+        tx.hold_allowance(AllowanceHold("j2", "m", 0, 10, 7.0, 100.0))
+        tx.hold_allowance(AllowanceHold("lapsed", "m", 0, 10, 9.0, 50.0))
+        tx.hold_allowance(AllowanceHold("other cycle", "m", 10, 20, 9.0, 100.0))
+        tx.hold_allowance(AllowanceHold("other miner", "n", 0, 10, 9.0, 100.0))
+    with store.transaction() as tx:
+        assert tx.allowance_held_sum("m", (0, 10), 60.0, except_job) == held

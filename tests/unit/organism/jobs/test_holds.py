@@ -44,3 +44,22 @@ def test_lapse_all_forgets_expired_holds_of_miners_nobody_read():
     holds = holds_of(("a", "j1", CYCLE, 30, 10), ("b", "j2", CYCLE, 40, 20))
     holds.lapse_all(15)
     assert (holds.holds("a", "j1"), holds.holds("b", "j2")) == (False, True)
+
+
+@pytest.mark.parametrize(
+    "case, job_uuid, now, held",
+    [
+        ("another job's hold is counted", "j9", 5, 70),
+        ("the job's own hold is left out", "j1", 5, 40),
+        ("its hold in another cycle was not counted", "j3", 5, 70),
+        ("its lapsed hold was not counted", "j1", 10, 40),
+    ],
+)
+def test_held_except_leaves_out_one_jobs_hold(case, job_uuid, now, held):
+    holds = holds_of(("a", "j1", CYCLE, 30, 10), ("a", "j2", CYCLE, 40, 20), ("a", "j3", OTHER, 50, 20))
+    assert holds.held_except("a", CYCLE, now, job_uuid) == held
+
+
+def test_jobs_of_names_one_miners_holds():
+    holds = holds_of(("a", "j1", CYCLE, 30, 10), ("a", "j2", OTHER, 40, 20), ("b", "j3", CYCLE, 50, 20))
+    assert (sorted(holds.jobs_of("a")), holds.jobs_of("b"), holds.jobs_of("c")) == (["j1", "j2"], ["j3"], [])

@@ -48,6 +48,22 @@ def test_confirm(case, remaining, holds, config, confirmed, left):
     assert book.allowance_left(book.allowance_rows(BLOCK)["a"], NOW) == left
 
 
+@pytest.mark.parametrize("book_holds, rows_read", [([hold("other", 10.0)], False), ([], True)])
+def test_the_hold_rows_are_read_only_when_the_stores_sum_is_not_the_books(book_holds, rows_read):
+    book = make_book({"hotkey": "a", "remaining": 100.0})
+    for each in book_holds:
+        book.holds.hold("a", each.job_uuid, CYCLE, each.seconds, each.until)
+    store = InMemoryStore()
+    with store.transaction() as tx:
+        tx.hold_allowance(hold("other", 10.0))
+    with store.transaction() as tx:
+        reads: list[str] = []
+        rows = tx.allowance_held
+        tx.allowance_held = lambda *args: reads.append("rows") or rows(*args)  # type: ignore[method-assign]
+        assert confirm(book, tx, job(), "a", BLOCK, NOW)
+    assert (bool(reads), book.holds.jobs_of("a")) == (rows_read, ["other"])
+
+
 def test_a_miner_without_a_row_in_the_cycle_is_not_asked_about():
     book = make_book({"hotkey": "a", "remaining": None})
     with InMemoryStore().transaction() as tx:
