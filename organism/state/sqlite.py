@@ -1,10 +1,12 @@
-"""One SQLite connection shared by a store's threads: its transactions, and what their failures mean.
+"""A SQLite file's two connections shared by a store's threads: its transactions, and what their failures mean.
 
-Reads run in deferred transactions (`BEGIN`): in WAL mode a reader sees one
-snapshot from its first read to its end and takes no write lock, so a long
-read (a backup) never makes a writer wait. Writes run in `BEGIN IMMEDIATE`
-transactions: the writer lock is taken first, so writers queue (up to the
-busy timeout) instead of failing half way.
+Writes run on the writer's connection in `BEGIN IMMEDIATE` transactions: the
+writer lock is taken first, so writers queue (up to the busy timeout)
+instead of failing half way. Reads run on a connection of their own, in
+deferred transactions (`BEGIN`): in WAL mode a reader sees one snapshot from
+its first read to its end and takes no write lock, so a long read (a page
+of the audit trail, a backup) never makes a pick's transaction wait, not
+even for the connection. A read begun after a commit sees it.
 
 Any failure, the COMMIT's included, rolls the transaction back, and a
 transaction an earlier failure left open (a ROLLBACK can fail too) is
@@ -44,36 +46,41 @@ def outages_as_unavailable() -> Iterator[None]:
 
 
 class SqliteConnection:
-    """The file's one connection (WAL); `transaction(write)` is the only way to use it."""
+    """The file's writer and reader connections (WAL); `transaction(write)` is the only way to use them."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
         with outages_as_unavailable():
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            writer.execute("PRAGMA journal_mode=WAL")  # kept in the file: the reader opens it in WAL too
+            writer.execute("PRAGMA synchronous=NORMAL")
+            reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            reader.execute("PRAGMA query_only=ON")
+        self._connections = {True: (writer, threading.Lock()), False: (reader, threading.Lock())}
 
     @contextlib.contextmanager
     def transaction(self, write: bool) -> Iterator[sqlite3.Cursor]:
         """A cursor inside one transaction: committed when the block ends, rolled back when it raises
         or the commit fails."""
-        with self._lock, outages_as_unavailable():
-            self._roll_back_open()
-            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        db, lock = self._connections[write]
+        with lock, outages_as_unavailable():
+            _roll_back_open(db)
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield self._db.cursor()
-                self._db.execute("COMMIT")
+                yield db.cursor()
+                db.execute("COMMIT")
             except BaseException:
-                self._roll_back_open()
+                _roll_back_open(db)
                 raise
 
-    def _roll_back_open(self) -> None:
-        """End a transaction left open (SQLite ends some failed ones by itself, not all)."""
-        if self._db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        for db, lock in self._connections.values():
+            with lock:
+                db.close()
+
+
+def _roll_back_open(db: sqlite3.Connection) -> None:
+    """End a transaction left open (SQLite ends some failed ones by itself, not all)."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")

@@ -1,6 +1,7 @@
 """SQLite's failures: a failed COMMIT is rolled back and the next write works; outages are StoreUnavailable."""
 
 import sqlite3
+import threading
 import uuid
 
 import pytest
@@ -93,3 +94,16 @@ def test_a_database_locked_beyond_the_busy_timeout_is_store_unavailable(tmp_path
 def test_a_file_that_cannot_be_opened_is_store_unavailable(tmp_path):
     with pytest.raises(StoreUnavailable, match="unable to open"):
         SqlStore(tmp_path, "dir/jobs")  # a directory, not a database file
+
+
+def test_a_read_in_progress_makes_no_write_wait_and_the_next_read_sees_the_write(tmp_path):
+    store = SqlStore(tmp_path / "jobs.db", f"{uuid.uuid4().hex[:8]}/jobs")
+    store.write(puts=[("c", "k", 1)])
+    with store.snapshot() as view:  # a long read, on another thread in the picker, holds its transaction open
+        assert view.get("c", "k") == 1
+        written = threading.Thread(target=store.write, kwargs={"puts": [("c", "k", 2)]})
+        written.start()
+        written.join(timeout=5)
+        assert not written.is_alive()  # the write did not wait for the read to end
+        assert view.get("c", "k") == 1  # the read still sees its snapshot
+    assert store.load("c") == {"k": 2}
