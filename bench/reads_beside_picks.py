@@ -5,8 +5,9 @@ entry per block), picks at c=16 (wrk, a new job each time) run twice for the
 same time: alone, then with an operator's reads beside them, each second
 `GET /organism/audit`, `GET /organism/audit?action=rules.` (the README's
 example) and `GET /organism/miners?limit=1000`, one after the other (a
-console refreshing every second). It reports the picks' throughput both times
-and their ratio, and each read's p50/p95, in bench/results/reads_beside_picks.md.
+console refreshing every second). The two alternate for `--rounds` rounds, so
+that a busy machine slows both alike. It reports the picks' throughput both
+ways and their ratio, and each read's p50/p95, in bench/results/reads_beside_picks.md.
 """
 
 import argparse
@@ -62,27 +63,35 @@ def p95(values: list[float]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reads_beside_picks")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="each round's picks, alone and beside reads")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     cluster = stack.start("haproxy", throughput_optimized=False)
     try:
         classes = load_miners(cluster)
         seed_audit(cluster)
         picks(cluster, classes, 3)  # warm up
-        alone = picks(cluster, classes, args.seconds)
-        stop, latencies = threading.Event(), {name: [] for name in READS}
-        reader = threading.Thread(target=read_every_second, args=(cluster, stop, latencies))
-        reader.start()
-        beside = picks(cluster, classes, args.seconds)
-        stop.set()
-        reader.join()
+        rates: dict[str, list[float]] = {"alone": [], "beside": []}
+        latencies: dict[str, list[float]] = {name: [] for name in READS}
+        for _ in range(args.rounds):
+            rates["alone"].append(picks(cluster, classes, args.seconds))
+            stop = threading.Event()
+            reader = threading.Thread(target=read_every_second, args=(cluster, stop, latencies))
+            reader.start()
+            rates["beside"].append(picks(cluster, classes, args.seconds))
+            stop.set()
+            reader.join()
+        alone, beside = statistics.mean(rates["alone"]), statistics.mean(rates["beside"])
     finally:
         stack.stop()
     lines = [
         "# Reads beside picks (issue 20)", "",
-        f"1,000 miners, {AUDIT_ENTRIES:,} audit entries; picks at c=16 for {args.seconds:g} s, alone and with reads.", "",
-        "| picks | /s |", "|---|---|", f"| alone | {alone:.0f} |", f"| with reads beside them | {beside:.0f} |",
-        f"| ratio | {beside / alone:.3f} |", "", "| read (once a second each) | n | p50 ms | p95 ms |", "|---|---|---|---|",
+        f"1,000 miners, {AUDIT_ENTRIES:,} audit entries; picks at c=16, {args.rounds} alternating rounds of"
+        f" {args.seconds:g} s alone and {args.seconds:g} s with reads.", "",
+        "| picks | /s (mean) | each round |", "|---|---|---|",
+        *(f"| {label} | {statistics.mean(rates[key]):.0f} | {', '.join(f'{r:.0f}' for r in rates[key])} |"
+          for key, label in (("alone", "alone"), ("beside", "with reads beside them"))),
+        f"| ratio | {beside / alone:.3f} | |", "", "| read (once a second each) | n | p50 ms | p95 ms |", "|---|---|---|---|",
         *(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {p95(values):.1f} |"
           for name, values in latencies.items()),
     ]
