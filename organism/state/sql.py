@@ -60,11 +60,12 @@ class SqlTransaction:
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
         encoded = [(self._prefix + c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before writing
-        for collection, key in deletes:
-            self._run("DELETE FROM documents WHERE collection = ? AND key = ?", (self._prefix + collection, key))
-        for row in encoded:
-            self._run("INSERT INTO documents (collection, key, doc) VALUES (?, ?, ?)"
-                      " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc", row)
+        gone = [(self._prefix + collection, key) for collection, key in deletes]
+        if gone:
+            self._cursor.executemany(self._q("DELETE FROM documents WHERE collection = ? AND key = ?"), gone)
+        if encoded:  # one statement for all (a pick writes several documents)
+            self._cursor.executemany(self._q("INSERT INTO documents (collection, key, doc) VALUES (?, ?, ?)"
+                                             " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc"), encoded)
 
     def documents(self) -> dict[str, dict[str, Any]]:
         """Every document of the scope, by collection and key."""
