@@ -8,7 +8,7 @@ import { jobRouting } from './jobs.js';
 
 const POLL_MS = 2000;
 const $ = (id) => document.getElementById(id);
-const state = { tab: 'overview', timer: null, role: null };
+const state = { tab: 'overview', timer: null, role: null, shown: 0 };
 const isAdmin = () => state.role === 'admin';
 
 function say(text) { $('status').textContent = text; }
@@ -16,6 +16,7 @@ function say(text) { $('status').textContent = text; }
 // --- the shell: sign in, tabs, polling ----------------------------------------------------------------
 function signedOut(message = '') {
   clearTimeout(state.timer);
+  state.shown += 1;
   $('login').hidden = false; $('tabs').hidden = true; $('who').hidden = true;
   $('page').replaceChildren(); say('');
   $('login-error').textContent = message;
@@ -39,6 +40,8 @@ async function signIn(token) {
 function show(tab) {
   clearTimeout(state.timer);
   state.tab = tab;
+  state.shown += 1;
+  say('');
   for (const button of $('tabs').querySelectorAll('button')) {
     button.setAttribute('aria-pressed', String(button.dataset.tab === tab));
   }
@@ -47,13 +50,14 @@ function show(tab) {
   PAGES[tab](page);
 }
 
-/** Run `refresh` now and every POLL_MS while its page is the one shown, one call at a time. */
-function poll(tab, refresh) {
+/** Run `refresh` now and every POLL_MS while its page is still the one shown, one round at a time. */
+function poll(refresh) {
+  const shown = state.shown;
   const tick = async () => {
-    if (state.tab !== tab) return;
     await refresh();
+    if (state.shown !== shown) return;  // another page (or none) is shown now
     say(`Updated ${utc(now())}; refreshes every ${POLL_MS / 1000} s.`);
-    if (state.tab === tab) state.timer = setTimeout(tick, POLL_MS);
+    state.timer = setTimeout(tick, POLL_MS);
   };
   tick();
 }
@@ -99,7 +103,7 @@ function overview(page) {
   const parts = { health: el('div'), control: el('div'), organs: el('div'), chain: el('div') };
   page.append(el('div', { class: 'grid' }, card('Applications', parts.health), card('Current block', parts.chain)),
     card('Control plane', parts.control), card('Organs and instances', parts.organs));
-  poll('overview', async () => {
+  poll(async () => {
     const [health, control, registry, chain] = await Promise.all([
       Promise.all(APPS.map(async ([name, path]) => [name, await api('GET', path, { auth: false })])),
       api('GET', 'control-plane'), api('GET', 'registry'), api('GET', 'chain')]);
@@ -189,7 +193,7 @@ function ruleChange(refreshRules) {
     const key = { task_type: type.input.value, domain: domain.input.value || null };
     return op.input.value === 'add' ? { add: [{ ...key, logical_id: target.input.value }], remove: [] } : { add: [], remove: [key] };
   };
-  const form = el('form', { class: 'inline', oninput: () => { apply.disabled = true; }, onsubmit: async (event) => {
+  const form = el('form', { class: 'inline rule-change', oninput: () => { apply.disabled = true; }, onsubmit: async (event) => {
     event.preventDefault();
     previewed = change();
     const result = await api('PUT', 'routing/rules', { query: { dry_run: 'true' }, body: previewed });
