@@ -7,6 +7,7 @@ The driver is the system's (`/usr/bin/chromedriver`, `.ci/os-packages`
 installs it): Selenium never downloads one.
 """
 
+import base64
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -77,7 +78,7 @@ class Browser:
             field.send_keys(value)
 
     def press(self, text: str, within: str = "#page") -> None:
-        """Click the button whose text is `text`."""
+        """Click the button whose text (or accessible name, when it has one) is `text`."""
         self.wait(lambda: self.button(text, within)).click()
 
     # --- what the test looks at ----------------------------------------------------------------------
@@ -89,7 +90,8 @@ class Browser:
         self.wait(lambda: self.find(css)).click()
 
     def button(self, text: str, within: str = "#page") -> WebElement | None:
-        buttons = [b for b in self.driver.find_elements(By.CSS_SELECTOR, f"{within} button") if b.text == text]
+        buttons = [b for b in self.driver.find_elements(By.CSS_SELECTOR, f"{within} button")
+                   if text in (b.text, b.get_attribute("aria-label"))]
         return buttons[0] if buttons and buttons[0].is_enabled() else None
 
     def text(self, css: str = "#page") -> str:
@@ -103,14 +105,14 @@ class Browser:
         return self.wait(lambda: (shown := self.text(css)) and all(t in shown for t in texts) and shown, timeout_s)
 
     def screenshot(self, path: Path) -> None:
-        """The whole page, not only the window: the window grows to the page's height for the shot."""
+        """The whole page, not only the window (Chromium's DevTools capture beyond the viewport)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(WIDTH, min(max(HEIGHT, height + 20), 4000))
-        try:
-            self.driver.save_screenshot(str(path))
-        finally:
-            self.driver.set_window_size(WIDTH, HEIGHT)
+        width, height = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 6000), "scale": 1}})
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     def console_errors(self) -> list[str]:
         """The browser console's errors since the last call (uncaught exceptions, CSP violations, failed loads)."""

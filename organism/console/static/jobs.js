@@ -1,9 +1,20 @@
 // The job-routing page: miners (newest manifests, allowance, collateral, incidents, blacklist), the
 // admin's blacklist and lift, jobs (bookings in force by state) and one job's state, history and
 // routing reports, looked up by uuid.
-import { api, badge, card, choice, el, facts, field, json, problem, table, when } from './kit.js';
+import { api, badge, card, choice, el, facts, field, problem, table, when } from './kit.js';
 
 const STATES = ['', 'reserved', 'running', 'finished', 'failed', 'declined', 'released', 'expired'];
+
+/** Wei with its digits grouped by three (exact: the API may send a decimal string). */
+function wei(amount) {
+  return String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+function scores(values) {
+  if (!values) return el('span', { class: 'muted' }, '-');
+  return el('ul', { class: 'plain' }, Object.entries(values).map(([name, value]) => el('li', {}, `${name}: `,
+    el('code', {}, String(value)))));
+}
 
 function manifests(miner) {
   const classes = Object.entries(miner.manifests);
@@ -42,10 +53,11 @@ function minersCard(admin) {
     load(true);
   };
   const actions = (miner) => (miner.blacklist
-    ? el('button', { type: 'button', onclick: () => act('DELETE', miner.hotkey) }, `Lift ${miner.hotkey}`)
-    : el('button', { type: 'button', onclick: () => { hotkey.input.value = miner.hotkey; reason.input.focus(); } },
-      `Blacklist ${miner.hotkey}...`));
-  const row = (m) => [el('code', {}, m.hotkey), `${m.address}:${m.port}`, String(m.collateral_wei), manifests(m),
+    ? el('button', { type: 'button', 'aria-label': `Lift ${miner.hotkey}`, onclick: () => act('DELETE', miner.hotkey) },
+      'Lift')
+    : el('button', { type: 'button', 'aria-label': `Blacklist ${miner.hotkey}...`,
+      onclick: () => { hotkey.input.value = miner.hotkey; reason.input.focus(); } }, 'Blacklist...'));
+  const row = (m) => [el('code', {}, m.hotkey), `${m.address}:${m.port}`, wei(m.collateral_wei), manifests(m),
     allowance(m.allowance), `${m.recent_incidents} recent, ${m.incidents.length} in 24 h`, blacklist(m.blacklist),
     ...(admin ? [actions(m)] : [])];
   async function load(first = true) {
@@ -76,8 +88,8 @@ function candidates(report) {
   return table(`Miners judged (${report.judged} of ${report.miners} registered${report.compact
     ? `; compact: ${report.omitted} left out` : ''})`, ['rank', 'hotkey', 'chosen', 'verdicts', 'ranking inputs'],
   report.candidates.map((c) => [c.rank ?? '-', el('code', {}, c.hotkey), c.chosen ? badge('chosen', 'ok') : '',
-    el('ul', { class: 'plain' }, c.verdicts.map((v) => el('li', {}, v.passed ? badge(v.filter, 'ok')
-      : [badge(v.filter, 'bad'), ` ${v.reason ?? ''}`]))), json(c.scores)]), 'No miner was judged.');
+    el('ul', { class: 'verdicts' }, c.verdicts.map((v) => el('li', {}, v.passed ? badge(v.filter, 'ok')
+      : [badge(v.filter, 'bad'), ` ${v.reason ?? ''}`]))), scores(c.scores)]), 'No miner was judged.');
 }
 
 function reportView(report, index) {
