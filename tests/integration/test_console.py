@@ -158,6 +158,7 @@ def test_an_admin_previews_a_rule_change_before_applying_it(browser: Browser, st
     browser.fill("Logical id (to add)", "actuator_organ_1")
     browser.press("Preview (dry run)")
     browser.wait_for_text("Preview: of")
+    browser.screenshot(SHOTS / "task-routing-admin.png")
     assert "ledger_sync" not in str(stack.client.get("/routing/rules").json())  # a preview changes nothing
     browser.press("Apply this change")
     browser.wait_for_text("Applied at control-plane version")

@@ -2,7 +2,7 @@
 // routing, audit), each drawn from the same JSON routes the CLI uses, with the pasted token.
 // Admin controls are drawn only for an admin token; the API refuses any other caller anyway.
 import {
-  BASE, age, api, badge, card, choice, claims, el, facts, field, json, now, problem, session, table, utc, when,
+  BASE, age, api, badge, card, choice, claims, el, facts, field, json, now, problem, session, table, utc, verdicts, when,
 } from './kit.js';
 import { jobRouting } from './jobs.js';
 
@@ -141,10 +141,6 @@ function rulesView(view) {
   ];
 }
 
-function verdictText(verdicts) {
-  return verdicts.map((v) => `${v.filter}: ${v.passed ? 'ok' : v.reason}`).join('; ');
-}
-
 function explained(result) {
   const r = result.data;
   const why = r.explain || { rule: {}, candidates: [] };
@@ -155,7 +151,7 @@ function explained(result) {
       ['from cache', r.cache_hit ? `yes (${r.cache_age_ms} ms old)` : 'no']]),
     table('Instances considered', ['instance', 'organ', 'chosen', 'heartbeat', 'checks'],
       why.candidates.map((c) => [el('code', {}, c.instance_id), c.logical_id, c.chosen ? badge('chosen', 'ok') : '',
-        `${age(c.heartbeat_age_s)} ago`, verdictText(c.verdicts)]), 'No instance of the logical id is registered.'),
+        `${age(c.heartbeat_age_s)} ago`, verdicts(c.verdicts)]), 'No instance of the logical id is registered.'),
   ];
 }
 

@@ -1,7 +1,7 @@
 // The job-routing page: miners (newest manifests, allowance, collateral, incidents, blacklist), the
 // admin's blacklist and lift, jobs (bookings in force by state) and one job's state, history and
 // routing reports, looked up by uuid.
-import { api, badge, card, choice, el, facts, field, problem, table, when } from './kit.js';
+import { api, badge, card, choice, el, facts, field, problem, table, verdicts, when } from './kit.js';
 
 const STATES = ['', 'reserved', 'running', 'finished', 'failed', 'declined', 'released', 'expired'];
 
@@ -88,8 +88,7 @@ function candidates(report) {
   return table(`Miners judged (${report.judged} of ${report.miners} registered${report.compact
     ? `; compact: ${report.omitted} left out` : ''})`, ['rank', 'hotkey', 'chosen', 'verdicts', 'ranking inputs'],
   report.candidates.map((c) => [c.rank ?? '-', el('code', {}, c.hotkey), c.chosen ? badge('chosen', 'ok') : '',
-    el('ul', { class: 'verdicts' }, c.verdicts.map((v) => el('li', {}, v.passed ? badge(v.filter, 'ok')
-      : [badge(v.filter, 'bad'), ` ${v.reason ?? ''}`]))), scores(c.scores)]), 'No miner was judged.');
+    verdicts(c.verdicts), scores(c.scores)]), 'No miner was judged.');
 }
 
 function reportView(report, index) {
@@ -113,7 +112,7 @@ async function jobView(uuid, out) {
     facts([['state', badge(j.state, ['reserved', 'running', 'finished'].includes(j.state) ? 'ok' : 'warn')],
       ['miner', j.miner.hotkey], ['owner', j.owner], ['executor class', j.executor_class],
       ['executor seconds', String(j.executor_seconds)], ['routed', when(j.routed_at)],
-      ['reservation expires', when(j.reservation_expires_at)], ['declined by', j.declined_by.join(', ') || 'nobody']]),
+      ['reservation expires', when(j.reservation_expires_at, 'no reservation')], ['declined by', j.declined_by.join(', ') || 'nobody']]),
     table('History', ['at', 'state', 'miner', 'reason'],
       j.history.map((e) => [when(e.at), e.state, e.hotkey, e.reason ?? '-'])),
     el('h3', {}, 'Routing reports, newest first'),

@@ -86,8 +86,8 @@ export function age(seconds) {
 export const now = () => Date.now() / 1000;
 
 /** A time in UTC with its age (or the time left when it is ahead). */
-export function when(at) {
-  if (at === null || at === undefined) return el('span', { class: 'muted' }, 'never');
+export function when(at, missing = 'never') {
+  if (at === null || at === undefined) return el('span', { class: 'muted' }, missing);
   const delta = now() - at;
   const relative = delta >= 0 ? `${age(delta)} ago` : `in ${age(-delta)}`;
   return el('time', { datetime: new Date(at * 1000).toISOString() }, utc(at), el('span', { class: 'age' }, ` (${relative})`));
@@ -95,6 +95,12 @@ export function when(at) {
 
 export function badge(text, kind) {
   return el('span', { class: `badge ${kind}` }, text);
+}
+
+/** Named checks in order, as badges: passed in green, the refusal in red with its reason. */
+export function verdicts(list) {
+  return el('ul', { class: 'verdicts' }, list.map((v) => el('li', {}, v.passed ? badge(v.filter, 'ok')
+    : [badge(v.filter, 'bad'), ` ${v.reason ?? ''}`])));
 }
 
 /** A table with a caption, column headers and rows of cells; a clear line when there are no rows. */
