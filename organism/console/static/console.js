@@ -12,6 +12,7 @@ const state = { tab: 'overview', timer: null, role: null, shown: 0 };
 const isAdmin = () => state.role === 'admin';
 
 function say(text) { $('status').textContent = text; }
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 // --- the shell: sign in, tabs, polling ----------------------------------------------------------------
 function signedOut(message = '') {
@@ -195,7 +196,8 @@ function ruleChange(refreshRules) {
     const result = await api('PUT', 'routing/rules', { query: { dry_run: 'true' }, body: previewed });
     apply.disabled = !result.ok;
     out.replaceChildren(...(result.ok ? [
-      el('p', {}, `Preview: of ${result.data.sampled} recently resolved keys, ${result.data.moved.length} would move.`),
+      el('p', {}, `Preview: of ${plural(result.data.sampled, 'recently resolved key')} this replica compared,`
+        + ` ${result.data.moved.length} would move; the table would hold ${plural(result.data.rules.rules.length, 'rule')}.`),
       table('What the change would move', ['task type', 'domain', 'now', 'after', 'decided by'],
         result.data.moved.map((m) => [m.task_type, m.domain ?? 'any', m.before, m.after, m.resolved_from]),
         'Nothing recently resolved would move.')] : [problem(result, 'Refused')]));
