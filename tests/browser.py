@@ -2,7 +2,9 @@
 
 `Browser` opens the console, signs in with a token the way an operator does
 (pasted into the form), waits for text to appear, saves full-page
-screenshots and reads the browser's console log (errors, CSP violations).
+screenshots, reads the browser's console log (errors, CSP violations), runs
+axe-core's accessibility rules on a page, and blocks URLs to play a part of
+the stack that is down.
 The driver is the system's (`/usr/bin/chromedriver`, `.ci/os-packages`
 installs it): Selenium never downloads one.
 """
@@ -18,6 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
+from selenium_axe_python import Axe
 
 WIDTH, HEIGHT = 1360, 900
 
@@ -113,6 +116,19 @@ class Browser:
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 6000), "scale": 1}})
         path.write_bytes(base64.b64decode(shot["data"]))
+
+    def accessibility_problems(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it is now (WCAG 2 A and AA rules)."""
+        axe = Axe(self.driver)
+        axe.inject()  # through WebDriver, which the page's CSP does not govern; the page itself loads nothing
+        results = axe.run(options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "best-practice"]}})
+        return [f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})" for v in results["violations"]
+                if v["impact"] in ("serious", "critical")]
+
+    def block(self, *patterns: str) -> None:
+        """Requests to URLs matching `patterns` fail from now on, as when a part of the stack is down (none: all pass)."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(patterns)})
 
     def console_errors(self) -> list[str]:
         """The browser console's errors since the last call (uncaught exceptions, CSP violations, failed loads)."""

@@ -133,6 +133,7 @@ def test_a_pasted_token_fills_the_overview_and_it_refreshes_itself(browser: Brow
     assert "Bearer" not in browser.driver.current_url and SERVICE_TOKEN not in browser.driver.current_url
     assert browser.driver.execute_script("return sessionStorage.getItem('routing-console-token')") == SERVICE_TOKEN
     browser.screenshot(SHOTS / "overview.png")
+    assert browser.accessibility_problems() == []
     assert browser.console_errors() == []
 
 
@@ -146,6 +147,7 @@ def test_task_routing_shows_rules_and_explains_a_resolve(browser: Browser, route
     browser.press("Resolve and explain")
     browser.wait_for_text("Instances considered", "task: graph_embed -> graph_dispatcher", "chosen")
     browser.screenshot(SHOTS / "task-routing.png")
+    assert browser.accessibility_problems() == []
     assert browser.console_errors() == []
 
 
@@ -162,6 +164,7 @@ def test_an_admin_previews_a_rule_change_before_applying_it(browser: Browser, st
     browser.press("Preview (dry run)")
     browser.wait_for_text("Preview: of", "would move")
     browser.screenshot(SHOTS / "task-routing-admin.png")
+    assert browser.accessibility_problems() == []
     new_rule = {"task_type": "graph_embed", "domain": "legal", "logical_id": "utility_organ_1"}
     assert new_rule not in stack.client.get("/routing/rules").json()["rules"]  # a preview changes nothing
     browser.press("Apply this change")
@@ -182,7 +185,10 @@ def test_a_routed_jobs_state_history_and_report_are_on_the_job_page(browser: Bro
     browser.press("Look up")
     browser.wait_for_text("Routing reports, newest first", "Pick 1: selected", "not_blacklisted", "History")
     assert routed["miner"] in browser.text(".result")
+    browser.press("Try a pick (dry run)")  # each miner's filter verdicts for the class, nothing booked
+    browser.wait_for_text("Would pick: selected", "fresh_manifest")
     browser.screenshot(SHOTS / "job-routing.png")
+    assert browser.accessibility_problems() == []
     assert browser.console_errors() == []
 
 
@@ -208,9 +214,11 @@ def test_an_admin_blacklists_and_lifts_a_miner_from_the_page_and_finds_it_audite
     browser.tab("audit")
     browser.wait_for_text("miner.blacklist.lift", target)
     browser.screenshot(SHOTS / "audit.png")
+    assert browser.accessibility_problems() == []
     browser.tab("jobs")
     browser.wait(lambda: browser.button(f"Lift {routed['hotkeys'][2]}"))
     browser.screenshot(SHOTS / "job-routing-admin.png")
+    assert browser.accessibility_problems() == []
     assert browser.console_errors() == []
 
 
@@ -231,6 +239,26 @@ def test_a_service_token_gets_no_admin_action_and_a_forged_one_is_refused(browse
     browser.tab("overview")
     browser.wait_for_text("Control plane unavailable: Forbidden", "this token's role may not see it")
     browser.console_errors()
+
+
+def test_an_admin_refreshes_the_caches_from_the_overview(browser: Browser):
+    browser.sign_in(ADMIN_TOKEN)
+    browser.tab("overview")
+    browser.press("Refresh the route caches")
+    browser.wait_for_text("Caches refreshed: control-plane version")
+    assert browser.console_errors() == []
+
+
+def test_a_part_that_cannot_be_read_says_so_and_the_rest_of_the_page_fills(browser: Browser, stack: OrganismStack):
+    browser.sign_in(SERVICE_TOKEN)
+    browser.block("*/organism/registry")  # the registry's route down, the rest up
+    try:
+        browser.tab("overview")
+        browser.wait_for_text("Registry unavailable: NoAnswer", "the stack may be restarting", "in step", "current block")
+    finally:
+        browser.block()
+    browser.wait_for_text("graph_dispatcher", "active")  # and back by itself, without reloading
+    assert all("ERR_BLOCKED_BY_CLIENT" in e for e in browser.console_errors())
 
 
 def test_a_bad_token_is_refused_and_forgotten(browser: Browser):

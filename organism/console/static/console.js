@@ -100,10 +100,24 @@ function organRows(registry) {
   return [...organs].sort().map(([organ, n]) => [organ, badge(`${n.active} active`, n.active ? 'ok' : 'bad'), `${n.all}`]);
 }
 
+/** The admin's two task-routing actions: clear every replica's instance cache, rotate the epoch. */
+function adminActions() {
+  const out = el('p', { role: 'status', class: 'done' });
+  const act = (path, what) => async () => {
+    const result = await api('POST', path);
+    out.replaceChildren(result.ok ? `${what}: control-plane version ${result.headers.get('X-Control-Plane-Version')}.`
+      : problem(result, `${what} refused`));
+  };
+  return card('Actions (admin)', el('div', { class: 'pager' },
+    el('button', { type: 'button', onclick: act('routing/refresh', 'Caches refreshed') }, 'Refresh the route caches'),
+    el('button', { type: 'button', class: 'danger', onclick: act('registry/epoch', 'Epoch rotated') },
+      'Rotate the epoch (every organ registers again)')), out);
+}
+
 function overview(page) {
   const parts = { health: el('div'), control: el('div'), organs: el('div'), chain: el('div') };
   page.append(el('div', { class: 'grid' }, card('Applications', parts.health), card('Current block', parts.chain)),
-    card('Control plane', parts.control), card('Organs and instances', parts.organs));
+    card('Control plane', parts.control), card('Organs and instances', parts.organs), isAdmin() ? adminActions() : '');
   poll(async () => {
     const [health, control, registry, chain] = await Promise.all([
       Promise.all(APPS.map(async ([name, path]) => [name, await api('GET', path, { auth: false })])),

@@ -91,12 +91,12 @@ function candidates(report) {
     verdicts(c.verdicts), scores(c.scores)]), 'No miner was judged.');
 }
 
-function reportView(report, index) {
+function reportView(report, index, title = `Pick ${index + 1}: `) {
   const o = report.outcome;
   const outcome = o.refusal ? [badge('refused', 'bad'), ` ${o.refusal.type}: ${o.refusal.message}`]
     : [badge(o.kind, 'ok'), ` ${o.hotkey ?? ''}`, o.slot === null ? '' : ` slot ${o.slot}`];
   const rejected = Object.entries(report.rejected).filter(([, n]) => n).map(([f, n]) => `${f}: ${n}`).join(', ');
-  return el('article', { class: 'report' }, el('h4', {}, `Pick ${index + 1}: `, ...outcome),
+  return el('article', { class: 'report' }, el('h4', {}, title, ...outcome),
     facts([['decided', when(report.decided_at)], ['block', String(report.block ?? '-')],
       ['control-plane version', String(report.control_version ?? '-')],
       ['executor class', report.request.executor_class ?? '-'], ['rejected', rejected || 'none']]),
@@ -143,6 +143,33 @@ function jobsCard() {
     detail);
 }
 
+/** A random (version 4) uuid for a dry run: crypto.randomUUID needs a secure context, this does not. */
+function randomUuid() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function trialCard() {
+  const klass = field('Executor class', { name: 'executor_class', required: true, value: 'always_on.test' });
+  const seconds = field('Execution time limit (s)', { name: 'execution_time_limit', type: 'number', min: 0, value: '60' });
+  const out = el('div', { class: 'result' });
+  const form = el('form', { class: 'inline', onsubmit: async (event) => {
+    event.preventDefault();
+    const body = { uuid: randomUuid(), executor_class: klass.input.value, download_time_limit: 0, upload_time_limit: 0,
+      execution_time_limit: Number(seconds.input.value), streaming_start_time_limit: 0, on_trusted_miner: false };
+    const result = await api('POST', 'jobs/route', { query: { dry_run: 'true' }, body });
+    const report = result.ok ? result.data.explain.report : result.error.details?.explain?.report;
+    out.replaceChildren(...(result.ok ? [] : [problem(result, 'The pick would be refused')]),
+      report ? reportView(report, 0, 'Would pick: ') : '');
+  } }, klass.node, seconds.node, el('button', { type: 'submit' }, 'Try a pick (dry run)'));
+  return card('Filter verdicts for an executor class',
+    el('p', { class: 'muted' }, 'A dry-run pick: every miner with a manifest of the class judged by each filter, and'
+      + ' the ranking, as a job would see them now. Nothing is booked or stored.'), form, out);
+}
+
 export function jobRouting(page, admin) {
-  page.append(minersCard(admin), jobsCard());
+  page.append(minersCard(admin), trialCard(), jobsCard());
 }
