@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -52,8 +53,12 @@ class Browser:
         self.driver.quit()
 
     # --- what an operator does -----------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, signed_out: bool = False) -> None:
+        """The console in this tab; `signed_out`: with the tab's session storage (the token) cleared first."""
         self.driver.get(self.url)
+        if signed_out:
+            self.driver.execute_script("sessionStorage.clear()")
+            self.driver.get(self.url)
         self.wait(lambda: self.find("#login-form") or self.find("#tabs:not([hidden])"))
 
     def sign_in(self, token: str) -> None:
@@ -104,8 +109,12 @@ class Browser:
     def wait(self, condition: Callable[[], Any], timeout_s: float = 20.0) -> Any:
         return WebDriverWait(self.driver, timeout_s, poll_frequency=0.1).until(lambda _: condition())
 
-    def wait_for_text(self, *texts: str, css: str = "#page", timeout_s: float = 20.0) -> str:
-        return self.wait(lambda: (shown := self.text(css)) and all(t in shown for t in texts) and shown, timeout_s)
+    def wait_for_text(self, *texts: str, css: str = "#page", timeout_s: float = 30.0) -> str:
+        try:
+            return self.wait(lambda: (shown := self.text(css)) and all(t in shown for t in texts) and shown, timeout_s)
+        except TimeoutException:
+            shown = self.text(css)
+            raise AssertionError(f"not shown in {css}: {[t for t in texts if t not in shown]}; shown: {shown[:3000]}") from None
 
     def screenshot(self, path: Path) -> None:
         """The whole page, not only the window (Chromium's DevTools capture beyond the viewport)."""

@@ -121,7 +121,7 @@ def routed(stack: OrganismStack) -> dict:
 
 
 def test_a_pasted_token_fills_the_overview_and_it_refreshes_itself(browser: Browser, stack: OrganismStack, routed: dict):
-    browser.open()
+    browser.open(signed_out=True)
     assert browser.find("#tabs[hidden]") and not browser.text()  # nothing shown before a token
     browser.sign_in(SERVICE_TOKEN)
     epoch = stack.client.get("/registry").json()["epoch"]
@@ -184,7 +184,7 @@ def test_a_routed_jobs_state_history_and_report_are_on_the_job_page(browser: Bro
     browser.fill("Job uuid", routed["uuid"])
     browser.press("Look up")
     browser.wait_for_text("Routing reports, newest first", "Pick 1: selected", "not_blacklisted", "History")
-    assert routed["miner"] in browser.text(".result")
+    assert routed["miner"] in browser.text("#page .card:last-child .result")
     browser.press("Try a pick (dry run)")  # each miner's filter verdicts for the class, nothing booked
     browser.wait_for_text("Would pick: selected", "fresh_manifest")
     browser.screenshot(SHOTS / "job-routing.png")
@@ -262,9 +262,7 @@ def test_a_part_that_cannot_be_read_says_so_and_the_rest_of_the_page_fills(brows
 
 
 def test_a_bad_token_is_refused_and_forgotten(browser: Browser):
-    browser.open()
-    if browser.find("#who:not([hidden])"):
-        browser.click("#forget")
+    browser.open(signed_out=True)
     browser.wait(lambda: browser.find("#token")).send_keys("not-a-token")
     browser.click("#login-form button[type=submit]")
     browser.wait_for_text("That is not a token", css="#login-error")

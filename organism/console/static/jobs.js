@@ -116,7 +116,7 @@ async function jobView(uuid, out) {
     table('History', ['at', 'state', 'miner', 'reason'],
       j.history.map((e) => [when(e.at), e.state, e.hotkey, e.reason ?? '-'])),
     el('h3', {}, 'Routing reports, newest first'),
-    ...(reports.ok ? reports.data.reports.map(reportView) : [problem(reports, 'Routing report unavailable')]));
+    ...(reports.ok ? reports.data.reports.map((report, i) => reportView(report, i)) : [problem(reports, 'Routing report unavailable')]));
 }
 
 function jobsCard() {

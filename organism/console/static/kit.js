@@ -108,7 +108,9 @@ export function table(caption, headers, rows, empty = 'Nothing to show.') {
   const head = el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h))));
   const body = el('tbody', {}, rows.length ? rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))
     : el('tr', {}, el('td', { colspan: headers.length, class: 'empty' }, empty)));
-  return el('div', { class: 'scroll' }, el('table', {}, el('caption', {}, caption), head, body));
+  // a region of its own, reachable by keyboard: a wide table scrolls sideways with the arrow keys
+  return el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': caption },
+    el('table', {}, el('caption', {}, caption), head, body));
 }
 
 export function card(title, ...content) {
