@@ -124,15 +124,15 @@ function jobsCard() {
   const uuid = field('Job uuid', { name: 'uuid', required: true, size: 38, pattern: '[0-9a-fA-F\\-]{32,36}' });
   const list = el('div');
   const detail = el('div', { class: 'result' });
-  const open = (id) => { uuid.input.value = id; jobView(id, detail); };
-  const load = async () => {
+  const open = (id) => { uuid.input.value = id; jobView(id, detail); load(); };  // the list as fresh as the job
+  async function load() {
     const result = await api('GET', 'jobs', { query: { state: state.input.value, limit: 20 } });
     list.replaceChildren(result.ok ? table('The newest jobs (bookings in force: state reserved or running)',
       ['uuid', 'state', 'miner', 'class', 'owner', 'routed'],
       result.data.jobs.map((j) => [el('button', { type: 'button', class: 'link', onclick: () => open(j.job_uuid) },
         j.job_uuid), j.state, j.miner.hotkey, j.executor_class, j.owner, when(j.routed_at)]), 'No job in this state.')
       : problem(result, 'Jobs unavailable'));
-  };
+  }
   load();
   return card('Jobs',
     el('form', { class: 'inline', onsubmit: (event) => { event.preventDefault(); load(); } }, state.node,
