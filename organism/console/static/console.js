@@ -231,6 +231,21 @@ function taskRouting(page) {
 }
 
 // --- audit ----------------------------------------------------------------------------------------
+const isRecord = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** What an entry changed: per key, before -> after (only the keys that differ), or the values whole. */
+function change(before, after) {
+  if (!isRecord(before) && !isRecord(after)) {
+    return before === null || before === undefined ? json(after) : el('span', {}, json(before), ' -> ', json(after));
+  }
+  const was = isRecord(before) ? before : {};
+  const later = isRecord(after) ? after : {};
+  const keys = [...new Set([...Object.keys(was), ...Object.keys(later)])]
+    .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(later[k]));
+  return el('ul', { class: 'plain' }, keys.map((k) => el('li', {}, el('code', {}, k), ': ',
+    k in was ? [json(was[k]), ' -> '] : '', k in later ? json(later[k]) : el('span', { class: 'muted' }, '(gone)'))));
+}
+
 function audit(page) {
   const action = field('Action or prefix', { name: 'action', placeholder: 'miner.', pattern: '[a-z.]*' });
   const subject = field('Subject', { name: 'subject' });
@@ -244,9 +259,10 @@ function audit(page) {
       onclick: () => { cursors.push(result.data.next_cursor); load(); } }, 'Older');
     const newer = el('button', { type: 'button', disabled: cursors.length < 2, onclick: () => { cursors.pop(); load(); } }, 'Newer');
     out.replaceChildren(table(`Audit trail, newest first (page ${cursors.length})`,
-      ['at', 'subject', 'action', 'target', 'before', 'after'],
-      result.data.entries.map((e) => [when(e.at), `${e.subject} (${e.role})`, el('code', {}, e.action), e.target ?? '-',
-        json(e.before), json(e.after)]), 'No entries match.'), el('div', { class: 'pager' }, newer, older));
+      ['at', 'subject', 'action', 'target', 'what changed (before -> after)'],
+      result.data.entries.map((e) => [when(e.at), `${e.subject} (${e.role})`, el('code', {}, e.action),
+        e.target === null ? '-' : el('code', {}, e.target), change(e.before, e.after)]), 'No entries match.'),
+    el('div', { class: 'pager' }, newer, older));
   };
   page.append(card('Audit trail', el('form', { class: 'inline', onsubmit: (event) => {
     event.preventDefault(); cursors.splice(1); load();
