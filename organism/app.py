@@ -2,7 +2,8 @@
 
 The constructor finds the wings' actors and builds each wing: task routing
 (`TaskRouting`, its routes `TaskApi`), job routing (`PickerClient`, its
-routes `JobApi`) and the audit trail that reads both (`AuditApi`). Serve
+routes `JobApi`) and the audit trail that reads both (`AuditApi`); the
+operator console's page and assets (`ConsoleApi`) hold nothing. Serve
 then asks it for its app (`__serve_build_asgi_app__`), which `organism_app`
 builds from those wings: nothing is inherited, nothing pickled by value.
 The methods below the app are what other deployments call through a
@@ -30,6 +31,7 @@ from contracts.wire import (
 )
 from organism.api import on_unavailable
 from organism.audit.api import AuditApi
+from organism.console.api import ConsoleApi
 from organism.jobs.api import TAGS as JOB_TAGS
 from organism.jobs.api import JobApi
 from organism.jobs.picker_actor import connect_picker
@@ -58,6 +60,7 @@ def organism_app(tasks: TaskApi, jobs: JobApi, audit: AuditApi) -> FastAPI:
     app.include_router(router_of(tasks, tags=TASK_TAGS))
     app.include_router(router_of(jobs, tags=JOB_TAGS))
     app.include_router(router_of(audit))
+    app.include_router(router_of(ConsoleApi()))  # the operator console: a page, no data
     app.add_exception_handler(Unavailable, on_unavailable)
     return app
 

@@ -101,6 +101,7 @@ def banner(base_url: str, state_dir: str, dashboard_url: str, metrics_ports: lis
     return f"""
 ================ routing control plane is up ================
   Serve HTTP     {base_url}  (organism: /organism, coordinator: /pipeline, cognitive: /cognitive)
+  Console        {base_url}/organism/console  (in a browser; paste a token below: ADMIN_TOKEN for actions)
   API docs       {base_url}/organism/docs  {base_url}/pipeline/docs  {base_url}/cognitive/docs
   Ray dashboard  {dashboard_url}
   Metrics        {metrics}  (Prometheus)

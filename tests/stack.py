@@ -73,8 +73,9 @@ class OrganismStack:
         return ray.get_actor(actor_name, namespace=self.settings.namespace)
 
     def active_instances(self) -> dict[str, str]:
-        body = self.client.get("/registry").json()
-        return {i["logical_id"]: i["instance_id"] for i in body["instances"] if i["active"]}
+        answer = self.client.get("/registry")  # a 503 while the registry starts on a busy box: none yet
+        instances = answer.json()["instances"] if answer.status_code == 200 else []
+        return {i["logical_id"]: i["instance_id"] for i in instances if i["active"]}
 
     def all_organs_active(self) -> bool:
         return set(self.active_instances()) == set(self.settings.organs)
