@@ -79,8 +79,9 @@ class AllowanceHold:
 class Transaction(Protocol):
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
 
-    def get(self, collection: str, key: str) -> Any:
-        """One document as this transaction sees it (None if absent), locked against other writers until it ends."""
+    def get(self, collection: str, key: str, lock: bool = True) -> Any:
+        """One document as this transaction sees it (None if absent), locked against other writers until it ends
+        (unless `lock` is false: then only read, as last committed)."""
         ...
 
     def claim_slot(
@@ -172,7 +173,7 @@ class _MemoryTransaction:
         self._tombstones = dict(store.tombstones)
         self._holds = dict(store.holds)
 
-    def get(self, collection: str, key: str) -> Any:
+    def get(self, collection: str, key: str, lock: bool = True) -> Any:
         doc = self._documents.get(collection, {}).get(key)
         return None if doc is None else json.loads(doc)
 
