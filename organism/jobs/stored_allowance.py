@@ -15,9 +15,11 @@ and, when the store's sum is not the book's, the miner's hold rows (the other
 pickers' jobs, and its own that another picker started or ended), so its
 ranking stops offering a miner the store would refuse. Rows are read only
 then: a pick's cost does not grow with the bookings in flight. Holds it learnt can go stale in turn (their jobs started or
-ended elsewhere): when the book finds no miner with enough allowance,
-`relearn` makes all its holds the store's, and the pick looks again if that
-changed anything, so the book does not refuse what the store would confirm.
+ended elsewhere): when the book finds no miner with enough allowance, or
+every miner with enough busy (a miner it wrongly counts short is not among
+them), `relearn` makes all its holds the store's, and the pick looks again
+if that changed anything, so the book does not refuse what the store would
+confirm.
 """
 
 import math
@@ -49,9 +51,9 @@ def confirm(book: MinerBook, tx: Transaction, spec: JobSpec, hotkey: str, block:
 
 
 def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float) -> bool:
-    """After the book found no miner with enough allowance: make its holds the store's; whether that
-    changed anything (then the pick is worth trying again)."""
-    if refusal.kind is not RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE:
+    """After the book found no miner with enough allowance, or every one with enough busy: make its holds
+    the store's; whether that changed anything (then the pick is worth trying again)."""
+    if refusal.kind not in (RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, RefusalKind.ALL_MINERS_BUSY):
         return False
     holds = tx.live_allowance_holds(now)
     return _learn(book, {hotkey for hotkey, _ in book.holds.jobs()} | {hold.hotkey for hold in holds}, holds)

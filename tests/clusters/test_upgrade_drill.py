@@ -65,7 +65,7 @@ def test_an_upgrade_under_traffic_overspends_nothing_and_loses_nothing(postgres_
     namespace = f"upgrade-{uuid.uuid4().hex[:8]}"  # one namespace on both clusters: one state scope
     options = {"env": {"ROUTING_STATE_DSN": postgres_dsn}, "replicas": 2,
                "organism": {"namespace": namespace, "organs": ORGANS, **FAST_HEARTBEATS}}
-    ledger = Ledger(ALLOWANCE, EXECUTORS)
+    ledger = Ledger(ALLOWANCE, EXECUTORS, hotkeys=tuple(f"drill-m{i}" for i in range(MINERS)))
     began = time.monotonic()
     with contextlib.ExitStack() as old, contextlib.ExitStack() as new:
         a = old.enter_context(lone_cluster(ingress_mode(), **options))

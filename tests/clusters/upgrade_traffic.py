@@ -14,6 +14,8 @@ that matters: an action that frees a slot or allowance (a release, a
 finished receipt) holds the ledger's lock from before its request until it
 is recorded, so no pick that used what it freed is recorded before it; a
 job is taken by one action at a time (`busy`) until its answer is recorded.
+A pick refused as every miner busy is judged against the ledger's room only
+when no other pick was in flight and nothing was freed since it was sent.
 """
 
 import random
@@ -44,6 +46,7 @@ class Traffic:
         self.answered: Counter = Counter()  # (phase, kind)
         self.booked_on: dict[str, str] = {}  # job uuid -> the base URL that booked it
         self.busy: set[str] = set()
+        self._in_flight, self._freed = 0, 0  # picks sent and not yet recorded; freeing actions sent
         self._lock, self._count_lock, self._seed = threading.Lock(), threading.Lock(), seed
         self._clients: dict[str, httpx.Client] = {}
         self._stop_resolves, self._stop_steps = threading.Event(), threading.Event()
@@ -117,11 +120,15 @@ class Traffic:
     def _step(self, rng: random.Random, action: str) -> None:
         if action == "pick":
             url, spec = rng.choice(self.pick_urls), job()
+            with self._lock:
+                self._in_flight, freed = self._in_flight + 1, self._freed
             answer = self.call("pick", url, "/jobs/route", SERVICE_HEADERS, spec)
             with self._lock:
+                self._in_flight -= 1  # judged only with every answer before it in, nothing freed since it left
+                judge = self._in_flight == 0 and self._freed == freed
                 if not answer.refused:
                     self.booked_on[spec["uuid"]] = url
-                self.ledger.picked(spec["uuid"], SECONDS, answer)
+                self.ledger.picked(spec["uuid"], SECONDS, answer, judge_room=judge)
             return
         with self._lock:
             jobs = sorted(u for u, b in self.ledger.bookings.items() if b.state in WANTED[action] and u not in self.busy)
@@ -133,6 +140,7 @@ class Traffic:
         url = next((u for u in self.pick_urls if u != booked_on), self.pick_urls[0])
         if action in FREEING:
             with self._lock:
+                self._freed += 1
                 self._send(action, job_uuid, url)()
         else:
             record = self._send(action, job_uuid, url)

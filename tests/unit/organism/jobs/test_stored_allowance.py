@@ -76,7 +76,9 @@ RELEARNS = [  # case, the refusal the book gave, holds the book learnt before, t
      True, 100.0),
     ("a hold the store still has stays", RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, [hold("other", 70.0)],
      [hold("other", 70.0)], False, 30.0),
-    ("another refusal asks nothing", RefusalKind.ALL_MINERS_BUSY, [hold("other", 70.0)], [], False, 30.0),
+    ("every miner with enough busy: a miner counted short may not be", RefusalKind.ALL_MINERS_BUSY,
+     [hold("other", 70.0)], [], True, 100.0),
+    ("another refusal asks nothing", RefusalKind.NOT_ENOUGH_COLLATERAL, [hold("other", 70.0)], [], False, 30.0),
 ]
 
 
