@@ -102,11 +102,16 @@ def test_an_upgrade_under_traffic_overspends_nothing_and_loses_nothing(postgres_
                              for u in list(ledger.bookings))
         traffic.stop()
         admin.close()
-    stored = stored_counts(SqlStore(postgres_dsn, f"{namespace}/jobs"), ledger)
+        names = {a.base_url: "A", b.base_url: "B"}
+    store = SqlStore(postgres_dsn, f"{namespace}/jobs")
+    stored = stored_counts(store, ledger)
+    store.close()
 
     resolves = Counter({phase: n for (phase, kind), n in traffic.answered.items() if kind == "resolve"})
     print(f"\nupgrade drill in {time.monotonic() - began:.0f}s: {dict(ledger.counts)}")
+    print(f"bookings made on: {dict(Counter(names[traffic.booked_on[u]] for u in ledger.bookings))}")
     print(f"stored: {dict(stored)}")
+    print(f"answers by phase and kind: {dict(traffic.answered)}")
     print(f"resolves by phase: {dict(resolves)}")
     print(f"non-2xx by phase, kind, reason: {dict(traffic.non_2xx)}")
     assert ledger.violations() == dict.fromkeys(ledger.violations(), 0), ledger.counts
