@@ -167,7 +167,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
 
         answer, writes = booking.route(
             book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now), claimed,
-            self._random, second_look=lambda refusal: (stored_allowance.relearn(book, tx, refusal, now)
+            self._random, second_look=lambda refusal: (stored_allowance.relearn(book, tx, refusal, now, spec.executor_class)
                                                        or stored_slots.relearn(book, tx, refusal, spec.executor_class, now)),
         )  # second look: what it learnt of another picker's holds, or of its slots, was out of date
         documents.write(tx, writes)

@@ -95,6 +95,10 @@ class SqlTransaction:
                          (self._scope, hotkey, executor_class)).fetchall()
         return [Claim(*row) for row in rows]
 
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        return dict(self._run("SELECT hotkey, COUNT(*) FROM slot_claims WHERE scope = ? AND executor_class = ?"
+                              " AND held_until > ? GROUP BY hotkey", (self._scope, executor_class, now)).fetchall())
+
     def claims(self) -> list[Claim]:
         """Every claim of the scope."""
         rows = self._run("SELECT hotkey, executor_class, slot, job_uuid, held_until FROM slot_claims"

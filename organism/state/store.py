@@ -90,6 +90,10 @@ class Transaction(Protocol):
 
     def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]: ...
 
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        """How many claims each miner of `executor_class` holds at `now` (one query, the rows unread)."""
+        ...
+
     def hold(self, job_uuid: str, held_until: float) -> None: ...
 
     def release(self, job_uuid: str) -> None: ...
@@ -199,6 +203,13 @@ class _MemoryTransaction:
     def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]:
         return sorted((c for c in self._claims.values() if (c.hotkey, c.executor_class) == (hotkey, executor_class)),
                       key=lambda c: c.slot)
+
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for claim in self._claims.values():
+            if claim.executor_class == executor_class and claim.held_until > now:
+                counts[claim.hotkey] = counts.get(claim.hotkey, 0) + 1
+        return counts
 
     def hold(self, job_uuid: str, held_until: float) -> None:
         for key, claim in list(self._claims.items()):
