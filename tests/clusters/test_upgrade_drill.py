@@ -121,3 +121,4 @@ def test_an_upgrade_under_traffic_overspends_nothing_and_loses_nothing(postgres_
     assert not [key for key in traffic.non_2xx if key[1] in ("resolve", "read")], traffic.non_2xx
     assert ledger.counts["refused 409 NoMinerWithEnoughAllowance"] > 0  # the allowance did bind
     assert ledger.counts["across"] > 0 and ledger.counts["replays"] > 0
+    assert set(names[url] for url in traffic.booked_on.values()) == {"A", "B"}  # both booked
