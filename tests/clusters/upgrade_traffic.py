@@ -129,6 +129,8 @@ class Traffic:
                 if not answer.refused:
                     self.booked_on[spec["uuid"]] = url
                 self.ledger.picked(spec["uuid"], SECONDS, answer, judge_room=judge)
+                if not judge and (answer.refused or "").endswith("AllMinersBusy"):
+                    self.ledger.counts["busy, not judged"] += 1  # (another pick in flight, or a slot freed since)
             return
         with self._lock:
             jobs = sorted(u for u, b in self.ledger.bookings.items() if b.state in WANTED[action] and u not in self.busy)
