@@ -86,7 +86,7 @@ class Ledger:
         self.counts["picks"] += 1
         if answer.refused:
             self.counts[f"refused {answer.refused}"] += 1
-            if judge_room and answer.refused.endswith("AllMinersBusy") and self._room(seconds):
+            if judge_room and answer.refused.endswith("AllMinersBusy") and self.room(seconds):
                 self.counts["busy_with_room"] += 1
             return
         earlier = self.bookings.get(job_uuid)
@@ -125,7 +125,7 @@ class Ledger:
         """The miner's allowance its acknowledged bookings hold or have had deducted."""
         return sum(b.seconds for b in self.bookings.values() if b.hotkey == hotkey and (b.burned or b.state == "reserved"))
 
-    def _room(self, seconds: int) -> bool:
+    def room(self, seconds: int) -> bool:
         """Whether some miner has a free executor and more than `seconds` of allowance left (the allowance
         rule, `filters.allowance_suffices`), by the answers."""
         return any(sum(b.hotkey == hotkey and b.state in HOLDING for b in self.bookings.values()) < self.executors

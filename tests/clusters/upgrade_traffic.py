@@ -129,8 +129,9 @@ class Traffic:
                 if not answer.refused:
                     self.booked_on[spec["uuid"]] = url
                 self.ledger.picked(spec["uuid"], SECONDS, answer, judge_room=judge)
-                if not judge and (answer.refused or "").endswith("AllMinersBusy"):
-                    self.ledger.counts["busy, not judged"] += 1  # (another pick in flight, or a slot freed since)
+                if not judge and (answer.refused or "").endswith("AllMinersBusy"):  # another pick in flight, or a
+                    room = "room" if self.ledger.room(SECONDS) else "no room"  # slot freed since: said, not judged
+                    self.ledger.counts[f"busy, not judged ({room} by the answers)"] += 1
             return
         with self._lock:
             jobs = sorted(u for u, b in self.ledger.bookings.items() if b.state in WANTED[action] and u not in self.busy)
