@@ -12,7 +12,11 @@ what one picker would never do:
 - `replay_booked_again`: a replay answered as a new booking, or on another miner;
 - `refused_on_the_other`: a release or receipt of an acknowledged job refused;
 - `lost`: an acknowledged booking that a picker, asked at the end, does not know
-  as the answers left it (`lost_bookings`).
+  as the answers left it (`lost_bookings`);
+- `busy_with_room`: a pick refused as every miner busy while, by the answers,
+  a miner had a free executor and the allowance for the job (judged only when
+  the ledger is told the miners, `hotkeys`, and the caller says the answers
+  before it are all in, `judge_room`).
 
 The other counts say what happened: picks, bookings, replays, receipts,
 releases, and picks refused (by kind).
@@ -26,7 +30,7 @@ from typing import Any
 from contracts.jobs import JobRouted
 from contracts.refusals import Refusal
 
-VIOLATIONS = ("overspent", "double_booked", "replay_booked_again", "refused_on_the_other", "lost")
+VIOLATIONS = ("overspent", "double_booked", "replay_booked_again", "refused_on_the_other", "lost", "busy_with_room")
 HOLDING = frozenset({"reserved", "running"})
 
 
@@ -70,6 +74,7 @@ class Ledger:
     executors: int
     bookings: dict[str, Booking] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    hotkeys: tuple[str, ...] = ()
 
     def violations(self) -> dict[str, int]:
         return {name: self.counts[name] for name in VIOLATIONS}
@@ -77,10 +82,12 @@ class Ledger:
     def holding(self) -> list[str]:
         return [u for u, b in self.bookings.items() if b.state in HOLDING]
 
-    def picked(self, job_uuid: str, seconds: int, answer: Answer) -> None:
+    def picked(self, job_uuid: str, seconds: int, answer: Answer, judge_room: bool = True) -> None:
         self.counts["picks"] += 1
         if answer.refused:
             self.counts[f"refused {answer.refused}"] += 1
+            if judge_room and answer.refused.endswith("AllMinersBusy") and self.room(seconds):
+                self.counts["busy_with_room"] += 1
             return
         earlier = self.bookings.get(job_uuid)
         if earlier is not None and earlier.state in HOLDING:
@@ -117,6 +124,12 @@ class Ledger:
     def spent(self, hotkey: str) -> float:
         """The miner's allowance its acknowledged bookings hold or have had deducted."""
         return sum(b.seconds for b in self.bookings.values() if b.hotkey == hotkey and (b.burned or b.state == "reserved"))
+
+    def room(self, seconds: int) -> bool:
+        """Whether some miner has a free executor and more than `seconds` of allowance left (the allowance
+        rule, `filters.allowance_suffices`), by the answers."""
+        return any(sum(b.hotkey == hotkey and b.state in HOLDING for b in self.bookings.values()) < self.executors
+                   and self.allowance - self.spent(hotkey) > seconds for hotkey in self.hotkeys)
 
     def _check_miner(self, hotkey: str) -> None:
         if self.spent(hotkey) > self.allowance:

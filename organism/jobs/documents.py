@@ -120,12 +120,14 @@ def _deduct(tx: Transaction, deduction: AllowanceDeduction) -> None:
         tx.write([(collection, key, {**row, "remaining": row["remaining"] - deduction.seconds})])
 
 
-def reload_job(tx: Transaction, book: MinerBook, job_uuid: str) -> None:
+def reload_job(tx: Transaction, book: MinerBook, job_uuid: str, lock: bool = True) -> None:
     """Make the book's record of one job (its booking, reservation and receipts) what the store holds:
-    another picker may have routed, started or ended it. The job's lock is held until `tx` ends."""
-    tx.lock_job(job_uuid)
-    stored = (tx.get(PLACES[Reservation][0], job_uuid), tx.get(PLACES[RoutedJob][0], job_uuid),
-              [tx.get(PLACES[Receipt][0], f"{kind}|{job_uuid}") for kind in ("started", "finished")])
+    another picker may have routed, started or ended it. The job's lock is held until `tx` ends, unless
+    `lock` is false: then the job is only learnt as last committed (nothing is decided about it)."""
+    if lock:
+        tx.lock_job(job_uuid)
+    stored = (tx.get(PLACES[Reservation][0], job_uuid, lock), tx.get(PLACES[RoutedJob][0], job_uuid, lock),
+              [tx.get(PLACES[Receipt][0], f"{kind}|{job_uuid}", lock) for kind in ("started", "finished")])
     _forget(book, job_uuid)
     reservation, job, receipts = stored
     if reservation is not None:

@@ -15,8 +15,9 @@ record is stored). Every pick keeps its routing report (`report`) in the
 transaction of its booking (a refusal's alone).
 
 Two pickers on one database (a NewCluster upgrade) behave as one: a call
-about a job first loads it from the store under its lock (`reload_job`), and a
-booking is made only if the store confirms its allowance (`stored_allowance`).
+about a job first loads it from the store under its lock (`reload_job`), a booking is made only if
+the store confirms its allowance (`stored_allowance`), and a pick refused as every miner busy asks
+the store's slot claims first (`stored_slots`).
 
 It implements `contracts.picker.Picker`; answers are typed: records, views,
 `JobRouted`, or a `Refusal`; never HTTP.
@@ -51,7 +52,7 @@ from contracts.jobs import (
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import booking, documents, facts, lifecycle, report, stored_allowance, views
+from organism.jobs import booking, documents, facts, lifecycle, report, stored_allowance, stored_slots, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
@@ -166,8 +167,9 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
 
         answer, writes = booking.route(
             book, spec, self._netuid, now, self._index, lambda job_uuid: tx.buried(job_uuid, now), claimed,
-            self._random, second_look=lambda refusal: stored_allowance.relearn(book, tx, refusal, now),
-        )  # second look: what it learnt of another picker's holds was out of date
+            self._random, second_look=lambda refusal: (stored_allowance.relearn(book, tx, refusal, now, spec.executor_class)
+                                                       or stored_slots.relearn(book, tx, refusal, spec.executor_class, now)),
+        )  # second look: what it learnt of another picker's holds, or of its slots, was out of date
         documents.write(tx, writes)
         return answer, slots[-1] if slots and not isinstance(answer, Refusal) else None
 

@@ -18,6 +18,10 @@ then: a pick's cost does not grow with the bookings in flight. Holds it learnt c
 ended elsewhere): when the book finds no miner with enough allowance,
 `relearn` makes all its holds the store's, and the pick looks again if that
 changed anything, so the book does not refuse what the store would confirm.
+When it finds every miner with enough allowance busy, a miner it counts
+short on stale holds is not among them: then it asks the store's sum for
+each miner with a free slot (by the book), and learns the holds of those
+whose sum is not the book's; a cluster whose miners are all full pays nothing.
 """
 
 import math
@@ -26,6 +30,7 @@ from collections.abc import Iterable
 
 from contracts.jobs import JobSpec
 from contracts.refusals import Refusal, RefusalKind
+from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.documents import place
 from organism.jobs.filters import allowance_suffices
@@ -48,13 +53,34 @@ def confirm(book: MinerBook, tx: Transaction, spec: JobSpec, hotkey: str, block:
     return allowance_suffices(row.remaining - held, spec.executor_seconds)
 
 
-def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float) -> bool:
-    """After the book found no miner with enough allowance: make its holds the store's; whether that
+def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, now: float, executor_class: str = "") -> bool:
+    """After the book found no miner with enough allowance (all its holds), or every one with enough
+    busy (the holds of `executor_class`'s miners with a free slot): make them the store's; whether that
     changed anything (then the pick is worth trying again)."""
+    if refusal.kind is RefusalKind.ALL_MINERS_BUSY:
+        stale = _stale_with_a_free_slot(book, tx, executor_class, now)
+        return _learn(book, [hotkey for hotkey, _ in stale],
+                      [hold for hotkey, cycle in stale for hold in tx.allowance_held(hotkey, cycle, now)])
     if refusal.kind is not RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE:
         return False
     holds = tx.live_allowance_holds(now)
     return _learn(book, {hotkey for hotkey, _ in book.holds.jobs()} | {hold.hotkey for hold in holds}, holds)
+
+
+def _stale_with_a_free_slot(book: MinerBook, tx: Transaction, executor_class: str, now: float) -> list[tuple[str, tuple[int, int]]]:
+    """The miners of the class with a free slot by the book whose holds the store sums otherwise, with their cycle."""
+    block = current_block(book, now)
+    rows = book.allowance_rows(block) if block is not None else {}
+    stale = []
+    for hotkey, manifest in book.manifests.get(executor_class, {}).items():
+        row = rows.get(hotkey)
+        if row is None or not book.has_free_slot(hotkey, executor_class, manifest.online_executor_count, now):
+            continue
+        cycle = (row.cycle_start, row.cycle_stop)
+        if not math.isclose(tx.allowance_held_sum(hotkey, cycle, now, ""), book.holds.held_except(hotkey, cycle, now, ""),
+                            abs_tol=1e-6):
+            stale.append((hotkey, cycle))
+    return stale
 
 
 def _learn(book: MinerBook, hotkeys: Iterable[str], holds: list[AllowanceHold]) -> bool:

@@ -50,11 +50,11 @@ class SqlTransaction:
         """The parameters of `_IN_SCOPE` for this scope."""
         return len(self._prefix), self._prefix, len(self._prefix) + 1, "%/%"
 
-    def get(self, collection: str, key: str) -> Any:
-        """Read one document; PostgreSQL locks its row until the transaction ends (SQLite's writer lock
-        is already held: every write transaction is BEGIN IMMEDIATE)."""
-        lock = " FOR UPDATE" if self._postgres else ""
-        row = self._run(f"SELECT doc FROM documents WHERE collection = ? AND key = ?{lock}",
+    def get(self, collection: str, key: str, lock: bool = True) -> Any:
+        """Read one document; PostgreSQL locks its row until the transaction ends unless `lock` is false
+        (SQLite's writer lock is already held: every write transaction is BEGIN IMMEDIATE)."""
+        for_update = " FOR UPDATE" if self._postgres and lock else ""
+        row = self._run(f"SELECT doc FROM documents WHERE collection = ? AND key = ?{for_update}",
                         (self._prefix + collection, key)).fetchone()
         return None if row is None else json.loads(row[0])
 
@@ -95,6 +95,10 @@ class SqlTransaction:
                          " WHERE scope = ? AND hotkey = ? AND executor_class = ? ORDER BY slot",
                          (self._scope, hotkey, executor_class)).fetchall()
         return [Claim(*row) for row in rows]
+
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        return dict(self._run("SELECT hotkey, COUNT(*) FROM slot_claims WHERE scope = ? AND executor_class = ?"
+                              " AND held_until > ? GROUP BY hotkey", (self._scope, executor_class, now)).fetchall())
 
     def claims(self) -> list[Claim]:
         """Every claim of the scope."""

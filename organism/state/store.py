@@ -79,8 +79,9 @@ class AllowanceHold:
 class Transaction(Protocol):
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None: ...
 
-    def get(self, collection: str, key: str) -> Any:
-        """One document as this transaction sees it (None if absent), locked against other writers until it ends."""
+    def get(self, collection: str, key: str, lock: bool = True) -> Any:
+        """One document as this transaction sees it (None if absent), locked against other writers until it ends
+        (unless `lock` is false: then only read, as last committed)."""
         ...
 
     def claim_slot(
@@ -88,6 +89,10 @@ class Transaction(Protocol):
     ) -> int | None: ...
 
     def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]: ...
+
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        """How many claims each miner of `executor_class` holds at `now` (one query, the rows unread)."""
+        ...
 
     def hold(self, job_uuid: str, held_until: float) -> None: ...
 
@@ -172,7 +177,7 @@ class _MemoryTransaction:
         self._tombstones = dict(store.tombstones)
         self._holds = dict(store.holds)
 
-    def get(self, collection: str, key: str) -> Any:
+    def get(self, collection: str, key: str, lock: bool = True) -> Any:
         doc = self._documents.get(collection, {}).get(key)
         return None if doc is None else json.loads(doc)
 
@@ -198,6 +203,13 @@ class _MemoryTransaction:
     def claims_of(self, hotkey: str, executor_class: str) -> list[Claim]:
         return sorted((c for c in self._claims.values() if (c.hotkey, c.executor_class) == (hotkey, executor_class)),
                       key=lambda c: c.slot)
+
+    def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for claim in self._claims.values():
+            if claim.executor_class == executor_class and claim.held_until > now:
+                counts[claim.hotkey] = counts.get(claim.hotkey, 0) + 1
+        return counts
 
     def hold(self, job_uuid: str, held_until: float) -> None:
         for key, claim in list(self._claims.items()):

@@ -3,8 +3,11 @@
 `ray start --head` in a short temporary directory (Ray's unix socket paths
 must stay under 108 bytes), optionally worker nodes joining it (`ray start
 --address`, each with its own node manager port so a test can kill one node),
-the organism deployed on it by a driver process that stays alive, and
-everything killed afterwards, found by that directory. The ingress is the
+the organism deployed on it by a driver process that stays alive, its
+Serve applications drained on request (`drain`: `serve.shutdown()`, as a
+cluster leaving an upgrade), and everything killed afterwards, found by that
+directory. `organism_client` waits until the organism answers with every
+organ active. The ingress is the
 session's unless the test asks for another; it runs on the head only, since
 every node shares this machine's ports.
 """
@@ -22,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from routing_cli.ingress import free_port, ingress_env
-from tests.stack import AUTH_ENV, REPO_ROOT
+from tests.stack import ADMIN_HEADERS, AUTH_ENV, REPO_ROOT, eventually
 
 STATE_VARIABLES = ("ROUTING_STATE_DSN", "ROUTING_STATE_DSN_FILE")
 
@@ -57,6 +61,7 @@ DRIVER = textwrap.dedent(
         time.sleep(60)
     """
 )
+DRAIN = "import sys, ray; from ray import serve; ray.init(address=sys.argv[1]); serve.shutdown()"
 
 
 @dataclass
@@ -76,6 +81,8 @@ class LoneCluster:
     base_url: str
     temp_dir: str
     head: Node
+    gcs_address: str
+    env: dict[str, str]
     workers: list[Node] = field(default_factory=list)
 
     def processes(self) -> list[psutil.Process]:
@@ -92,6 +99,23 @@ class LoneCluster:
         for process in [raylet, *raylet.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 process.kill()
+
+    def drain(self) -> None:
+        """Shut Serve down on this cluster (its applications deleted, its ingress gone); the Ray processes stay."""
+        subprocess.run([sys.executable, "-c", DRAIN, self.gcs_address], env=self.env, check=True,
+                       capture_output=True, timeout=120)
+
+
+def organism_client(cluster: LoneCluster, organs: dict[str, int], timeout_s: float = 120) -> httpx.Client:
+    """An admin's client of the cluster's organism, once it answers and every one of `organs` is active."""
+    client = httpx.Client(base_url=cluster.base_url + "/organism", headers=ADMIN_HEADERS, timeout=30)
+    eventually(lambda: client.get("/health").status_code == 200, timeout_s=timeout_s)
+    eventually(lambda: len(active_instances(client)) == sum(organs.values()), timeout_s=60)
+    return client
+
+
+def active_instances(client: httpx.Client) -> list[dict]:
+    return [i for i in client.get("/registry").json()["instances"] if i["active"]]
 
 
 def processes_under(temp_dir: str) -> list[psutil.Process]:
@@ -170,7 +194,7 @@ def lone_cluster(
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     head = _start_node(ray_cli, env, temp_dir, "--head", f"--port={gcs_port}", f"--num-cpus={head_cpus}",
                        "--include-dashboard=false", f"--ray-client-server-port={free_port()}")
-    cluster = LoneCluster(f"http://127.0.0.1:{http_port}", temp_dir, head)
+    cluster = LoneCluster(f"http://127.0.0.1:{http_port}", temp_dir, head, f"127.0.0.1:{gcs_port}", env)
     started: list[psutil.Process] = []
     driver = None
     try:

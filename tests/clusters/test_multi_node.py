@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from routing_cli.ingress import ingress_mode
-from tests.clusters.lone_cluster import LoneCluster, lone_cluster
+from tests.clusters.lone_cluster import active_instances, lone_cluster, organism_client
 from tests.miners import job, load_miners
 from tests.stack import ADMIN_HEADERS, FAST_HEARTBEATS, eventually
 
@@ -35,17 +35,6 @@ def cluster_options(postgres_dsn: str) -> dict:
         "env": {"ROUTING_STATE_DSN": postgres_dsn, **QUICK_NODE_DEATH},
         "organism": {"namespace": namespace, "organs": ORGANS, **FAST_HEARTBEATS},
     }
-
-
-def connect(cluster: LoneCluster) -> httpx.Client:
-    client = httpx.Client(base_url=cluster.base_url + "/organism", headers=ADMIN_HEADERS, timeout=30)
-    eventually(lambda: client.get("/health").status_code == 200, timeout_s=120)
-    eventually(lambda: len(active_instances(client)) == sum(ORGANS.values()), timeout_s=60)
-    return client
-
-
-def active_instances(client: httpx.Client) -> list[dict]:
-    return [i for i in client.get("/registry").json()["instances"] if i["active"]]
 
 
 class Load(threading.Thread):
@@ -88,7 +77,7 @@ def assert_still_booked(client: httpx.Client, booked: dict[str, str]) -> None:
 
 def test_a_worker_node_lost_under_load_then_the_whole_cluster_restarted(cluster_options):
     with lone_cluster(ingress_mode(), **cluster_options) as cluster:
-        client = connect(cluster)
+        client = organism_client(cluster, ORGANS)
         assert client.put("/chain", json={"block": 25}).status_code == 200
         assert client.patch("/config", json={"DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS": 3600}).status_code == 200
         load_miners(client, {"a": 5000, "b": 5000}, "node-loss", allowance=10**9)
@@ -138,7 +127,7 @@ def test_a_worker_node_lost_under_load_then_the_whole_cluster_restarted(cluster_
         cluster.kill_node(cluster.head)
 
     with lone_cluster(ingress_mode(), **cluster_options) as restarted:
-        client = connect(restarted)
+        client = organism_client(restarted, ORGANS)
         assert client.get("/registry").json()["epoch"] == epoch
         assert rule in client.get("/routing/rules").json()["rules"]
         assert_still_booked(client, booked_before_restart)

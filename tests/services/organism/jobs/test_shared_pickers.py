@@ -6,7 +6,8 @@ loaded then, blind to what `old` does next unless it reads the store). Each
 step goes to either picker at random; a job's receipts, releases and replays
 go to either, whichever booked it. Miners have 8 executors and 30 s of
 allowance, a job takes 3 executor-seconds: both limits bind within the run.
-The ledger (`tests.picker_ledger`) counts what one picker would never answer; all zero.
+The ledger (`tests.picker_ledger`) counts what one picker would never answer, a pick
+refused as busy while a miner had room included; all zero.
 A second schedule runs the two pickers in two threads at once (PostgreSQL,
 where they really overlap): no releases, so the allowance spent only grows
 and the final count catches any overspending on the way.
@@ -69,7 +70,7 @@ def step(ledger: Ledger, pickers: list[MinerPicker], rng: random.Random, action:
 
 @pytest.mark.parametrize("seed", [7, 21])
 def test_a_seeded_schedule_across_two_pickers_breaks_nothing(open_store, seed):
-    rng, ledger = random.Random(seed), Ledger(ALLOWANCE, EXECUTORS)
+    rng, ledger = random.Random(seed), Ledger(ALLOWANCE, EXECUTORS, hotkeys=tuple(f"m{i:03d}" for i in range(MINERS)))
     old = stock(picker_on(open_store()), MINERS, EXECUTORS, ALLOWANCE)
     for _ in range(STEPS // 10):  # the old cluster alone
         step(ledger, [old], rng, rng.choices(list(ACTIONS), list(ACTIONS.values()))[0])

@@ -2,8 +2,9 @@
 
 As the two clusters of a NewCluster upgrade share one database: `old` and
 `new` load the same book, then each learns only what it does itself, unless
-it reads the store. Miner `a` has 2 executors and 100 s of allowance; a job
-needs 40 executor-seconds, so the allowance takes two jobs and not a third.
+it reads the store. Miner `a` has 3 executors and 100 s of allowance; a job
+needs 40 executor-seconds, so the allowance takes two jobs and not a third
+(the slots' tests give it 1,000 s: there the executors bind).
 """
 
 import time
@@ -28,10 +29,14 @@ def store() -> InMemoryStore:
 
 @pytest.fixture
 def pickers(store: InMemoryStore) -> dict[str, MinerPicker]:
+    return two_pickers(store, allowance=100.0)
+
+
+def two_pickers(store: InMemoryStore, allowance: float) -> dict[str, MinerPicker]:
     old = MinerPicker("unit", "", 12, store=store)
     old.upsert_miner(Miner("a", "10.0.0.1", 8000, 4, ETH), OPS)
     old.add_manifests([Manifest("a", CLASS, 3, 3, time.time(), 0)])
-    old.upsert_allowances([Allowance("a", -14, 708, 100.0, 100.0)], OPS)
+    old.upsert_allowances([Allowance("a", -14, 708, allowance, allowance)], OPS)
     old.set_block(25, OPS)
     return {"old": old, "new": MinerPicker("unit", "", 12, store=store)}  # the second cluster starts beside it
 
@@ -79,3 +84,31 @@ def test_deductions_made_on_both_pickers_are_both_kept(pickers, store):
         pickers[name].record_receipt("started", uuid, "a", CLASS, time.time(), None, FEEDER)
     assert store.load("allowances")["a|-14|708"]["remaining"] == 100.0 - 2 * 40
     assert store.holds == {}  # each hold became its deduction
+
+
+def finish(picker: MinerPicker) -> None:
+    for kind in ("started", "finished"):
+        picker.record_receipt(kind, "j1", "a", CLASS, time.time(), None, FEEDER)
+
+
+SLOTS_FREED_ON_THE_OTHER = [  # case, the picker that books a's 3 slots, what `new` then does, whether `old` books again
+    ("the other's bookings, one released there", "new", lambda p: p.release_job("j1", "cancelled", OWNER), True),
+    ("its own bookings, one released on the other", "old", lambda p: p.release_job("j1", "cancelled", OWNER), True),
+    ("its own bookings, one finished on the other", "old", finish, True),
+    ("its own bookings, one started on the other: still busy", "old",
+     lambda p: p.record_receipt("started", "j1", "a", CLASS, time.time(), None, FEEDER), False),
+    ("nothing freed: still busy", "new", lambda p: None, False),
+]
+
+
+@pytest.mark.parametrize("case, booker, act, books", SLOTS_FREED_ON_THE_OTHER, ids=[c[0] for c in SLOTS_FREED_ON_THE_OTHER])
+def test_a_slot_freed_on_the_other_picker_is_free_on_this_one(store, case, booker, act, books):
+    pickers = two_pickers(store, allowance=1000.0)
+    for uuid in ("j1", "j2", "j3"):
+        routed(pickers[booker].route_jobs([job(uuid)])[0])
+    busy = pickers["old"].route_jobs([job("j4")])[0]  # every slot taken: it learns so, and remembers
+    assert isinstance(busy, Refusal) and busy.kind is RefusalKind.ALL_MINERS_BUSY, busy
+    act(pickers["new"])
+    answer = pickers["old"].route_jobs([job("j5")])[0]
+    assert isinstance(answer, JobRouted) is books, answer
+    assert len(store.claims()) == 3  # never more claims than executors

@@ -6,13 +6,14 @@ Each case puts the stored row and holds (another picker's work) in the store.
 
 import pytest
 
+from contracts.chain import ChainReport
 from contracts.jobs import Allowance
 from contracts.refusals import Refusal, RefusalKind
 from organism.jobs.documents import puts
 from organism.jobs.records import Writes
 from organism.jobs.stored_allowance import confirm, relearn
 from organism.state.store import AllowanceHold, InMemoryStore
-from tests.unit.organism.jobs.scenario import BLOCK, NOW, job, make_book
+from tests.unit.organism.jobs.scenario import BLOCK, CLASS, NOW, job, make_book
 
 CYCLE = (-14, 708)
 
@@ -76,13 +77,18 @@ RELEARNS = [  # case, the refusal the book gave, holds the book learnt before, t
      True, 100.0),
     ("a hold the store still has stays", RefusalKind.NO_MINER_WITH_ENOUGH_ALLOWANCE, [hold("other", 70.0)],
      [hold("other", 70.0)], False, 30.0),
-    ("another refusal asks nothing", RefusalKind.ALL_MINERS_BUSY, [hold("other", 70.0)], [], False, 30.0),
+    ("every miner with enough busy: a miner with a free slot, counted short, is asked", RefusalKind.ALL_MINERS_BUSY,
+     [hold("other", 70.0)], [], True, 100.0),
+    ("every miner with enough busy: its holds the store's already", RefusalKind.ALL_MINERS_BUSY,
+     [hold("other", 70.0)], [hold("other", 70.0)], False, 30.0),
+    ("another refusal asks nothing", RefusalKind.NOT_ENOUGH_COLLATERAL, [hold("other", 70.0)], [], False, 30.0),
 ]
 
 
 @pytest.mark.parametrize("case, kind, learnt, holds, again, left", RELEARNS, ids=[c[0] for c in RELEARNS])
 def test_relearn(case, kind, learnt, holds, again, left):
     book = make_book({"hotkey": "a", "remaining": 100.0})
+    book.set_chain(ChainReport(BLOCK, NOW))
     for each in learnt:
         book.holds.hold("a", each.job_uuid, CYCLE, each.seconds, each.until)
     store = InMemoryStore()
@@ -90,5 +96,5 @@ def test_relearn(case, kind, learnt, holds, again, left):
         for each in holds:
             tx.hold_allowance(each)
     with store.transaction() as tx:
-        assert relearn(book, tx, Refusal(kind, "refused"), NOW) is again
+        assert relearn(book, tx, Refusal(kind, "refused"), NOW, CLASS) is again
     assert book.allowance_left(book.allowance_rows(BLOCK)["a"], NOW) == left
