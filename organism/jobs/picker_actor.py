@@ -76,7 +76,7 @@ class MinerPicker(Versioned, Withdrawable, PickerFacts, PickerReads):
         self._book_behind_store = False
         self._withdrawals = Withdrawals()
         self._book_lock = threading.Lock()
-        self._trace = trace_log.Recorder()  # every committed change's routing inputs, as trace events
+        self._trace = trace_log.Recorder(self._store, time.time())  # every committed change's routing inputs
         self._reseed()  # the spread ordering's draws (`_random`), replayable from the recorded seed
 
     @property

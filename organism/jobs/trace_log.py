@@ -5,8 +5,8 @@ a receipt, a release) leaves one document in the same transaction: the
 change's trace events (`simulation.recording`), so an event exists exactly
 when its change does. Documents are kept in one collection per day
 (`trace.<day>`, days since the epoch), keyed `<at>|<sequence>|<picker>`:
-the time of the change, a counter of the picker process (events of one
-moment keep their order) and the picker's token (two pickers on one
+the time of the change, a counter (events of one moment keep their order;
+a restarted picker goes on from the newest key stored) and the picker's token (two pickers on one
 database never share a key). A page is a key range read upwards from a
 time (`page`): export pages by `--since`. A day past `RETENTION_S` goes
 whole (`forget`), so the log is bounded by what a week of traffic writes.
@@ -29,11 +29,13 @@ PAGE_LIMIT = 1_000  # documents a page reads at most
 
 
 class Recorder:
-    """One picker process's writer of trace documents: its token and its counter."""
+    """One picker process's writer of trace documents: its token and its counter, which goes on from the
+    newest key in the store (a restarted picker's first change may have its predecessor's last time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: DocumentStore, now: float) -> None:
         self.token = uuid.uuid4().hex[:8]
-        self._sequence = itertools.count()
+        newest = [found for day in (now - DAY_S, now) for found, _ in store.page(_day(day), None, 1)]
+        self._sequence = itertools.count(int(max(newest).split("|")[1]) + 1 if newest else 0)
 
     def put(self, events: Iterable[Event], now: float) -> Put:
         return _day(now), key(now, next(self._sequence), self.token), [[e.kind, e.fields] for e in events]

@@ -59,7 +59,7 @@ ROW_FIELDS = {
     "manifests": {"hotkey": str, "executor_class": str, "online_executor_count": int, "executor_count": int},
     "allowances": {"hotkey": str, "cycle_start": int, "cycle_stop": int, "initial": NUMBER, "remaining": NUMBER},
 }
-CHOICES = {"receipt_kind": RECEIPT_KINDS, "reason": RELEASE_REASONS}
+CHOICES = {"receipt": ("receipt_kind", RECEIPT_KINDS), "release": ("reason", RELEASE_REASONS)}  # kind -> a field's values
 
 
 class TraceError(ValueError):
@@ -101,9 +101,8 @@ def _check_fields(where: str, record: dict[str, Any], required: dict[str, Any], 
 def _check_event(kind: str, record: dict[str, Any]) -> None:
     required, optional = EVENT_FIELDS[kind]
     _check_fields("", record, required, optional)
-    for name, choices in CHOICES.items():
-        if name in required and record[name] not in choices:
-            raise ValueError(f"{name} {record[name]!r} is not one of {', '.join(choices)}")
+    if kind in CHOICES and record[(name := CHOICES[kind][0])] not in CHOICES[kind][1]:
+        raise ValueError(f"{name} {record[name]!r} is not one of {', '.join(CHOICES[kind][1])}")
     for position, row in enumerate(record.get(kind, ()) if kind in ROW_FIELDS else ()):
         if not isinstance(row, dict):
             raise ValueError(f"{kind}.{position} is not an object")
