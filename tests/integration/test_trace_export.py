@@ -21,8 +21,10 @@ def test_an_exported_trace_replays_to_the_live_answers(organism: OrganismStack):
     booked = [a for a in answers if "miner" in a]
     assert len(booked) == 3 and len(answers) - len(booked) == 2, answers  # three slots, then busy
     first = booked[0]
-    receipt = {"job_uuid": first["job_uuid"], "hotkey": first["miner"]["hotkey"], "executor_class": CLASS}
-    assert client.post("/receipts", json={"kind": "declined", **receipt}).status_code == 200
+    elsewhere = next(a for a in booked if a["miner"]["hotkey"] != first["miner"]["hotkey"])
+    for kind, routed in (("started", elsewhere), ("finished", elsewhere), ("declined", first)):  # a slot free elsewhere
+        receipt = {"job_uuid": routed["job_uuid"], "hotkey": routed["miner"]["hotkey"], "executor_class": CLASS}
+        assert client.post("/receipts", json={"kind": kind, **receipt}).status_code == 200
     again = client.post("/jobs/route", json=job(uuid=first["job_uuid"]), headers=SERVICE_HEADERS)
     assert again.status_code == 200 and again.json()["miner"]["hotkey"] != first["miner"]["hotkey"], again.text
 
