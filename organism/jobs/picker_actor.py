@@ -12,7 +12,9 @@ runs ahead of disk. A restarted actor (`max_restarts=-1`) loads the same
 book: nothing it acknowledged is lost. What receipts and releases do to a
 job is decided in `lifecycle`; the actor writes it (`documents` says how each
 record is stored). Every pick keeps its routing report (`report`) in the
-transaction of its booking (a refusal's alone).
+transaction of its booking (a refusal's alone), and every committed change
+its routing inputs in the trace log (`trace_log`, `picker_facts`), which
+`routing trace export` reads back for the simulator.
 
 Two pickers on one database (a NewCluster upgrade) behave as one: a call
 about a job first loads it from the store under its lock (`reload_job`), and a

@@ -16,7 +16,9 @@ releases of a job the trace routes apply to the miner the simulation booked
 (under another configuration it may be another one), and are skipped when
 the simulation did not book it; receipts of jobs not routed here (other
 work) are facts as they are. A compared configuration (`overrides`) is a
-config patch applied at the start and after every `config` event.
+config patch applied at the start and after every `config` event. A `seed`
+event (a live picker's start, in a recorded trace) reseeds the spread's
+draws with it, mixed with the simulation's own `seed` (0: exactly the live draws).
 """
 
 import heapq
