@@ -84,6 +84,11 @@ class Picker(Versioned, Protocol):
 
     async def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage: ...
 
+    async def trace_page(self, since: float, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """The routing inputs the picker committed from `since` (Unix seconds) on, after the cursor `after`, as
+        trace lines (`organism/jobs/simulation/trace.py`), oldest first, up to `limit` changes; the next cursor."""
+        ...
+
     # --- fault injection, for drills
     async def hold(self, seconds: float) -> None:
         """Be busy for `seconds` (calls queue behind it, as behind a slow database)."""

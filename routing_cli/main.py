@@ -9,6 +9,7 @@
     routing status | registry | rules | resolve | explain | miners | audit
                                                 the running stack, for operators (routing_cli/client.py)
     routing simulate TRACE | trace generate     job routing replayed offline (routing_cli/simulate.py)
+    routing trace export --since 2h             the running stack's routing inputs as a trace (admin)
 """
 
 import argparse

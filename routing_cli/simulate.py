@@ -2,6 +2,7 @@
 
     routing simulate TRACE [--compare PATCH.json] [--set KEY=VALUE ...] [--seed N] [--out DIR] [--json]
     routing trace generate [--jobs N] [--miners N] ... > trace.jsonl
+    routing trace export --since 2h > trace.jsonl      (the running stack's own: routing_cli/trace_export.py)
 
 `simulate` replays a trace (`organism/jobs/simulation/trace.py`) through the
 picker's pure code under the trace's own configuration and, with
@@ -23,6 +24,7 @@ from organism.jobs.simulation.plots import write_plots
 from organism.jobs.simulation.replay import Simulation
 from organism.jobs.simulation.report import Report, report
 from organism.jobs.simulation.trace import TraceError, read, write
+from routing_cli import trace_export
 
 COMMANDS = ("simulate", "trace")
 
@@ -46,6 +48,7 @@ def add_commands(commands: Any) -> None:
         default = getattr(Parameters, name)
         generate_command.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
                                       help=f"default {default}")
+    trace_export.add_verb(verbs)
 
 
 def _value(text: str) -> Any:
@@ -75,6 +78,8 @@ def replay(path: Path, overrides: dict[str, Any] | None, seed: int, label: str) 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "trace" and args.verb == "export":
+        return trace_export.run(args)
     if args.command == "trace":
         parameters = Parameters(**{name: getattr(args, name) for name in DOCUMENTED})
         count = write(sys.stdout, generate(parameters))

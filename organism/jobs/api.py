@@ -7,8 +7,8 @@ answer; a refusal becomes HTTP through the organism's one table
 (`organism.api`: 503 + Retry-After for busy miners, 404 for unknown hotkeys
 and jobs, 422 for invalid changes, 409 for the rest).
 Roles: routing and reading need `service`; facts (miners, manifests,
-allowances, receipts, the chain) need `facts`; blacklisting and the dynamic
-configuration need `admin`.
+allowances, receipts, the chain) need `facts`; blacklisting, the dynamic
+configuration and the trace log (`GET /jobs/trace`) need `admin`.
 """
 
 import time
@@ -45,8 +45,10 @@ from organism.jobs.models import (
     ReceiptIn,
     ReleaseIn,
     RoutingReportOut,
+    TraceOut,
 )
 from organism.jobs.picker_client import PickerClient
+from organism.jobs.simulation import trace
 from organism.state.audit import current_stamp
 from servekit.auth import require_admin, require_facts, require_service
 from servekit.control_plane import requires_control_plane
@@ -60,6 +62,8 @@ HotkeyPath = Annotated[Hotkey, Path(description="the miner's hotkey")]
 JobUuidPath = Annotated[UUID, Path(description="the job's uuid")]
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="at most this many per page")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+TraceCursor = Annotated[str | None, Query(pattern=r"^\d{11}\.\d{6}\|\d{12}\|[0-9a-f]{8}$",
+                                          description="`next_cursor` of the previous page")]
 
 
 def _job_out(view: JobView) -> JobOut:
@@ -108,6 +112,14 @@ class JobApi:
     async def put_miner(self, miner: MinerIn, hotkey: HotkeyPath) -> MinerOut:
         stored = await self.picker.upsert_miner(Miner(hotkey=hotkey, **miner.model_dump(mode="python")), current_stamp())
         return MinerOut(**asdict(stored))
+
+    @route.get("/jobs/trace", dependencies=[require_admin])
+    async def get_trace(self, since: Annotated[float, Query(ge=0, description="Unix seconds")] = 0.0,
+                        limit: PageLimit = 1000, cursor: TraceCursor = None) -> TraceOut:
+        """The routing inputs the picker committed from `since` on, oldest first, as a routing trace's lines
+        (`routing trace export` writes them to a file `routing simulate` replays); `limit` changes a page."""
+        events, following = await self.picker.trace_page(since, cursor, limit)
+        return TraceOut(header=trace.HEADER, events=events, next_cursor=following)
 
     @route.get("/jobs/{job_uuid}", dependencies=[require_service], responses=errors(404))
     async def get_job(self, job_uuid: JobUuidPath) -> JobOut:

@@ -242,3 +242,9 @@ class RoutingReportOut(BaseModel):
 class JobReportsOut(BaseModel):
     job_uuid: str
     reports: list[RoutingReportOut] = Field(description="one per pick of this uuid (replays and re-routes too), newest first")
+
+
+class TraceOut(BaseModel):
+    header: dict[str, Any] = Field(description="a trace file's first line: `{\"trace\": \"routing-jobs\", \"version\": 1}`")
+    events: list[dict[str, Any]] = Field(description="trace lines (`kind`, `at`, its fields), oldest first")
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last")

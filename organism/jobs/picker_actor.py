@@ -12,7 +12,9 @@ runs ahead of disk. A restarted actor (`max_restarts=-1`) loads the same
 book: nothing it acknowledged is lost. What receipts and releases do to a
 job is decided in `lifecycle`; the actor writes it (`documents` says how each
 record is stored). Every pick keeps its routing report (`report`) in the
-transaction of its booking (a refusal's alone).
+transaction of its booking (a refusal's alone), and every committed change
+its routing inputs in the trace log (`trace_log`, `picker_facts`), which
+`routing trace export` reads back for the simulator.
 
 Two pickers on one database (a NewCluster upgrade) behave as one: a call
 about a job first loads it from the store under its lock (`reload_job`), a booking is made only if
@@ -24,8 +26,6 @@ It implements `contracts.picker.Picker`; answers are typed: records, views,
 """
 
 import contextlib
-import functools
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,52 +38,38 @@ from contracts.audit import AuditStamp
 from contracts.chain import ChainView, chain_view
 from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import (
-    Allowance,
-    BlacklistEntry,
     JobCursor,
     JobRouted,
     JobSpec,
     JobState,
     JobView,
-    Manifest,
-    Miner,
     Receipt,
 )
 from contracts.picker import Picker
 from contracts.refusals import PickerUnavailable, Refusal, StoreUnavailable
 from organism.detached import Versioned, current, get_or_create_detached, kill
-from organism.jobs import booking, documents, facts, lifecycle, report, stored_allowance, stored_slots, views
+from organism.jobs import booking, documents, lifecycle, report, stored_allowance, stored_slots, trace_log, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.documents import load_book
+from organism.jobs.picker_facts import PickerFacts, changes
 from organism.jobs.picker_reads import READ_GROUPS, PickerReads
 from organism.jobs.records import Change, Writes
 from organism.jobs.retention import PRUNE_EVERY_S, prune
+from organism.jobs.simulation import recording
+from organism.jobs.simulation.trace import Event
 from organism.settings import OrganismSettings
 from organism.state import audit
 from organism.state.locate import open_store
 from organism.state.store import DocumentStore, Transaction
 from servekit.actors import actor_client
-from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals, fenced
+from servekit.withdrawals import CONCURRENCY_GROUPS, Withdrawable, Withdrawals
 
 T = TypeVar("T")
 
 
-def _changes(method: Callable[..., T]) -> Callable[..., T]:
-    """A call that changes the book: it does nothing if withdrawn while it waited
-    (`servekit.withdrawals`), and runs under the book's lock, which a read holds only to copy the book."""
-
-    @fenced
-    @functools.wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> T:
-        with self._book_lock:
-            return method(self, *args, **kwargs)
-
-    return run
-
-
-class MinerPicker(Versioned, Withdrawable, PickerReads):
+class MinerPicker(Versioned, Withdrawable, PickerFacts, PickerReads):
     def __init__(self, namespace: str, state_dir: str, netuid: int, store: DocumentStore | None = None) -> None:
         self._store = store or open_store("jobs", namespace, Path(state_dir))
         self._loaded = load_book(self._store)
@@ -93,7 +79,8 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         self._book_behind_store = False
         self._withdrawals = Withdrawals()
         self._book_lock = threading.Lock()
-        self._random = random.Random()  # the spread ordering's draws
+        self._trace = trace_log.Recorder(self._store, time.time())  # every committed change's routing inputs
+        self._reseed()  # the spread ordering's draws (`_random`), replayable from the recorded seed
 
     @property
     def _book(self) -> MinerBook:
@@ -113,6 +100,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
                 self._withdrawals.commit_point()  # last before the commit: after it, the call's answer is due
         except Exception:
             self._book_behind_store = True  # memory must not run ahead of disk
+            self._reseed()  # the draws of what was not committed are not in the trace: draw anew, from a recorded seed
             with contextlib.suppress(StoreUnavailable):
                 self._book  # noqa: B018 - reload now if the store answers
             raise
@@ -125,7 +113,7 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         return current_block(self._book, now)
 
     # --- picking --------------------------------------------------------------------
-    @_changes
+    @changes
     def route_jobs(self, specs: list[JobSpec]) -> list[JobRouted | Refusal]:
         """Route jobs in order, each decision seeing the bookings before it; a booking is written,
         with the slot it claims, before any answer. One transaction for the batch where the store
@@ -134,16 +122,19 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
         now = time.time()
         if now - self._pruned_at >= PRUNE_EVERY_S:  # keeps a pick proportional to live bookings
             self._commit(prune(self._book, now))
-            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's, reports' and tombstones' retention
+            if int(now // 3600) != int(self._pruned_at // 3600):  # hourly: the audit trail's, reports', trace's, tombstones'
                 audit.forget_old(self._store, now)
                 documents.forget_reports(self._store, now)
+                trace_log.forget(self._store, now)
                 self._store.forget_tombstones(now)
             self._pruned_at = now
         groups = [specs] if getattr(self._store, "serializes_writers", True) else [[spec] for spec in specs]
         answers: list[JobRouted | Refusal] = []
         for group in groups:
             with self._transaction() as tx:
-                answers += [self._route(spec, now, tx) for spec in group]
+                decided = [self._route(spec, now, tx) for spec in group]
+                self._record(tx, [recording.route(spec, answer, now) for spec, answer in zip(group, decided, strict=True)], now)
+            answers += decided
         return answers
 
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
@@ -186,58 +177,17 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
             self._book.full_until[(hotkey, spec.executor_class)] = min((c.held_until for c in claims), default=now + 1)
         return slot
 
-    # --- facts and configuration (audited: `stamp` says who) ----------------------------
-    @_changes
-    def upsert_miner(self, miner: Miner, stamp: AuditStamp) -> Miner:
-        return self._apply(facts.register(self._book, miner, stamp, time.time()))
-
-    @_changes
-    def deregister(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
-        """The miner leaves the candidates; its jobs, incidents and blacklist entry stay."""
-        return self._apply(facts.deregister(self._book, hotkey, stamp, time.time()))
-
-    @_changes
-    def add_manifests(self, manifests: list[Manifest]) -> list[Manifest] | Refusal:
-        return self._apply(facts.manifests(self._book, manifests, time.time()))
-
-    @_changes
-    def blacklist(self, hotkey: str, reason: str, duration_s: float | None, stamp: AuditStamp) -> BlacklistEntry | Refusal:
-        return self._apply(facts.blacklist(self._book, hotkey, reason, duration_s, stamp, time.time()))
-
-    @_changes
-    def lift_blacklist(self, hotkey: str, stamp: AuditStamp) -> Refusal | None:
-        return self._apply(facts.lift_blacklist(self._book, hotkey, stamp, time.time()))
-
-    @_changes
-    def upsert_allowances(self, rows: list[Allowance], stamp: AuditStamp) -> list[Allowance] | Refusal:
-        return self._apply(facts.allowances(self._book, rows, stamp, time.time()))
-
-    @_changes
-    def set_block(self, block: int, stamp: AuditStamp) -> ChainView:
-        return self._apply(facts.chain(self._book, block, self._netuid, stamp, time.time()))
-
-    @_changes
-    def patch_config(self, patch: Any, stamp: AuditStamp) -> DynamicConfig | Refusal:
-        return self._apply(facts.patch_config(self._book, patch, stamp, time.time()))
-
-    @_changes
+    @changes
     def record_receipt(
         self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float, ttl_s: float | None,
         stamp: AuditStamp,
     ) -> Receipt | Refusal:
         now = time.time()
         return self._apply_to_job(job_uuid, lambda book: lifecycle.receipt(
-            book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, now, self._current_block(now), stamp))
+            book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, now, self._current_block(now), stamp),
+            recording.receipt(kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, stamp, now))
 
-    def _apply(self, change: Change | Refusal) -> Any:
-        """Write a change; its answer."""
-        if isinstance(change, Refusal):
-            return change
-        with self._transaction() as tx:
-            self._write(change, tx)
-        return change.answer
-
-    def _apply_to_job(self, job_uuid: str, decide: Callable[[MinerBook], Change | Refusal]) -> Any:
+    def _apply_to_job(self, job_uuid: str, decide: Callable[[MinerBook], Change | Refusal], event: Event) -> Any:
         """Decide on a job as the store holds it (another picker may have changed it), write it under its lock."""
         with self._transaction() as tx:
             documents.reload_job(tx, self._book, job_uuid)
@@ -245,21 +195,15 @@ class MinerPicker(Versioned, Withdrawable, PickerReads):
             if isinstance(change, Refusal):
                 return change
             self._write(change, tx)
+            self._record(tx, [event], event.at)
         return change.answer
 
-    @staticmethod
-    def _write(change: Change, tx: Transaction) -> None:
-        """A change's documents, and what it does to the job's slot claim, if anything."""
-        documents.write(tx, change.writes)
-        if change.release_claim:
-            tx.release(change.answer.job_uuid)
-        elif change.hold_claim_until is not None:
-            tx.hold(change.answer.job_uuid, change.hold_claim_until)
-
     # --- jobs ---------------------------------------------------------------------------
-    @_changes
+    @changes
     def release_job(self, job_uuid: str, reason: str, stamp: AuditStamp) -> JobView | Refusal:
-        return self._apply_to_job(job_uuid, lambda book: lifecycle.release(book, job_uuid, reason, time.time(), stamp))
+        now = time.time()
+        return self._apply_to_job(job_uuid, lambda book: lifecycle.release(book, job_uuid, reason, now, stamp),
+                                  recording.release(job_uuid, reason, stamp, now))
 
     def job(self, job_uuid: str) -> JobView | Refusal:
         """The job as the store holds it (routed here or by another picker on the database)."""

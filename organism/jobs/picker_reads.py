@@ -3,13 +3,14 @@
 The picker runs changes one at a time (`picker_actor`); these reads run in a
 concurrency group of their own (`READ_GROUPS`), two at a time, beside that
 queue: on a copy of the book taken under the lock changes hold (`reading`,
-milliseconds), or from the store by key (the audit trail and routing reports;
-a tombstone for a dry run). A busy picker still answers them, and they make no pick wait.
+milliseconds), or from the store by key (the audit trail, routing reports and
+the trace log; a tombstone for a dry run). A busy picker still answers them, and they make no pick wait.
 `PickerReads` is mixed into `MinerPicker`, whose state it reads.
 """
 
 import threading
 import time
+from typing import Any
 
 import ray
 
@@ -17,7 +18,7 @@ from contracts.audit import AuditPage, AuditStamp
 from contracts.job_reports import RoutingReport
 from contracts.jobs import JobRouted, JobSpec, MinerStatus
 from contracts.refusals import Refusal
-from organism.jobs import documents, reading, report, tombstones, views
+from organism.jobs import documents, reading, report, tombstones, trace_log, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.facts import unknown_miners
@@ -64,6 +65,11 @@ class PickerReads:
         if hotkey not in book.miners:
             return unknown_miners([hotkey])
         return views.miner_status(book, hotkey, now, current_block(book, now))
+
+    @ray.method(concurrency_group=READS)
+    def trace_page(self, since: float, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        events, following = trace_log.page(self._store, since, after, time.time(), limit)
+        return list(trace_log.as_lines(events)), following
 
     @ray.method(concurrency_group=READS)
     def audit_page(self, before: str | None, limit: int, action: str | None, subject: str | None) -> AuditPage:

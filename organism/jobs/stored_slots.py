@@ -44,12 +44,14 @@ def relearn(book: MinerBook, tx: Transaction, refusal: Refusal, executor_class: 
         if counts.get(hotkey, 0) >= online:
             continue  # the store agrees: every slot taken
         claimed = {claim.job_uuid for claim in tx.claims_of(hotkey, executor_class) if claim.held_until > now}
+        still = 0  # the jobs the book counts on the miner once the unclaimed ones are read again
         for job_uuid in holding:
             if job_uuid not in claimed:  # started, ended or lapsed through another picker
                 reload_job(tx, book, job_uuid, lock=False)
-                freed |= not book.holds_slot(job_uuid, (hotkey, executor_class), now)
+            still += book.holds_slot(job_uuid, (hotkey, executor_class), now)
         if remembered:
             book.full_until.pop((hotkey, executor_class), None)
-            freed = True
+        # a job started after its claim lapsed still runs there: only a slot the book now counts free is worth a look
+        freed |= still < min(len(holding), online) or (remembered and still < online)
         book.changed.add(hotkey)
     return freed

@@ -273,6 +273,14 @@ class SqlStore:
             ).fetchall()
         return [(key, json.loads(doc)) for key, doc in rows]
 
+    def page_up(self, collection: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        with self._connection(write=False) as (cursor, marker):
+            rows = cursor.execute(
+                f"SELECT key, doc FROM documents WHERE collection = {marker} AND key > {marker} ORDER BY key LIMIT {int(limit)}",
+                (self._prefix + collection, after),
+            ).fetchall()
+        return [(key, json.loads(doc)) for key, doc in rows]
+
     def delete_before(self, collection: str, key: str) -> int:
         with self._connection() as (cursor, marker):
             cursor.execute(f"DELETE FROM documents WHERE collection = {marker} AND key < {marker}",

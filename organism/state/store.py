@@ -143,6 +143,10 @@ class DocumentStore(Protocol):
         """Up to `limit` documents with keys below `before`, highest key first (an append-only log)."""
         ...
 
+    def page_up(self, collection: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        """Up to `limit` documents with keys above `after`, lowest key first (a log read forwards)."""
+        ...
+
     def delete_before(self, collection: str, key: str) -> int: ...
 
     def forget_tombstones(self, now: float) -> int:
@@ -280,6 +284,11 @@ class InMemoryStore:
     def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
         self._reach()
         keys = sorted((k for k in self.documents.get(collection, {}) if before is None or k < before), reverse=True)
+        return [(k, json.loads(self.documents[collection][k])) for k in keys[:limit]]
+
+    def page_up(self, collection: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        self._reach()
+        keys = sorted(k for k in self.documents.get(collection, {}) if k > after)
         return [(k, json.loads(self.documents[collection][k])) for k in keys[:limit]]
 
     def delete_before(self, collection: str, key: str) -> int:

@@ -72,6 +72,7 @@ ADMIN_ROUTES = [
     ("patch", "/organism/config", {}),
     ("post", f"/organism/miners/{MATRIX_MINER}/blacklist", {"reason": "matrix", "duration_s": 1}),
     ("delete", f"/organism/miners/{MATRIX_MINER}/blacklist", None),
+    ("get", "/organism/jobs/trace", None),
 ]
 FACTS_ROUTES = [
     ("put", f"/organism/miners/{MATRIX_MINER}", {"address": "127.0.0.1", "port": 9000}),

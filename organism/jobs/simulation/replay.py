@@ -16,7 +16,9 @@ releases of a job the trace routes apply to the miner the simulation booked
 (under another configuration it may be another one), and are skipped when
 the simulation did not book it; receipts of jobs not routed here (other
 work) are facts as they are. A compared configuration (`overrides`) is a
-config patch applied at the start and after every `config` event.
+config patch applied at the start and after every `config` event. A `seed`
+event (a live picker's start, in a recorded trace) reseeds the spread's
+draws with it, mixed with the simulation's own `seed` (0: exactly the live draws).
 """
 
 import heapq
@@ -49,7 +51,7 @@ class Simulation:
     def __init__(self, overrides: dict[str, Any] | None = None, netuid: int = 12, seed: int = 0,
                  timer: Callable[[], float] = time.perf_counter) -> None:
         self.book, self.index, self.netuid = MinerBook(), CandidateIndex(), netuid
-        self.random, self.timer = Random(seed), timer
+        self.random, self.seed, self.timer = Random(seed), seed, timer
         self.overrides = DynamicConfigPatch.model_validate(overrides or {})
         self.observed = Observations()
         self._pending: list[tuple[float, int, Callable[[float], None]]] = []  # scheduled reactions and retries
@@ -60,7 +62,7 @@ class Simulation:
         self._handlers = {"config": self._config, "miner": self._miner, "deregister": self._deregister,
                           "manifests": self._manifests, "allowances": self._allowances, "block": self._block,
                           "blacklist": self._blacklist, "lift": self._lift, "route": self._route,
-                          "receipt": self._receipt, "release": self._release}
+                          "receipt": self._receipt, "release": self._release, "seed": self._seed}
 
     def run(self, events: Iterable[Event]) -> Observations:
         for event in events:
@@ -121,6 +123,10 @@ class Simulation:
     def _lift(self, now: float, fields: dict[str, Any], line: int) -> None:
         self._apply_facts(facts.lift_blacklist(self.book, fields["hotkey"], OPERATOR, now), "lift")
 
+    def _seed(self, now: float, fields: dict[str, Any], line: int) -> None:
+        """Where the live picker (re)started: its draws from here on; `seed` 0 draws exactly as it did."""
+        self.random.seed(fields["seed"] ^ self.seed)
+
     def _look_at(self, writes: Writes) -> None:
         """What a change recorded that the report counts: incidents, automatic blacklists, tombstones."""
         for record in writes.saved:
@@ -170,7 +176,8 @@ class Simulation:
         again = (lambda at: self._ask(spec, fields, attempts_left - 1, at)) if attempts_left > 1 else None
 
         def receipt(kind: str, reporter: str = FEEDER) -> Callable[[float], None]:
-            return lambda at: self._record_receipt(kind, spec.job_uuid, hotkey, spec.executor_class, at, None, reporter)
+            return lambda at: self._record_receipt(kind, spec.job_uuid, hotkey, spec.executor_class, at, at, None,
+                                                   reporter)
 
         def release(reason: str) -> Callable[[float], None]:
             return lambda at: self._release_job(spec.job_uuid, reason, spec.caller, at)
@@ -192,13 +199,13 @@ class Simulation:
                 self.observed.skipped_receipts += 1  # of a job the simulation did not book
                 return
             hotkey, executor_class = booked.hotkey, booked.executor_class
-        self._record_receipt(fields["receipt_kind"], job_uuid, hotkey, executor_class, now, fields.get("ttl_s"),
-                             fields.get("reporter", FEEDER))
+        self._record_receipt(fields["receipt_kind"], job_uuid, hotkey, executor_class, fields.get("timestamp", now),
+                             now, fields.get("ttl_s"), fields.get("reporter", FEEDER))
 
-    def _record_receipt(self, kind: str, job_uuid: str, hotkey: str, executor_class: str, now: float,
-                        ttl_s: float | None, reporter: str) -> None:
+    def _record_receipt(self, kind: str, job_uuid: str, hotkey: str, executor_class: str, timestamp: float,
+                        now: float, ttl_s: float | None, reporter: str) -> None:
         stamp = AuditStamp(reporter, "facts", "simulation")
-        change = lifecycle.receipt(self.book, kind, job_uuid, hotkey, executor_class, now, ttl_s, now,
+        change = lifecycle.receipt(self.book, kind, job_uuid, hotkey, executor_class, timestamp, ttl_s, now,
                                    current_block(self.book, now), stamp)
         self._apply_facts(change, f"receipt {kind}")
         if kind == "declined":
@@ -207,14 +214,14 @@ class Simulation:
     def _release(self, now: float, fields: dict[str, Any], line: int) -> None:
         booked = self.book.jobs.get(fields["job_uuid"])
         caller = fields.get("caller", booked.owner if booked is not None else DEFAULT_CALLER)
-        self._release_job(fields["job_uuid"], fields["reason"], caller, now)
+        self._release_job(fields["job_uuid"], fields["reason"], caller, now, fields.get("caller_is_admin", False))
 
-    def _release_job(self, job_uuid: str, reason: str, caller: str, now: float) -> None:
-        change = lifecycle.release(self.book, job_uuid, reason, now, AuditStamp(caller, "service", "simulation"))
+    def _release_job(self, job_uuid: str, reason: str, caller: str, now: float, admin: bool = False) -> None:
+        stamp = AuditStamp(caller, "admin" if admin else "service", "simulation")
+        change = lifecycle.release(self.book, job_uuid, reason, now, stamp)
         self._apply_facts(change, f"release {reason}")
         if reason == "declined":
             self.observed.declined(change)
-
 
     def _prune(self, now: float) -> None:
         """As the live picker does before a batch of picks: every `PRUNE_EVERY_S`."""

@@ -16,7 +16,10 @@ each kind's fields (those after `|` may be left out):
   "run_s": 300}`, outcome one of `finished declined failed timeout cancelled`), `| attempts` (how
   often the caller asks in all, when refused as busy or when the miner declines, fails or times
   out: 1 unless said; a recorded trace has each attempt on a line of its own);
-- `receipt` `receipt_kind job_uuid hotkey executor_class | ttl_s reporter`; `release` `job_uuid reason | caller`.
+- `receipt` `receipt_kind job_uuid hotkey executor_class | ttl_s reporter timestamp` (the receipt's own
+  time, when it is not `at`); `release` `job_uuid reason | caller caller_is_admin`;
+- `seed` `seed`: the spread ordering's random source is seeded with it from here on (a recorded trace
+  has one wherever the live picker started, `recording.py`).
 
 A line that is not a JSON object, lacks a field, has one of the wrong type
 or an unknown kind, or runs back in time, stops the reading with a
@@ -48,14 +51,15 @@ EVENT_FIELDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # kind -> (r
     "lift": ({"hotkey": str}, {}),
     "route": ({"job": dict}, {"live": dict, "then": list, "attempts": int}),
     "receipt": ({"receipt_kind": str, "job_uuid": str, "hotkey": str, "executor_class": str},
-                {"ttl_s": (*NUMBER, type(None)), "reporter": str}),
-    "release": ({"job_uuid": str, "reason": str}, {"caller": str}),
+                {"ttl_s": (*NUMBER, type(None)), "reporter": str, "timestamp": NUMBER}),
+    "release": ({"job_uuid": str, "reason": str}, {"caller": str, "caller_is_admin": bool}),
+    "seed": ({"seed": int}, {}),
 }
 ROW_FIELDS = {
     "manifests": {"hotkey": str, "executor_class": str, "online_executor_count": int, "executor_count": int},
     "allowances": {"hotkey": str, "cycle_start": int, "cycle_stop": int, "initial": NUMBER, "remaining": NUMBER},
 }
-CHOICES = {"receipt_kind": RECEIPT_KINDS, "reason": RELEASE_REASONS}
+CHOICES = {"receipt": ("receipt_kind", RECEIPT_KINDS), "release": ("reason", RELEASE_REASONS)}  # kind -> a field's values
 
 
 class TraceError(ValueError):
@@ -97,15 +101,14 @@ def _check_fields(where: str, record: dict[str, Any], required: dict[str, Any], 
 def _check_event(kind: str, record: dict[str, Any]) -> None:
     required, optional = EVENT_FIELDS[kind]
     _check_fields("", record, required, optional)
-    for name, choices in CHOICES.items():
-        if name in required and record[name] not in choices:
-            raise ValueError(f"{name} {record[name]!r} is not one of {', '.join(choices)}")
+    if kind in CHOICES and record[(name := CHOICES[kind][0])] not in CHOICES[kind][1]:
+        raise ValueError(f"{name} {record[name]!r} is not one of {', '.join(CHOICES[kind][1])}")
     for position, row in enumerate(record.get(kind, ()) if kind in ROW_FIELDS else ()):
         if not isinstance(row, dict):
             raise ValueError(f"{kind}.{position} is not an object")
         _check_fields(f"{kind}.{position}.", row, ROW_FIELDS[kind], {"observed_at": NUMBER})
     if kind == "route":
-        _check_fields("job.", record["job"], JOB_FIELDS, {"caller": str})
+        _check_fields("job.", record["job"], JOB_FIELDS, {"caller": str, "caller_is_admin": bool})
         for position, reaction in enumerate(record.get("then", ())):
             if not isinstance(reaction, dict) or reaction.get("outcome") not in OUTCOMES:
                 raise ValueError(f"then.{position}.outcome must be one of {', '.join(OUTCOMES)}")

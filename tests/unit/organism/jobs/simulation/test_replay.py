@@ -6,6 +6,7 @@ from organism.jobs.simulation.replay import Simulation
 from organism.jobs.simulation.report import report
 from organism.jobs.simulation.trace import Event, TraceError
 from organism.state import locate
+from organism.state.sql import SqlStore
 from organism.state.store import InMemoryStore
 
 CLASS = "always_on.test"
@@ -117,6 +118,8 @@ def test_a_simulation_writes_nothing_to_any_store(monkeypatch):
 
     for name in ("transaction", "write", "load", "forget_tombstones"):
         monkeypatch.setattr(InMemoryStore, name, refuse)
+    for name in ("__init__", "transaction", "write", "load"):  # nor the live state's database
+        monkeypatch.setattr(SqlStore, name, refuse)
     monkeypatch.setattr(locate, "open_store", refuse)
     then = [{"outcome": "finished", "run_s": 5}]
     figures = replay(trace(*(route(f"j{n}", T0 + 25 * n, then) for n in range(1, 5))))
