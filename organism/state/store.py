@@ -92,7 +92,6 @@ class Transaction(Protocol):
 
     def live_claim_counts(self, executor_class: str, now: float) -> dict[str, int]:
         """How many claims each miner of `executor_class` holds at `now` (one query, the rows unread)."""
-        ...
 
     def hold(self, job_uuid: str, held_until: float) -> None: ...
 
@@ -105,29 +104,23 @@ class Transaction(Protocol):
 
     def hold_allowance(self, hold: AllowanceHold) -> None:
         """Keep this hold (it replaces an earlier one of its job)."""
-        ...
 
     def drop_allowance_hold(self, job_uuid: str) -> None: ...
 
     def allowance_held(self, hotkey: str, cycle: tuple[int, int], now: float) -> list[AllowanceHold]:
         """The holds on `hotkey`'s allowance in `cycle` that count at `now`."""
-        ...
 
     def allowance_held_sum(self, hotkey: str, cycle: tuple[int, int], now: float, except_job: str) -> float:
         """The seconds `allowance_held` would sum, `except_job`'s hold left out, without reading the rows."""
-        ...
 
     def live_allowance_holds(self, now: float) -> list[AllowanceHold]:
         """Every hold, of every miner and cycle, whose reservation has not lapsed at `now`."""
-        ...
 
     def bury(self, tombstones: Iterable[Tombstone]) -> None:
         """Keep these tombstones (one replaces an earlier one of its uuid)."""
-        ...
 
     def buried(self, job_uuid: str, now: float) -> bool:
         """A tombstone holds the uuid at `now`."""
-        ...
 
 
 class DocumentStore(Protocol):
@@ -141,17 +134,14 @@ class DocumentStore(Protocol):
 
     def page(self, collection: str, before: str | None, limit: int) -> list[tuple[str, Any]]:
         """Up to `limit` documents with keys below `before`, highest key first (an append-only log)."""
-        ...
 
     def page_up(self, collection: str, after: str, limit: int) -> list[tuple[str, Any]]:
         """Up to `limit` documents with keys above `after`, lowest key first (a log read forwards)."""
-        ...
 
     def delete_before(self, collection: str, key: str) -> int: ...
 
     def forget_tombstones(self, now: float) -> int:
         """Drop the tombstones that no longer hold at `now`; how many."""
-        ...
 
 
 def slot_above(highest: int | None, online: int) -> int | None:
