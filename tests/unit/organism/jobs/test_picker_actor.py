@@ -10,9 +10,9 @@ from contracts.jobs import Allowance, JobRouted, Manifest, Miner
 from contracts.refusals import Refusal, StoreUnavailable
 from organism.jobs.picker_actor import MinerPicker
 from organism.state.store import InMemoryStore
+from tests.unit.organism.jobs.pickers import OPS, stocked_picker
 from tests.unit.organism.jobs.scenario import CLASS, ETH, job
 
-OPS = AuditStamp("ops", "admin", "corr-1")
 FEEDER = AuditStamp("feeder", "facts", "corr-2")
 
 
@@ -23,12 +23,7 @@ def store() -> InMemoryStore:
 
 @pytest.fixture
 def picker(store: InMemoryStore) -> MinerPicker:
-    picker = MinerPicker("unit", "", 12, store=store)
-    picker.upsert_miner(Miner("a", "10.0.0.1", 8000, 4, ETH), OPS)
-    picker.add_manifests([Manifest("a", CLASS, 2, 2, time.time(), 0)])
-    picker.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1000.0)], OPS)
-    picker.set_block(25, OPS)
-    return picker
+    return stocked_picker(store, {"a": 1000.0}, 2)
 
 
 def booked(outcome) -> str:

@@ -3,18 +3,16 @@ too, refusals alone), reads them back beside its queue for their owner or an adm
 run's in its explain."""
 
 import dataclasses
-import time
 
 import pytest
 
 from contracts.audit import AuditStamp
-from contracts.jobs import Allowance, JobRouted, Manifest, Miner
+from contracts.jobs import JobRouted
 from contracts.refusals import Refusal, RefusalKind, StoreUnavailable
 from organism.jobs.picker_actor import MinerPicker
 from organism.state.store import InMemoryStore
-from tests.unit.organism.jobs.scenario import CLASS, ETH, OWNER, job
-
-OPS = AuditStamp("ops", "admin", "corr-1")
+from tests.unit.organism.jobs.pickers import OPS, stocked_picker
+from tests.unit.organism.jobs.scenario import OWNER, job
 
 
 @pytest.fixture
@@ -24,13 +22,7 @@ def store() -> InMemoryStore:
 
 @pytest.fixture
 def picker(store: InMemoryStore) -> MinerPicker:
-    picker = MinerPicker("unit", "", 12, store=store)
-    for hotkey in ("a", "b"):
-        picker.upsert_miner(Miner(hotkey, "10.0.0.1", 8000, 4, ETH), OPS)
-        picker.add_manifests([Manifest(hotkey, CLASS, 1, 1, time.time(), 0)])
-    picker.upsert_allowances([Allowance("a", -14, 708, 1000.0, 1000.0), Allowance("b", -14, 708, 1000.0, 500.0)], OPS)
-    picker.set_block(25, OPS)
-    return picker
+    return stocked_picker(store, {"a": 1000.0, "b": 500.0}, 1)
 
 
 def outcomes(picker: MinerPicker, uuid: str, reader: AuditStamp = OWNER) -> list[tuple]:
