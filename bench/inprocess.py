@@ -6,9 +6,8 @@ candidate index), in the shapes that matter: five classes of 200 miners, one
 class of 1,000, and 1,000 miners of 4 executors each with 90 % of slots booked.
 A whole pick (`picker_picks`) is the picker actor's own `route_jobs` of one
 job, in process, over SQLite in a temporary directory: the decision, the slot
-claim, the booking and its routing report, committed. It uses only what the
-picker had before routing reports, so the same file measures an older
-checkout too (`python -m bench.report_cost`).
+claim, the booking and its routing report, committed (`bench.report_cost`
+prices the report alone).
 """
 
 import functools
@@ -74,22 +73,29 @@ def picker_decisions(calls: int = 2000, booked_calls: int = 300) -> list[Measure
     return results
 
 
-def picker_picks(calls: int = 2000, miners: int = 1000, classes: int = 1) -> Measurement:
-    """Whole picks through the picker actor's class, in process, committed to SQLite: `miners` in `classes`."""
+def stocked_picker(state_dir: str, miners: int, classes: int) -> tuple[MinerPicker, list[str]]:
+    """The picker actor's class over SQLite in `state_dir`, with `miners` in `classes` ready to be picked."""
     stamp, now = AuditStamp("bench", "admin", "bench"), time.time()
     names = sorted(ORIGINAL_EXECUTOR_CLASSES)[:classes]
+    picker = MinerPicker("bench", state_dir, NETUID)
+    picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600), stamp)
+    for i in range(miners):
+        picker.upsert_miner(Miner(f"m{i:04d}", "10.0.0.1", 8000, 4, 10**18), stamp)
+    picker.add_manifests([Manifest(f"m{i:04d}", names[i % classes], 1_000_000, 1_000_000, now - 60, 0)
+                          for i in range(miners)])
+    picker.upsert_allowances([Allowance(f"m{i:04d}", -14, 708, 1e9, random.uniform(1e8, 1e9))
+                              for i in range(miners)], stamp)
+    picker.set_block(BLOCK, stamp)
+    return picker, names
+
+
+def one_pick(picker: MinerPicker, names: list[str], n: int) -> None:
+    picker.route_jobs([JobSpec(f"pick-{n}", names[n % len(names)], 1, 1, 1, 0, False, caller="bench")])
+
+
+def picker_picks(calls: int = 2000, miners: int = 1000, classes: int = 1) -> Measurement:
+    """Whole picks through the picker actor's class, in process, committed to SQLite: `miners` in `classes`."""
     with tempfile.TemporaryDirectory() as state_dir:
-        picker = MinerPicker("bench", state_dir, NETUID)
-        picker.patch_config(DynamicConfigPatch(DYNAMIC_ROUTING_PRELIMINARY_RESERVATION_TIME_SECONDS=3600), stamp)
-        for i in range(miners):
-            picker.upsert_miner(Miner(f"m{i:04d}", "10.0.0.1", 8000, 4, 10**18), stamp)
-        picker.add_manifests([Manifest(f"m{i:04d}", names[i % classes], 1_000_000, 1_000_000, now - 60, 0)
-                              for i in range(miners)])
-        picker.upsert_allowances([Allowance(f"m{i:04d}", -14, 708, 1e9, random.uniform(1e8, 1e9))
-                                  for i in range(miners)], stamp)
-        picker.set_block(BLOCK, stamp)
-
-        def route(n: int) -> None:
-            picker.route_jobs([JobSpec(f"pick-{n}", names[n % classes], 1, 1, 1, 0, False, caller="bench")])
-
+        picker, names = stocked_picker(state_dir, miners, classes)
+        route = functools.partial(one_pick, picker, names)
         return time_each(f"picker_picks_{classes}x{miners // classes}_miners_sqlite", calls, route)

@@ -1,65 +1,80 @@
-"""What keeping a routing report costs a pick: whole in-process picks, this checkout against another, one run.
+"""What keeping a routing report costs a pick: the same picks with and without it, interleaved in one process.
 
-    python -m bench.report_cost /path/to/a/checkout/from/before/reports [--rounds 3] [--calls 2000]
+    python -m bench.report_cost [--batches 40] [--batch 50]
 
-Runs `inprocess.picker_picks` (this file's version of it) in a fresh process
-per round and checkout, alternating, so both see the same machine at the
-same time; each shape's figure is the median of the rounds, by the wall
-clock and by CPU time, and the ratio after/before is printed per shape.
+Two pickers stocked alike (`inprocess.stocked_picker`, same seed) take the
+same picks in alternating batches: one as it is, one with the report step
+taken out (`MinerPicker._route` deciding, booking and writing what the
+booking writes, without building or writing the report). Alternating small
+batches in one process gives both the same machine, the same process and
+the same growth of their stores: on this shared two-core box a pick's speed
+moves 15 % from one process to the next, more than the report costs, so
+separate processes (or a checkout from before reports, which differs in
+everything else that changed since) cannot price it. Per shape the figure is
+each variant's picks per second of CPU time and of the wall clock, summed
+over its batches, and the ratio with/without.
 """
 
 import argparse
-import json
-import statistics
-import subprocess
-import sys
-from pathlib import Path
+import random
+import tempfile
+import time
 
-HERE = Path(__file__).resolve().parents[1]
+from bench.inprocess import one_pick, stocked_picker
+from organism.jobs import documents
+from organism.jobs.picker_actor import MinerPicker
+
 SHAPES = ((1000, 1), (1000, 5), (20, 1))  # (miners, classes): compact reports, compact, the largest full one
-MEASURE = """
-import json, runpy, sys, time
-picks = runpy.run_path(sys.argv[1])["picker_picks"]
-timed_each, cpu = picks.__globals__["time_each"], []
-
-def cpu_timed(name, calls, call, note=""):
-    started = time.process_time()
-    measured = timed_each(name, calls, call, note)
-    cpu.append(calls / (time.process_time() - started))
-    return measured
-
-picks.__globals__["time_each"] = cpu_timed
-wall = [picks(int(sys.argv[2]), miners, classes).throughput for miners, classes in json.loads(sys.argv[3])]
-print(json.dumps([wall, cpu]))
-"""
 
 
-def measure(checkout: Path, calls: int) -> list[list[float]]:
-    """Picks per second of each shape, by the wall clock and by CPU time, with `checkout`'s code under this
-    file's workload (CPU time is what the picker spends: it moves less with other work on the machine)."""
-    env = {"PYTHONPATH": str(checkout), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(HERE / "bench" / "inprocess.py"), str(calls),
-                          json.dumps(SHAPES)], env=env, check=True, capture_output=True, text=True, cwd=checkout)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def without_report(picker: MinerPicker) -> MinerPicker:
+    """`picker`, its picks no longer building or keeping a routing report."""
+    def route(spec, now, tx):  # noqa: ANN001, ANN202 - MinerPicker._route's own signature
+        answer, _, writes = picker._decide(spec, now, tx)
+        documents.write(tx, writes)
+        return answer
+
+    picker._route = route
+    return picker
+
+
+def _timed(picker: MinerPicker, names: list[str], picks: range) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    for n in picks:
+        one_pick(picker, names, n)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def compare(miners: int, classes: int, batches: int, batch: int) -> dict[str, tuple[float, float]]:
+    """Picks per CPU second and per wall second, with and without reports, over `batches` alternating batches."""
+    spent = {"with": [0.0, 0.0], "without": [0.0, 0.0]}
+    with tempfile.TemporaryDirectory() as with_dir, tempfile.TemporaryDirectory() as without_dir:
+        random.seed(0)
+        pickers = {"with": stocked_picker(with_dir, miners, classes)}
+        random.seed(0)
+        picker, names = stocked_picker(without_dir, miners, classes)
+        pickers["without"] = (without_report(picker), names)
+        for first in range(0, batches * batch, batch):
+            order = ("with", "without") if first // batch % 2 else ("without", "with")
+            for variant in order:
+                cpu, wall = _timed(*pickers[variant], range(first, first + batch))
+                spent[variant][0] += cpu
+                spent[variant][1] += wall
+    picks = batches * batch
+    return {variant: (picks / cpu, picks / wall) for variant, (cpu, wall) in spent.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("before", type=Path, help="a checkout of the code before routing reports")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
-    runs: dict[str, list[list[list[float]]]] = {"before": [], "after": []}
-    for _ in range(args.rounds):
-        runs["before"].append(measure(args.before.resolve(), args.calls))
-        runs["after"].append(measure(HERE, args.calls))
-    for place, (miners, classes) in enumerate(SHAPES):
-        figures = []
-        for clock, name in ((0, "wall clock"), (1, "CPU time")):
-            before = statistics.median(r[clock][place] for r in runs["before"])
-            after = statistics.median(r[clock][place] for r in runs["after"])
-            figures.append(f"{name}: before {before:,.0f}/s, after {after:,.0f}/s, ratio {after / before:.3f}")
-        print(f"{miners} miners in {classes} class(es): " + "; ".join(figures))
+    for miners, classes in SHAPES:
+        rates = compare(miners, classes, args.batches, args.batch)
+        figures = [f"{name}: without {rates['without'][clock]:,.0f}/s, with {rates['with'][clock]:,.0f}/s, "
+                   f"ratio {rates['with'][clock] / rates['without'][clock]:.3f}"
+                   for clock, name in ((0, "CPU time"), (1, "wall clock"))]
+        print(f"{miners} miners in {classes} class(es), {args.batches * args.batch} picks each: " + "; ".join(figures))
 
 
 if __name__ == "__main__":

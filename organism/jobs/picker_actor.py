@@ -139,13 +139,14 @@ class MinerPicker(Versioned, Withdrawable, PickerFacts, PickerReads):
 
     def _route(self, spec: JobSpec, now: float, tx: Transaction) -> JobRouted | Refusal:
         """Decide, book, and keep the decision's routing report in the same transaction."""
-        answer, slot = self._decide(spec, now, tx)
+        answer, slot, writes = self._decide(spec, now, tx)
         kept = report.build(spec, answer, now, self._current_block(now), slot, report.owner_of(self._book, spec))
-        documents.write(tx, Writes([kept]))
+        documents.write(tx, writes + Writes([kept]))  # one statement for the booking's documents and the report
         return answer
 
-    def _decide(self, spec: JobSpec, now: float, tx: Transaction) -> tuple[JobRouted | Refusal, int | None]:
-        """The answer, and the slot it claimed (None when it booked nothing)."""
+    def _decide(self, spec: JobSpec, now: float, tx: Transaction) -> tuple[JobRouted | Refusal, int | None, Writes]:
+        """The answer, the slot it claimed (None when it booked nothing) and what to write: the slot's claim is
+        in `tx` already."""
         book = self._book  # first: a reload also renews the index
         documents.reload_job(tx, book, spec.job_uuid)  # routed by another picker: a replay here too
         slots: list[int] = []  # the slot a claim took (booking.route books the first claimed miner)
@@ -161,8 +162,7 @@ class MinerPicker(Versioned, Withdrawable, PickerFacts, PickerReads):
             self._random, second_look=lambda refusal: (stored_allowance.relearn(book, tx, refusal, now, spec.executor_class)
                                                        or stored_slots.relearn(book, tx, refusal, spec.executor_class, now)),
         )  # second look: what it learnt of another picker's holds, or of its slots, was out of date
-        documents.write(tx, writes)
-        return answer, slots[-1] if slots and not isinstance(answer, Refusal) else None
+        return answer, slots[-1] if slots and not isinstance(answer, Refusal) else None, writes
 
     def _claimed(self, spec: JobSpec, hotkey: str, now: float, tx: Transaction) -> int | None:
         """Claim a slot of `hotkey` (its number) if the store confirms its allowance; when none is free (booked by

@@ -16,10 +16,10 @@ and PostgreSQL, so it also moves state between them.
 """
 
 import contextlib
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from organism.state.document_text import document_text
 from organism.state.sql import SCHEMA_VERSION, SqlStore
 from organism.state.store import AllowanceHold, Claim, Put, Tombstone
 
@@ -55,7 +55,7 @@ def read(backup: dict[str, Any]) -> Contents:
     if backup.get("format") not in READABLE_FORMATS or backup.get("schema_version", 0) > SCHEMA_VERSION:
         raise ValueError("this backup is of another format or a newer schema than this code knows")
     puts = [(collection, key, doc) for collection, docs in backup["documents"].items() for key, doc in docs.items()]
-    json.dumps([doc for _, _, doc in puts])  # a document that cannot be stored fails here, before any write
+    document_text([doc for _, _, doc in puts])  # a document that cannot be stored fails here, before any write
     return Contents(puts, [Claim(**claim) for claim in backup["claims"]],
                     [Tombstone(**stone) for stone in backup.get("tombstones", [])],
                     [AllowanceHold(**hold) for hold in backup.get("holds", [])])

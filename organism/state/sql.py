@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.refusals import StoreUnavailable
+from organism.state.document_text import document_text
 from organism.state.migrations import MIGRATIONS, SCHEMA_VERSION
 from organism.state.sqlite import SqliteConnection
 from organism.state.store import AllowanceHold, Claim, Delete, Put, Tombstone, lowest_free_slot, slot_above
@@ -59,7 +60,7 @@ class SqlTransaction:
         return None if row is None else json.loads(row[0])
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
-        encoded = [(self._prefix + c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before writing
+        encoded = [(self._prefix + c, k, document_text(doc)) for c, k, doc in puts]  # fail before writing
         gone = [(self._prefix + collection, key) for collection, key in deletes]
         if gone:
             self._cursor.executemany(self._q("DELETE FROM documents WHERE collection = ? AND key = ?"), gone)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contracts.refusals import StoreUnavailable
+from organism.state.document_text import document_text
 
 Put = tuple[str, str, Any]  # collection, key, JSON-able document
 Delete = tuple[str, str]  # collection, key
@@ -176,7 +177,7 @@ class _MemoryTransaction:
         return None if doc is None else json.loads(doc)
 
     def write(self, puts: Iterable[Put] = (), deletes: Iterable[Delete] = ()) -> None:
-        encoded = [(c, k, json.dumps(doc)) for c, k, doc in puts]  # fail before changing anything
+        encoded = [(c, k, document_text(doc)) for c, k, doc in puts]  # fail before changing anything
         for collection, key in deletes:
             self._documents.get(collection, {}).pop(key, None)
         for collection, key, doc in encoded:
