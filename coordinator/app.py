@@ -26,7 +26,8 @@ from coordinator.execution import StepExecutor
 from coordinator.governor import Decision, Governor
 from coordinator.instances import KnownInstances
 from coordinator.metrics import CoordinatorMetrics
-from coordinator.models import RouteRequest, RouteResponse, TaskRequest, TaskResponse
+from coordinator.models import AlertOut, RouteRequest, RouteResponse, RouteStatsOut, TaskRequest, TaskResponse
+from coordinator.route_tally import WINDOW, firing
 from coordinator.router import Router
 from coordinator.settings import CoordinatorSettings
 from servekit.auth import configure_replica, require_service
@@ -67,7 +68,8 @@ class Coordinator:
         registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace, WATCH_TIMEOUT_S + 2)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         # the cache answers only while the lease on the registry's view holds (`contracts.registry_feed`)
-        self._router = Router(settings, organism, observer=CoordinatorMetrics(), trusted=lambda: self._feed.fresh)
+        self._tally = CoordinatorMetrics()
+        self._router = Router(settings, organism, observer=self._tally, trusted=lambda: self._feed.fresh)
         self._instances = KnownInstances(registry.active_actor_name, trusted=lambda: self._feed.fresh)
         self._executor = StepExecutor(
             organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),
@@ -145,6 +147,17 @@ class Coordinator:
             "flags": self._router.flags.model_dump(mode="json"),
             "pid": os.getpid(),
         }
+
+    @app.get("/stats", dependencies=[require_service], tags=["pipeline"])
+    async def route_stats(self) -> RouteStatsOut:
+        """This replica's last routes: cache hit ratio, remote calls and failures, remote p95, breaker; and which
+        routing alerts they would fire (the operator console's overview)."""
+        summary = self._tally.summary()
+        return RouteStatsOut(
+            replica=replica_id(), window=WINDOW, cache_entries=self._router.stats().cache_entries,
+            **{**asdict(summary), "breaker": summary.breaker.value},
+            alerts=[AlertOut(**asdict(alert)) for alert in firing(summary)],
+        )
 
     @app.get("/health")
     async def health(self) -> Health:

@@ -51,3 +51,24 @@ class RouteRequest(BaseModel):
 
 class RouteResponse(RoutedStep):
     epoch: str | None = None
+
+
+class AlertOut(BaseModel):
+    name: str = Field(description="the Prometheus rule's name (k8s/monitoring/prometheus-rules.yaml)")
+    severity: str
+    summary: str
+
+
+class RouteStatsOut(BaseModel):
+    """One replica's window of recent routes (`coordinator.route_tally`) and the alerts it would fire."""
+
+    replica: str
+    answers: int = Field(description="routes answered from the cache or remote, in the window")
+    window: int
+    cache_hit_ratio: float | None
+    cache_entries: int
+    remote_calls: int
+    remote_failures: int
+    remote_p95_ms: float | None
+    breaker: str = Field(description="closed, half_open or open")
+    alerts: list[AlertOut]

@@ -49,6 +49,7 @@ ASSETS = {
     "console.js": "text/javascript; charset=utf-8",
     "kit.js": "text/javascript; charset=utf-8",
     "jobs.js": "text/javascript; charset=utf-8",
+    "alerts.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 

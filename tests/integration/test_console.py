@@ -117,6 +117,9 @@ def routed(stack: OrganismStack) -> dict:
     request = job()
     answer = client.post("/jobs/route", json=request, headers=SERVICE_HEADERS)
     assert answer.status_code == 200, answer.text
+    for _ in range(4):  # one remote resolve, then answers from the coordinator's cache
+        step = httpx.post(f"{stack.base_url}/pipeline/route", json={"type": "graph_embed"}, headers=SERVICE_HEADERS)
+        assert step.status_code == 200, step.text
     return {"hotkeys": hotkeys, "uuid": request["uuid"], "miner": answer.json()["miner"]["hotkey"]}
 
 
@@ -126,7 +129,10 @@ def test_a_pasted_token_fills_the_overview_and_it_refreshes_itself(browser: Brow
     browser.sign_in(SERVICE_TOKEN)
     epoch = stack.client.get("/registry").json()["epoch"]
     shown = browser.wait_for_text("graph_dispatcher", "utility_organ_1", "actuator_organ_1", epoch, "in step",
-                                  "breaker closed", "current block")
+                                  "breaker closed", "current block", "None would fire.")
+    counted = re.search(r"cache hit rate\s*([\d.]+) % of the last 4 routes.*remote calls\s*(\d), 0 failed", shown, re.S)
+    assert counted, shown  # the four routes of `routed`: the first remote, the rest from the cache once it holds
+    assert float(counted[1]) == (4 - int(counted[2])) * 25 and int(counted[2]) >= 1
     assert "organism" in shown and "coordinator" in shown and "cognitive" in shown
     first = browser.text("#status")
     browser.wait(lambda: browser.text("#status") != first, timeout_s=6)  # polled again, without reloading
@@ -246,6 +252,21 @@ def test_an_admin_refreshes_the_caches_from_the_overview(browser: Browser):
     browser.tab("overview")
     browser.press("Refresh the route caches")
     browser.wait_for_text("Caches refreshed: control-plane version")
+    assert browser.console_errors() == []
+
+
+def test_the_overview_names_an_alert_that_would_fire(browser: Browser, stack: OrganismStack, routed: dict):
+    browser.sign_in(SERVICE_TOKEN)
+    browser.tab("overview")
+    browser.wait_for_text("None would fire.")
+    limit = stack.client.patch("/config", json={"DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS": 1})
+    assert limit.status_code == 200, limit.text  # the block reported by `routed` is older than that now
+    try:
+        shown = browser.wait_for_text("RoutingBlockReportStale", "critical", "picks are refused", css="#page")
+        assert "None would fire." not in shown
+    finally:
+        assert stack.client.patch("/config", json={"DYNAMIC_MAX_BLOCK_REPORT_AGE_SECONDS": 120}).status_code == 200
+    browser.wait_for_text("None would fire.")
     assert browser.console_errors() == []
 
 

@@ -4,6 +4,7 @@
 import {
   BASE, age, api, badge, card, choice, claims, el, facts, field, json, now, problem, session, table, utc, verdicts, when,
 } from './kit.js';
+import { alertsView, routeCacheView } from './alerts.js';
 import { jobRouting } from './jobs.js';
 
 const POLL_MS = 2000;
@@ -115,13 +116,19 @@ function adminActions() {
 }
 
 function overview(page) {
-  const parts = { health: el('div'), control: el('div'), organs: el('div'), chain: el('div') };
-  page.append(el('div', { class: 'grid' }, card('Applications', parts.health), card('Current block', parts.chain)),
+  const parts = { health: el('div'), control: el('div'), organs: el('div'), chain: el('div'), cache: el('div'),
+                  alerts: el('div') };
+  page.append(card('Alerts', parts.alerts),
+    el('div', { class: 'grid' }, card('Applications', parts.health), card('Current block', parts.chain),
+      card('Route cache', parts.cache)),
     card('Control plane', parts.control), card('Organs and instances', parts.organs), isAdmin() ? adminActions() : '');
   poll(async () => {
-    const [health, control, registry, chain] = await Promise.all([
+    const [health, control, registry, chain, stats, config] = await Promise.all([
       Promise.all(APPS.map(async ([name, path]) => [name, await api('GET', path, { auth: false })])),
-      api('GET', 'control-plane'), api('GET', 'registry'), api('GET', 'chain')]);
+      api('GET', 'control-plane'), api('GET', 'registry'), api('GET', 'chain'), api('GET', '/pipeline/stats'),
+      api('GET', 'config')]);
+    parts.alerts.replaceChildren(...alertsView({ control, chain, config, registry, stats }));
+    parts.cache.replaceChildren(...routeCacheView(stats));
     parts.health.replaceChildren(table('Health of each application', ['application', 'status', 'epoch or detail'],
       healthRows(health)));
     parts.control.replaceChildren(...(control.ok ? [
