@@ -70,5 +70,6 @@ class RouteStatsOut(BaseModel):
     remote_calls: int
     remote_failures: int
     remote_p95_ms: float | None
+    remote_latencies: int = Field(description="how many remote calls the p95 is of")
     breaker: str = Field(description="closed, half_open or open")
     alerts: list[AlertOut]

@@ -17,7 +17,7 @@ from coordinator.breaker import BreakerState
 from coordinator.route_types import NullObserver
 
 WINDOW = 1000
-MIN_ROUTES_JUDGED = 20  # fewer answers than this in the window: too few to call a miss rate or an error rate
+MIN_JUDGED = 20  # fewer answers (remote calls) than this in the window: too few to call a ratio (a p95)
 HIGH_LATENCY_MS = 100.0  # RoutingHighLatency: remote p95 above this
 HIGH_FAILURE_RATIO = 0.05  # RoutingHighErrorRate: more remote calls failed than this
 HIGH_MISS_RATIO = 0.5  # RoutingCacheMissRate: more answers were remote than this
@@ -37,6 +37,7 @@ class RouteSummary:
     remote_calls: int
     remote_failures: int
     remote_p95_ms: float | None
+    remote_latencies: int  # how many the p95 is of
     breaker: BreakerState
 
 
@@ -68,6 +69,7 @@ class RouteTally(NullObserver):
             remote_calls=len(self._failed),
             remote_failures=sum(self._failed),
             remote_p95_ms=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
+            remote_latencies=len(latencies),
             breaker=self._breaker,
         )
 
@@ -75,10 +77,10 @@ class RouteTally(NullObserver):
 def firing(summary: RouteSummary) -> list[Alert]:
     """The routing alerts this replica's window would fire (each rule's `for:` aside)."""
     alerts = []
-    if summary.remote_p95_ms is not None and summary.remote_p95_ms > HIGH_LATENCY_MS:
+    if summary.remote_latencies >= MIN_JUDGED and summary.remote_p95_ms > HIGH_LATENCY_MS:
         alerts.append(Alert("RoutingHighLatency", "warning",
                             f"remote route resolution p95 {summary.remote_p95_ms:.0f} ms (above {HIGH_LATENCY_MS:.0f})"))
-    judged = summary.answers >= MIN_ROUTES_JUDGED
+    judged = summary.answers >= MIN_JUDGED
     if summary.breaker is BreakerState.OPEN or (
             judged and summary.remote_calls and summary.remote_failures / summary.remote_calls > HIGH_FAILURE_RATIO):
         alerts.append(Alert("RoutingHighErrorRate", "critical",

@@ -81,7 +81,7 @@ def test_every_asset_comes_from_the_package_and_nothing_references_another_site(
     links = _Links()
     links.feed(httpx.get(base + "console", timeout=10).text)
     assert links.links and not [link for link in links.links if EXTERNAL.match(link)]
-    assets = {link.rsplit("/", 1)[-1] for link in links.links} | {"kit.js", "jobs.js"}  # the two the entry imports
+    assets = {link.rsplit("/", 1)[-1] for link in links.links} | {"kit.js", "jobs.js", "alerts.js"}  # those the entry imports
     for name in sorted(assets):
         answer = httpx.get(f"{base}console/static/{name}", timeout=10)
         assert answer.status_code == 200, name
@@ -90,7 +90,7 @@ def test_every_asset_comes_from_the_package_and_nothing_references_another_site(
         assert not EXTERNAL.search(answer.text.replace("http://www.w3.org/2000/svg", "")), name
         assert not re.search(r"\b(innerHTML|outerHTML|insertAdjacentHTML|eval)\b|document\.write", answer.text), name
         if name.endswith(".js"):
-            assert set(re.findall(r"from '([^']+)'", answer.text)) <= {"./kit.js", "./jobs.js"}, name
+            assert set(re.findall(r"from '([^']+)'", answer.text)) <= {"./kit.js", "./jobs.js", "./alerts.js"}, name
     for missing in ("nope.js", "..%2Fapi.py", "index.html"):
         refused = httpx.get(f"{base}console/static/{missing}", timeout=10)
         assert refused.status_code == 404 and "error" in refused.json(), missing  # the API's envelope, no file

@@ -48,14 +48,15 @@ def test_the_window_keeps_only_the_newest_answers():
     "tally, fired",
     [
         (tally_of(hits=90, remote=10), []),  # healthy: a warm cache, fast and sound remote calls
-        (tally_of(hits=90, remote=10, latency_ms=150), ["RoutingHighLatency"]),
-        (tally_of(hits=90, remote=10, latency_ms=100), []),  # the threshold is crossed, not reached
+        (tally_of(hits=180, remote=20, latency_ms=150), ["RoutingHighLatency"]),
+        (tally_of(hits=180, remote=20, latency_ms=100), []),  # the threshold is crossed, not reached
         (tally_of(hits=90, remote=10, failed=1), ["RoutingHighErrorRate"]),  # 10 % of remote calls failed
         (tally_of(hits=0, remote=100, failed=5), ["RoutingCacheMissRate"]),  # 5 % failed is not above 5 %
         (tally_of(hits=0, remote=1, breaker=BreakerState.OPEN), ["RoutingHighErrorRate"]),  # open: always
         (tally_of(hits=40, remote=60), ["RoutingCacheMissRate"]),
         (tally_of(hits=50, remote=50), []),  # half missed is not more than half
         (tally_of(hits=0, remote=19, failed=19), []),  # too few answers to judge a ratio
+        (tally_of(hits=90, remote=19, latency_ms=500), []),  # too few remote calls to judge a p95 (a cold start)
     ],
 )
 def test_which_alerts_fire(tally, fired):
