@@ -3,7 +3,8 @@
 `sql.SqlStore` applies the ones a database has not seen at start, under a
 lock, and records each in `schema_version`. A migration only adds (tables,
 indexes, a renaming SQLite's documents needed once): older code reads a newer
-schema, so a rollback needs no down migration.
+schema, so a rollback needs no down migration. (One drops an index that a
+later one covers: no query names an index.)
 """
 
 MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dialects)
@@ -27,5 +28,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [  # version, what, statement (both dia
                                               " PRIMARY KEY (scope, job_uuid))"),
     (8, "a miner's holds found by index", "CREATE INDEX IF NOT EXISTS allowance_holds_miner"
                                           " ON allowance_holds (scope, hotkey, cycle_start, cycle_stop, until)"),
+    (9, "a miner's live holds summed and its lapsed ones dropped from the index alone",
+     "CREATE INDEX IF NOT EXISTS allowance_holds_live"
+     " ON allowance_holds (scope, hotkey, until, cycle_start, cycle_stop, seconds, job_uuid)"),
+    (10, "the index of 8, which 9 covers", "DROP INDEX IF EXISTS allowance_holds_miner"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
