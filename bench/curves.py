@@ -7,6 +7,11 @@
 - a resolve (rule table, instance cache, resolution) against rules (100 /
   10,000 / 100,000) and against organs with an active instance (10 / 1,000 /
   10,000), and the rule table's rebuild after a change;
+- a whole pick committed to SQLite (the picker actor's class, in process)
+  against the live holds on its miner: 1,000 miners of one class ranked
+  alike, so every booking holds the same top miner's allowance (the worst
+  case: a real miner holds at most its slots), picks per CPU second of each
+  block of 1,000 up to 10,000;
 - the miner book's memory (tracemalloc) against bookings; the audit trail
   is not held in memory (it is read from the store by key);
 - with `--dsn`, the PostgreSQL slot claim's time against concurrent pickers
@@ -20,6 +25,7 @@ import argparse
 import asyncio
 import gc
 import statistics
+import tempfile
 import time
 import tracemalloc
 import uuid
@@ -31,6 +37,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend first
 
+from bench.inprocess import one_pick, stocked_picker  # noqa: E402
 from contracts.dynamic_config import DynamicConfig  # noqa: E402
 from contracts.jobs import Allowance, JobSpec, Manifest, Miner  # noqa: E402
 from contracts.registry import ActiveInstance  # noqa: E402
@@ -93,6 +100,19 @@ def picks_against_bookings(counts: tuple[int, ...]) -> list[tuple[int, float, fl
             route(book, index, -1 - n, now)
         booked = bookings
         rows.append((bookings, *timed_picks(book, index, 2000, 10**7 + bookings, now)))
+    return rows
+
+
+def committed_picks_against_holds(blocks: int = 10, block: int = 1000) -> list[tuple[int, float]]:
+    """(live holds on the chosen miner before the block, picks per CPU second over the block)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as state_dir:
+        picker, names = stocked_picker(state_dir, 1000, 1)
+        for first in range(0, blocks * block, block):
+            started = time.process_time()
+            for n in range(first, first + block):
+                one_pick(picker, names, n)
+            rows.append((first, block / (time.process_time() - started)))
     return rows
 
 
@@ -197,6 +217,7 @@ def main() -> int:
     by_miners = picks_against_miners((1000, 10_000, 100_000))
     by_bookings = picks_against_bookings((0, 1000, 10_000, 100_000))
     memory = memory_against_bookings((0, 10_000, 100_000))
+    committed = committed_picks_against_holds()
     by_rules = [(n, *resolves_against(n, 10)) for n in (100, 10_000, 100_000)]
     by_organs = [(n, *resolves_against(100, n)) for n in (10, 1000, 10_000)]
     picks_png = plot("picks", "A pick (decision and booking)", "miners or live bookings", {
@@ -211,6 +232,9 @@ def main() -> int:
              "## Picks", "", f"![picks]({picks_png})", "",
              *table("| miners | pick p50 µs | pick p95 µs |", by_miners),
              *table("| live bookings (1,000 miners) | pick p50 µs | pick p95 µs |", by_bookings),
+             "A whole pick committed to SQLite against the live holds on its miner (one class, every booking on the"
+             " top miner):", "",
+             *table("| live holds on the miner | committed picks per CPU second |", committed),
              f"![memory]({memory_png})", "", *table("| live bookings | book MiB (tracemalloc) |", memory),
              "## Resolves", "", f"![resolves]({resolves_png})", "",
              *table("| rules | resolve µs (median) | table rebuild ms |", by_rules),
