@@ -31,6 +31,7 @@ from contracts.wire import (
 )
 from organism.api import on_unavailable
 from organism.audit.api import AuditApi
+from organism.audit.local_trail import LocalTrail
 from organism.console.api import ConsoleApi
 from organism.jobs.api import TAGS as JOB_TAGS
 from organism.jobs.api import JobApi
@@ -84,7 +85,8 @@ class OrganismManager:
         track(self._routing.control.follower)
         self._tasks = TaskApi(self._routing)
         self._jobs = JobApi(PickerClient(picker, metrics), self._routing.control)
-        self._audit = AuditApi(self._routing, picker)
+        trails = [LocalTrail(component, settings.namespace, settings.state_path) for component in ("registry", "jobs")]
+        self._audit = AuditApi(self._routing, picker, *trails)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return organism_app(self._tasks, self._jobs, self._audit)

@@ -119,7 +119,7 @@ def organism_app_offline() -> Any:
     from organism.jobs.api import JobApi
     from organism.tasks.api import TaskApi
 
-    return organism_app(TaskApi(None), JobApi(SimpleNamespace(picker=None), None), AuditApi(None, None))
+    return organism_app(TaskApi(None), JobApi(SimpleNamespace(picker=None), None), AuditApi(None, None, None, None))
 
 
 class Recorder:

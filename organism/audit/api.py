@@ -1,8 +1,10 @@
 """HTTP route of the audit trail (`GET /organism/audit`, admin): who changed what.
 
 Task routing's changes are recorded in the registry's store, job routing's in
-the picker's; this route asks both for the entries below the cursor and
-merges them, newest first (`organism.state.audit`). A page filtered by
+the picker's; this route reads both for the entries below the cursor (from
+the stores themselves where this replica reaches them, `local_trail`, else
+by asking the registry and picker actors) and merges them, newest first
+(`organism.state.audit`). A page filtered by
 subject may hold fewer entries than asked and still have a next cursor. `AuditApi` is the
 trail's part of the OrganismManager's app (`servekit.routes`).
 """
@@ -16,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from contracts.audit import AuditPage
 from contracts.picker import Picker
+from organism.audit.local_trail import LocalTrail
 from organism.state import audit
 from organism.tasks.routing import TaskRouting
 from servekit.auth import require_admin
@@ -42,9 +45,15 @@ class AuditOut(BaseModel):
 
 
 class AuditApi:
-    def __init__(self, tasks: TaskRouting, picker: Picker) -> None:
+    def __init__(self, tasks: TaskRouting, picker: Picker, registry_trail: LocalTrail, jobs_trail: LocalTrail) -> None:
         self.tasks = tasks
         self.picker = picker
+        self.trails = (registry_trail, jobs_trail)
+
+    async def _page(self, trail: LocalTrail, ask_actor: Any, *query: Any) -> AuditPage:
+        """The page read from the store here when this replica reaches it, else from its actor."""
+        found = await trail.page(*query)
+        return found if found is not None else await ask_actor(*query)
 
     @route.get("/audit", dependencies=[require_admin])
     async def audit(
@@ -56,9 +65,8 @@ class AuditApi:
         cursor: Annotated[str | None, Query(pattern=AUDIT_CURSOR, description="`next_cursor` of the previous page")] = None,
     ) -> AuditOut:
         """Every admin and facts change, newest first, with who made it and what was there before."""
-        pages: list[AuditPage] = await asyncio.gather(
-            self.tasks.audit_page(cursor, limit, action, subject),
-            self.picker.audit_page(cursor, limit, action, subject),
-        )
+        query = (cursor, limit, action, subject)
+        pages: list[AuditPage] = await asyncio.gather(self._page(self.trails[0], self.tasks.audit_page, *query),
+                                                      self._page(self.trails[1], self.picker.audit_page, *query))
         shown, following = audit.merge(pages, limit)
         return AuditOut(entries=[AuditEntryOut(**asdict(entry)) for _, entry in shown], next_cursor=following)

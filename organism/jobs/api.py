@@ -147,14 +147,16 @@ class JobApi:
         `timeout` are incidents of the miner, which a new pick of this uuid passes over."""
         return _job_out(accepted(await self.picker.release_job(str(job_uuid), release.reason, current_stamp())))
 
-    @route.get("/miners", dependencies=[require_service])
+    @route.get("/miners", dependencies=[require_service], response_model=MinersOut)
     async def get_miners(
         self, executor_class: Annotated[ExecutorClassName | None, Query()] = None, blacklisted: bool | None = None,
         limit: PageLimit = 500, cursor: Annotated[Hotkey | None, Query(description="`next_cursor` of the previous page")] = None,
-    ) -> MinersOut:
+    ) -> Response:
         """Miners by hotkey; only those with a manifest of `executor_class`, and (not) blacklisted now, if given."""
         page, following = await self.picker.miners(limit, cursor, executor_class, blacklisted)
-        return MinersOut(miners=[MinerStatusOut.of(status) for status in page], next_cursor=following)
+        listing = MinersOut.model_construct(miners=[MinerStatusOut.of(status) for status in page], next_cursor=following)
+        # serialized here: FastAPI would dump, validate and dump the page again (30 ms for 1,000 miners)
+        return Response(listing.model_dump_json(), media_type="application/json")
 
     @route.get("/miners/{hotkey}", dependencies=[require_service], responses=errors(404))
     async def get_miner(self, hotkey: HotkeyPath) -> MinerStatusOut:

@@ -23,6 +23,8 @@ def state_dsn() -> str | None:
     return None
 
 
-def open_store(component: str, namespace: str, state_dir: Path) -> SqlStore:
+def open_store(component: str, namespace: str, state_dir: Path, read_only: bool = False) -> SqlStore:
+    """The component's store; `read_only`, to read what its actor writes from another process (a SQLite file
+    must exist: `StoreUnavailable` where it does not, e.g. on another node)."""
     dsn = state_dsn()
-    return SqlStore(dsn if dsn else state_dir / FILES[component], f"{namespace}/{component}")
+    return SqlStore(dsn if dsn else state_dir / FILES[component], f"{namespace}/{component}", read_only=read_only)

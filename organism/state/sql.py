@@ -1,22 +1,20 @@
 """The store in SQL: SQLite (embedded, one file per component) or PostgreSQL (a DSN).
 
-Both keep the same tables, created and upgraded by `migrations.MIGRATIONS`
-(applied at start under a lock; `schema_version` says how far a database is). Every row belongs to one scope (`<namespace>/<component>`):
-documents are named `<scope>/<collection>` (a collection name has no `/`),
-claims and tombstones carry their scope; what a scope holds is matched
-exactly (`_IN_SCOPE`), never by a pattern another namespace could match,
-so many scopes share one database. A claim takes a transaction-scoped
-advisory lock on its miner (PostgreSQL), so two pickers in two processes
-claim that miner's slots one after the other, and `lock_job` one on a job's
-uuid, so what they do to one job happens in turn; SQLite serializes writers
-anyway (single-cluster by design).
+Both keep the same tables, created and upgraded by `migrations.MIGRATIONS` (applied at start under a lock;
+`schema_version` says how far a database is). Every row belongs to one scope (`<namespace>/<component>`):
+documents are named `<scope>/<collection>` (a collection name has no `/`), claims and tombstones carry their
+scope; what a scope holds is matched exactly (`_IN_SCOPE`), never by a pattern another namespace could match,
+so many scopes share one database. A claim takes a transaction-scoped advisory lock on its miner (PostgreSQL),
+so two pickers in two processes claim that miner's slots one after the other, and `lock_job` one on a job's
+uuid, so what they do to one job happens in turn; SQLite serializes writers anyway (single-cluster by design).
 
 Writes run in one transaction (`transaction`); reads take no write lock and
 see one snapshot (`snapshot`: PostgreSQL `REPEATABLE READ` read-only, SQLite
-a deferred transaction, `sqlite`). Connections come from a psycopg pool for
-PostgreSQL (a server that does not answer within `TIMEOUT_S`, or drops the
-connection, raises `StoreUnavailable`); SQLite uses one connection guarded
-by a lock (`sqlite.SqliteConnection`: its outages are `StoreUnavailable` too).
+a deferred transaction, `sqlite`); a store opened `read_only` (the replica's
+audit pages) migrates nothing and opens a SQLite file only where it is.
+Connections: a psycopg pool for PostgreSQL (a server that does not answer
+within `TIMEOUT_S`, or drops the connection, raises `StoreUnavailable`);
+SQLite's pair in `sqlite.SqliteConnection` (outages `StoreUnavailable` too).
 """
 
 import contextlib
@@ -184,7 +182,7 @@ class SqlTransaction:
 class SqlStore:
     """One scope's documents, claims and tombstones; `location` is a PostgreSQL DSN or a SQLite file."""
 
-    def __init__(self, location: str | Path, scope: str, timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(self, location: str | Path, scope: str, timeout_s: float = TIMEOUT_S, read_only: bool = False) -> None:
         self.scope = scope
         self.postgres = str(location).startswith(("postgresql://", "postgres://"))
         self.serializes_writers = not self.postgres  # SQLite: one writer at a time, whoever it is
@@ -194,18 +192,16 @@ class SqlStore:
             from psycopg_pool import ConnectionPool
 
             self._outage: type[Exception] = psycopg.OperationalError  # unreachable, restarted, timed out
-            # each connection is checked as it is handed out: one dropped by a database restart is replaced,
-            # not used for one failed request
+            # checked as it is handed out: one a database restart dropped is replaced, not used for one failed request
             self._pool = ConnectionPool(str(location), min_size=1, max_size=4, open=True, timeout=timeout_s,
                                         check=ConnectionPool.check_connection, kwargs={"connect_timeout": 5})
         else:
-            self._sqlite = SqliteConnection(Path(location))
-        self.version = self._migrate()
+            self._sqlite = SqliteConnection(Path(location), read_only)
+        self.version = self._schema_version() if read_only else self._migrate()
 
     @contextlib.contextmanager
     def _connection(self, write: bool = True) -> Iterator[tuple[Any, str]]:
-        """A cursor inside one transaction, and its parameter marker. A read (`write=False`) takes no
-        write lock and sees one snapshot throughout."""
+        """A cursor inside one transaction and its parameter marker; a read (`write=False`): no write lock, one snapshot."""
         if not self.postgres:
             with self._sqlite.transaction(write) as cursor:
                 yield cursor, "?"
@@ -217,6 +213,10 @@ class SqlStore:
                 yield cursor, "%s"
         except self._outage as error:
             raise StoreUnavailable(f"PostgreSQL: {error}") from error
+
+    def _schema_version(self) -> int:  # the schema another process migrated to
+        with self._connection(write=False) as (cursor, _):
+            return cursor.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
 
     def _migrate(self) -> int:
         with self._connection() as (cursor, marker):

@@ -46,9 +46,15 @@ def outages_as_unavailable() -> Iterator[None]:
 
 
 class SqliteConnection:
-    """The file's writer and reader connections (WAL); `transaction(write)` is the only way to use them."""
+    """The file's writer and reader connections (WAL), or its reader alone (`read_only`); `transaction(write)` is
+    the only way to use them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        if read_only:  # another process's file, read where it is: never created, never written
+            with outages_as_unavailable():
+                reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+            self._connections = {False: (reader, threading.Lock())}
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         with outages_as_unavailable():
             writer = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -62,6 +68,8 @@ class SqliteConnection:
     def transaction(self, write: bool) -> Iterator[sqlite3.Cursor]:
         """A cursor inside one transaction: committed when the block ends, rolled back when it raises
         or the commit fails."""
+        if write not in self._connections:
+            raise ValueError("this SQLite file was opened read-only: it takes no write")
         db, lock = self._connections[write]
         with lock, outages_as_unavailable():
             _roll_back_open(db)
