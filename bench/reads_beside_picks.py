@@ -5,8 +5,9 @@ entry per block), picks at c=16 (wrk, a new job each time) run twice for the
 same time: alone, then with an operator's reads beside them, each second
 `GET /organism/audit`, `GET /organism/audit?action=rules.` (the README's
 example) and `GET /organism/miners?limit=1000`, one after the other (a
-console refreshing every second). The two alternate for `--rounds` rounds, so
-that a busy machine slows both alike. It reports the picks' throughput both
+console refreshing every second). The two alternate for `--rounds` rounds,
+each going first in every other round, so that a busy machine, and whatever
+builds up over the run, slow both alike. It reports the picks' throughput both
 ways and their ratio, and each read's p50/p95, in bench/results/reads_beside_picks.md.
 """
 
@@ -57,6 +58,18 @@ def picks(cluster: stack.Stack, classes: tuple[str, ...], seconds: float) -> flo
     return counts["requests"] / (counts["duration_us"] / 1e6)
 
 
+def picks_beside_reads(cluster: stack.Stack, classes: tuple[str, ...], seconds: float,
+                       latencies: dict[str, list[float]]) -> float:
+    stop = threading.Event()
+    reader = threading.Thread(target=read_every_second, args=(cluster, stop, latencies))
+    reader.start()
+    try:
+        return picks(cluster, classes, seconds)
+    finally:
+        stop.set()
+        reader.join()
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -64,7 +77,7 @@ def p95(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reads_beside_picks")
     parser.add_argument("--seconds", type=float, default=10.0, help="each round's picks, alone and beside reads")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     cluster = stack.start("haproxy", throughput_optimized=False)
     try:
@@ -73,21 +86,17 @@ def main() -> int:
         picks(cluster, classes, 3)  # warm up
         rates: dict[str, list[float]] = {"alone": [], "beside": []}
         latencies: dict[str, list[float]] = {name: [] for name in READS}
-        for _ in range(args.rounds):
-            rates["alone"].append(picks(cluster, classes, args.seconds))
-            stop = threading.Event()
-            reader = threading.Thread(target=read_every_second, args=(cluster, stop, latencies))
-            reader.start()
-            rates["beside"].append(picks(cluster, classes, args.seconds))
-            stop.set()
-            reader.join()
+        for round_ in range(args.rounds):  # alone first, then beside first: neither is always second
+            for variant in ("alone", "beside") if round_ % 2 == 0 else ("beside", "alone"):
+                rates[variant].append(picks_beside_reads(cluster, classes, args.seconds, latencies)
+                                      if variant == "beside" else picks(cluster, classes, args.seconds))
         alone, beside = statistics.mean(rates["alone"]), statistics.mean(rates["beside"])
     finally:
         stack.stop()
     lines = [
         "# Reads beside picks (issue 20)", "",
-        f"1,000 miners, {AUDIT_ENTRIES:,} audit entries; picks at c=16, {args.rounds} alternating rounds of"
-        f" {args.seconds:g} s alone and {args.seconds:g} s with reads.", "",
+        f"1,000 miners, {AUDIT_ENTRIES:,} audit entries; picks at c=16, {args.rounds} rounds of"
+        f" {args.seconds:g} s alone and {args.seconds:g} s with reads, each first in every other round.", "",
         "| picks | /s (mean) | each round |", "|---|---|---|",
         *(f"| {label} | {statistics.mean(rates[key]):.0f} | {', '.join(f'{r:.0f}' for r in rates[key])} |"
           for key, label in (("alone", "alone"), ("beside", "with reads beside them"))),
