@@ -68,8 +68,9 @@ class Coordinator:
         registry = RegistryClient(settings.registry_actor_name, settings.organ_namespace, WATCH_TIMEOUT_S + 2)
         self._cognitive = CognitiveClient(settings.cognitive_app, settings.plan_timeout_s)
         # the cache answers only while the lease on the registry's view holds (`contracts.registry_feed`)
-        self._tally = CoordinatorMetrics()
-        self._router = Router(settings, organism, observer=self._tally, trusted=lambda: self._feed.fresh)
+        metrics = CoordinatorMetrics()
+        self._tally = metrics.tally
+        self._router = Router(settings, organism, observer=metrics, trusted=lambda: self._feed.fresh)
         self._instances = KnownInstances(registry.active_actor_name, trusted=lambda: self._feed.fresh)
         self._executor = StepExecutor(
             organism, OrganClient(registry, settings.organ_namespace, settings.execute_timeout_s),

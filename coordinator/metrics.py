@@ -17,11 +17,12 @@ LATENCY_BOUNDARIES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000]
 BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
-class CoordinatorMetrics(RouteTally):
-    """A `RouteObserver` that records into Ray metrics, and tallies the replica's window; create it inside a replica."""
+class CoordinatorMetrics:
+    """A `RouteObserver` that records into Ray metrics and into the replica's window (`tally`); create it inside a
+    replica."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.tally = RouteTally()
         self._cache_hits = counter("route_cache_hit_total", "Routes answered from the coordinator cache")
         self._remote = counter("route_remote_total", "Remote resolve calls", ("kind",))
         self._latency = histogram("route_remote_latency_ms", "Remote resolve latency (ms)", LATENCY_BOUNDARIES_MS, ("kind",))
@@ -34,18 +35,18 @@ class CoordinatorMetrics(RouteTally):
         self._breaker_level = 0
 
     def cache_hit(self) -> None:
-        super().cache_hit()
+        self.tally.cache_hit()
         self._cache_hits.inc()
 
     def remote_call(self, kind: str, failure: str | None) -> None:
-        super().remote_call(kind, failure)
+        self.tally.remote_call(kind, failure)
         self._remote.inc(tags={"kind": kind})
         if failure is not None:
             self._failures.inc(tags={"kind": kind, "reason": str(failure)})
 
     def remote_latency(self, kind: str, latency_ms: float) -> None:
         """How long an attempt really took: a timed-out one is measured when it ends (up to 10 s)."""
-        super().remote_latency(kind, latency_ms)
+        self.tally.remote_latency(kind, latency_ms)
         self._latency.observe(latency_ms, tags={"kind": kind})
 
     def bulk_items(self, items: int, failed: int) -> None:
@@ -57,7 +58,7 @@ class CoordinatorMetrics(RouteTally):
         self._static.inc(tags={"reason": str(reason)})
 
     def breaker_state(self, state: BreakerState) -> None:
-        super().breaker_state(state)
+        self.tally.breaker_state(state)
         if BREAKER_LEVEL[state] != self._breaker_level:  # set on change only: a gauge point costs as much as a count
             self._breaker_level = BREAKER_LEVEL[state]
             self._breaker.set(self._breaker_level)

@@ -110,6 +110,9 @@ def test_circuit_opens_after_five_failures_and_stops_calling(pipeline, scripted)
     assert calls(scripted)["keys"] == 5
     assert all(route(client, "fact_search")["route_source"] == "static" for _ in range(3))
     assert calls(scripted)["keys"] == 5
+    stats = client.get("/stats").json()  # the replica's window: five remote calls, all failed, the breaker open
+    assert (stats["breaker"], stats["remote_calls"], stats["remote_failures"]) == ("open", 5, 5)
+    assert [alert["name"] for alert in stats["alerts"]] == ["RoutingHighErrorRate"]
 
 
 def test_no_active_instance_uses_static_routing(pipeline, scripted):
