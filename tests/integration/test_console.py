@@ -270,6 +270,24 @@ def test_the_overview_names_an_alert_that_would_fire(browser: Browser, stack: Or
     assert browser.console_errors() == []
 
 
+@pytest.mark.parametrize("tab, change, shown", [
+    ("jobs", lambda client: load_miners(client, {"late": 1}, "console"), "console-late"),  # a miner registered
+    ("audit", lambda client: client.put("/routing/rules", json={"add": [
+        {"task_type": "live_check", "logical_id": "utility_organ_1"}]}), "live_check"),  # an admin's change
+    ("tasks", lambda client: client.put("/routing/rules", json={"add": [
+        {"task_type": "live_rule", "logical_id": "utility_organ_1"}]}), "live_rule"),
+])
+def test_each_page_follows_the_stack_by_itself(browser: Browser, stack: OrganismStack, routed: dict, tab, change, shown):
+    browser.sign_in(ADMIN_TOKEN)
+    page = browser.tab(tab)
+    browser.wait_for_text("refreshes every 2 s", css="#status")
+    assert shown not in browser.text()
+    change(stack.client)  # made after the page was drawn, through the API
+    browser.wait_for_text(shown, timeout_s=10)  # drawn by the page's own refresh
+    assert browser.find(f"[data-page='{tab}']") == page  # the same page, not reloaded or opened again
+    assert browser.console_errors() == []
+
+
 def test_a_part_that_cannot_be_read_says_so_and_the_rest_of_the_page_fills(browser: Browser, stack: OrganismStack):
     browser.sign_in(SERVICE_TOKEN)
     browser.block("*/organism/registry")  # the registry's route down, the rest up

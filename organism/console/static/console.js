@@ -2,7 +2,8 @@
 // routing, audit), each drawn from the same JSON routes the CLI uses, with the pasted token.
 // Admin controls are drawn only for an admin token; the API refuses any other caller anyway.
 import {
-  BASE, age, api, badge, card, choice, claims, el, facts, field, json, now, problem, session, table, utc, verdicts, when,
+  BASE, age, alreadyShown, api, badge, card, choice, claims, el, facts, field, json, now, problem, session, table, utc,
+  verdicts, when,
 } from './kit.js';
 import { alertsView, routeCacheView } from './alerts.js';
 import { jobRouting } from './jobs.js';
@@ -231,10 +232,11 @@ function taskRouting(page) {
   const rules = el('div');
   const refreshRules = async () => {
     const result = await api('GET', 'routing/rules');
+    if (alreadyShown(rules, result)) return;
     rules.replaceChildren(...(result.ok ? rulesView(result.data) : [problem(result, 'Rules unavailable')]));
   };
   page.append(card('Rules and categories', rules), resolveTester(), isAdmin() ? ruleChange(refreshRules) : '');
-  refreshRules();
+  poll(refreshRules);
 }
 
 // --- audit ----------------------------------------------------------------------------------------
@@ -261,6 +263,7 @@ function audit(page) {
   const load = async () => {
     const result = await api('GET', 'audit', { query: { action: action.input.value, subject: subject.input.value,
       limit: 50, cursor: cursors[cursors.length - 1] } });
+    if (alreadyShown(out, result)) return;
     if (!result.ok) return out.replaceChildren(problem(result, 'Audit trail unavailable'));
     const older = el('button', { type: 'button', disabled: !result.data.next_cursor,
       onclick: () => { cursors.push(result.data.next_cursor); load(); } }, 'Older');
@@ -274,10 +277,10 @@ function audit(page) {
   page.append(card('Audit trail', el('form', { class: 'inline', onsubmit: (event) => {
     event.preventDefault(); cursors.splice(1); load();
   } }, action.node, subject.node, el('button', { type: 'submit' }, 'Filter')), out));
-  load();
+  poll(async () => { if (cursors.length === 1) await load(); });  // the newest page follows; an older one stays
 }
 
-const PAGES = { overview, tasks: taskRouting, jobs: (page) => jobRouting(page, isAdmin()), audit };
+const PAGES = { overview, tasks: taskRouting, jobs: (page) => jobRouting(page, isAdmin(), poll), audit };
 
 document.addEventListener('console:unauthorized', () => {
   session.clear();

@@ -1,7 +1,7 @@
 // The job-routing page: miners (newest manifests, allowance, collateral, incidents, blacklist), the
 // admin's blacklist and lift, jobs (bookings in force by state) and one job's state, history and
 // routing reports, looked up by uuid.
-import { api, badge, card, choice, el, facts, field, problem, table, verdicts, when } from './kit.js';
+import { alreadyShown, api, badge, card, choice, el, facts, field, problem, table, verdicts, when } from './kit.js';
 
 const STATES = ['', 'reserved', 'running', 'finished', 'failed', 'declined', 'released', 'expired'];
 
@@ -60,10 +60,14 @@ function minersCard(admin) {
   const row = (m) => [el('code', {}, m.hotkey), `${m.address}:${m.port}`, wei(m.collateral_wei), manifests(m),
     allowance(m.allowance), `${m.recent_incidents} recent, ${m.incidents.length} in 24 h`, blacklist(m.blacklist),
     ...(admin ? [actions(m)] : [])];
+  let more = false;  // "More miners" pressed: the longer list is not refreshed until the first page is asked again
   async function load(first = true) {
     if (first) cursor = null;
+    more = !first;
     const result = await api('GET', 'miners', { query: { executor_class: klass.input.value, limit: 50, cursor,
       blacklisted: listed.input.value } });
+    if (first && alreadyShown(out, result)) return;
+    if (!first) alreadyShown(out, { ok: false });  // more pages shown: the first page's next answer is drawn anew
     if (!result.ok) return out.replaceChildren(problem(result, 'Miners unavailable'));
     const rows = result.data.miners.map(row);
     const headers = ['hotkey', 'address', 'collateral (wei)', 'newest manifests', 'allowance', 'incidents', 'blacklist',
@@ -80,8 +84,8 @@ function minersCard(admin) {
     act('POST', hotkey.input.value, { reason: reason.input.value,
       duration_s: duration.input.value ? Number(duration.input.value) : null });
   } }, hotkey.node, reason.node, duration.node, el('button', { type: 'submit' }, 'Blacklist')) : '';
-  load(true);
-  return card('Miners', filter, out, admin ? el('h3', {}, 'Blacklist a miner (admin)') : '', form, status);
+  return { refresh: () => (more ? null : load(true)),
+    node: card('Miners', filter, out, admin ? el('h3', {}, 'Blacklist a miner (admin)') : '', form, status) };
 }
 
 function candidates(report) {
@@ -127,20 +131,20 @@ function jobsCard() {
   const open = (id) => { uuid.input.value = id; jobView(id, detail); load(); };  // the list as fresh as the job
   async function load() {
     const result = await api('GET', 'jobs', { query: { state: state.input.value, limit: 20 } });
+    if (alreadyShown(list, result)) return;
     list.replaceChildren(result.ok ? table('The newest jobs (bookings in force: state reserved or running)',
       ['uuid', 'state', 'miner', 'class', 'owner', 'routed'],
       result.data.jobs.map((j) => [el('button', { type: 'button', class: 'link', onclick: () => open(j.job_uuid) },
         j.job_uuid), j.state, j.miner.hotkey, j.executor_class, j.owner, when(j.routed_at)]), 'No job in this state.')
       : problem(result, 'Jobs unavailable'));
   }
-  load();
-  return card('Jobs',
+  return { refresh: load, node: card('Jobs',
     el('form', { class: 'inline', onsubmit: (event) => { event.preventDefault(); load(); } }, state.node,
       el('button', { type: 'submit' }, 'List')),
     list,
     el('form', { class: 'inline', onsubmit: (event) => { event.preventDefault(); open(uuid.input.value.trim()); } },
       uuid.node, el('button', { type: 'submit' }, 'Look up')),
-    detail);
+    detail) };
 }
 
 /** A random (version 4) uuid for a dry run: crypto.randomUUID needs a secure context, this does not. */
@@ -170,6 +174,10 @@ function trialCard() {
       + ' the ranking, as a job would see them now. Nothing is booked or stored.'), form, out);
 }
 
-export function jobRouting(page, admin) {
-  page.append(minersCard(admin), trialCard(), jobsCard());
+/** The job-routing page; `poll` refreshes its miners and jobs (every 2 s, redrawn only when they changed). */
+export function jobRouting(page, admin, poll) {
+  const miners = minersCard(admin);
+  const jobs = jobsCard();
+  page.append(miners.node, trialCard(), jobs.node);
+  poll(() => Promise.all([miners.refresh(), jobs.refresh()]));
 }

@@ -104,6 +104,18 @@ export function verdicts(list) {
 }
 
 /** A table with a caption, column headers and rows of cells; a clear line when there are no rows. */
+const shownData = new WeakMap();
+
+/** Whether a poll's answer is what `holder` shows already (then nothing is redrawn: no focus or element is lost);
+ * remembers it otherwise. A failed answer (not ok) is never "the same": the next good one is drawn. */
+export function alreadyShown(holder, result) {
+  if (!result.ok) { shownData.delete(holder); return false; }
+  const seen = JSON.stringify(result.data);
+  if (shownData.get(holder) === seen) return true;
+  shownData.set(holder, seen);
+  return false;
+}
+
 export function table(caption, headers, rows, empty = 'Nothing to show.') {
   const head = el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h))));
   const body = el('tbody', {}, rows.length ? rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))
