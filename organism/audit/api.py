@@ -48,7 +48,8 @@ class AuditApi:
     def __init__(self, tasks: TaskRouting, picker: Picker, registry_trail: LocalTrail, jobs_trail: LocalTrail) -> None:
         self.tasks = tasks
         self.picker = picker
-        self.trails = (registry_trail, jobs_trail)
+        self.registry_trail = registry_trail
+        self.jobs_trail = jobs_trail
 
     async def _page(self, trail: LocalTrail, ask_actor: Any, *query: Any) -> AuditPage:
         """The page read from the store here when this replica reaches it, else from its actor."""
@@ -66,7 +67,7 @@ class AuditApi:
     ) -> AuditOut:
         """Every admin and facts change, newest first, with who made it and what was there before."""
         query = (cursor, limit, action, subject)
-        pages: list[AuditPage] = await asyncio.gather(self._page(self.trails[0], self.tasks.audit_page, *query),
-                                                      self._page(self.trails[1], self.picker.audit_page, *query))
+        pages: list[AuditPage] = await asyncio.gather(self._page(self.registry_trail, self.tasks.audit_page, *query),
+                                                      self._page(self.jobs_trail, self.picker.audit_page, *query))
         shown, following = audit.merge(pages, limit)
         return AuditOut(entries=[AuditEntryOut(**asdict(entry)) for _, entry in shown], next_cursor=following)

@@ -1,7 +1,9 @@
 // The job-routing page: miners (newest manifests, allowance, collateral, incidents, blacklist), the
 // admin's blacklist and lift, jobs (bookings in force by state) and one job's state, history and
 // routing reports, looked up by uuid.
-import { alreadyShown, api, badge, card, choice, el, facts, field, problem, table, verdicts, when } from './kit.js';
+import {
+  alreadyShown, api, badge, card, choice, el, facts, field, forgetShown, problem, table, verdicts, when,
+} from './kit.js';
 
 const STATES = ['', 'reserved', 'running', 'finished', 'failed', 'declined', 'released', 'expired'];
 
@@ -67,7 +69,7 @@ function minersCard(admin) {
     const result = await api('GET', 'miners', { query: { executor_class: klass.input.value, limit: 50, cursor,
       blacklisted: listed.input.value } });
     if (first && alreadyShown(out, result)) return;
-    if (!first) alreadyShown(out, { ok: false });  // more pages shown: the first page's next answer is drawn anew
+    if (!first) forgetShown(out);  // more pages shown: the first page's next answer is drawn anew
     if (!result.ok) return out.replaceChildren(problem(result, 'Miners unavailable'));
     const rows = result.data.miners.map(row);
     const headers = ['hotkey', 'address', 'collateral (wei)', 'newest manifests', 'allowance', 'incidents', 'blacklist',

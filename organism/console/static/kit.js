@@ -109,11 +109,16 @@ const shownData = new WeakMap();
 /** Whether a poll's answer is what `holder` shows already (then nothing is redrawn: no focus or element is lost);
  * remembers it otherwise. A failed answer (not ok) is never "the same": the next good one is drawn. */
 export function alreadyShown(holder, result) {
-  if (!result.ok) { shownData.delete(holder); return false; }
+  if (!result.ok) { forgetShown(holder); return false; }
   const seen = JSON.stringify(result.data);
   if (shownData.get(holder) === seen) return true;
   shownData.set(holder, seen);
   return false;
+}
+
+/** `holder` shows something else now (more rows appended): its next answer is drawn, whatever it is. */
+export function forgetShown(holder) {
+  shownData.delete(holder);
 }
 
 export function table(caption, headers, rows, empty = 'Nothing to show.') {
