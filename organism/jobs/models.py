@@ -1,7 +1,6 @@
 """HTTP bodies of job routing (`/organism/jobs`, miners, manifests, ...), and how
 the picker's typed answers are shown in them."""
 
-from dataclasses import asdict, fields
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -21,9 +20,9 @@ from contracts.bounds import (
     WeiAmount,
 )
 from contracts.dynamic_config import DEFAULT_EXECUTOR_CLASS, ExecutorClassName
-from contracts.jobs import Miner, MinerStatus
+from contracts.jobs import MinerStatus
+from organism.jobs import listing
 
-MINER_FIELDS = tuple(field.name for field in fields(Miner))  # a shallow copy: asdict deep-copies every value
 CycleBlock = Annotated[int, Field(strict=True, ge=-BLOCK_MAX, le=BLOCK_MAX)]  # a cycle may start before block 0
 
 
@@ -56,23 +55,7 @@ class MinerStatusOut(MinerOut):
     def of(cls, status: MinerStatus) -> "MinerStatusOut":
         """Built without validation: every value comes from records the picker validated when they were
         written (validating a page of 1,000 again took 40 ms of the replica's loop)."""
-        row = status.allowance
-        return cls.model_construct(
-            **{name: getattr(status.miner, name) for name in MINER_FIELDS},
-            blacklist=asdict(status.blacklist) if status.blacklist else None,
-            manifests={
-                c: {"online_executor_count": m.online_executor_count, "executor_count": m.executor_count, "observed_at": m.observed_at}
-                for c, m in status.manifests.items()
-            },
-            allowance=None if row is None else {
-                "cycle": {"start": row.cycle_start, "stop": row.cycle_stop}, "initial": row.initial,
-                "remaining": row.remaining, "held": status.held_seconds,
-            },
-            ongoing_jobs=status.ongoing_jobs,
-            free_slots=status.free_slots,
-            recent_incidents=status.recent_incidents,
-            incidents=[{"kind": i.kind, "job_uuid": i.job_uuid, "at": i.at} for i in status.incidents],
-        )
+        return cls.model_construct(**listing.status_document(status))
 
 
 class MinersOut(BaseModel):

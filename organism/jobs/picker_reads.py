@@ -18,7 +18,7 @@ from contracts.audit import AuditPage, AuditStamp
 from contracts.job_reports import RoutingReport
 from contracts.jobs import JobRouted, JobSpec, MinerStatus
 from contracts.refusals import Refusal
-from organism.jobs import documents, reading, report, tombstones, trace_log, views
+from organism.jobs import documents, listing, reading, report, tombstones, trace_log, views
 from organism.jobs.answers import current_block
 from organism.jobs.book import MinerBook
 from organism.jobs.facts import unknown_miners
@@ -35,9 +35,9 @@ class PickerReads:
     _store: DocumentStore
     _netuid: int
 
-    def _readable(self) -> MinerBook:
+    def _readable(self, jobs: bool = True) -> MinerBook:
         with self._book_lock:  # a change in progress ends first; the copy takes milliseconds
-            return reading.readable_copy(self._book)
+            return reading.readable_copy(self._book, jobs)
 
     @ray.method(concurrency_group=READS)
     def dry_run(self, spec: JobSpec) -> JobRouted | Refusal:
@@ -55,13 +55,13 @@ class PickerReads:
 
     @ray.method(concurrency_group=READS)
     def miners(self, limit: int, after: str | None = None, executor_class: str | None = None,
-               blacklisted: bool | None = None) -> tuple[list[MinerStatus], str | None]:
-        book, now = self._readable(), time.time()
-        return views.miners_page(book, now, current_block(book, now), limit, after, executor_class, blacklisted)
+               blacklisted: bool | None = None) -> bytes:
+        book, now = self._readable(jobs=False), time.time()
+        return listing.miners_json(book, now, current_block(book, now), limit, after, executor_class, blacklisted)
 
     @ray.method(concurrency_group=READS)
     def miner(self, hotkey: str) -> MinerStatus | Refusal:
-        book, now = self._readable(), time.time()
+        book, now = self._readable(jobs=False), time.time()
         if hotkey not in book.miners:
             return unknown_miners([hotkey])
         return views.miner_status(book, hotkey, now, current_block(book, now))

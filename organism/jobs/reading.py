@@ -13,6 +13,8 @@ changing under it.
 
 import dataclasses
 
+from sortedcontainers import SortedList
+
 from contracts.jobs import Explain, JobRouted, JobSpec
 from contracts.refusals import Refusal
 from organism.jobs import report
@@ -20,8 +22,10 @@ from organism.jobs.answers import chosen, current_block, replayed_expiry
 from organism.jobs.book import MinerBook
 
 
-def readable_copy(book: MinerBook) -> MinerBook:
-    """The book as it is now, for reading: what miner views and a dry-run pick look at."""
+def readable_copy(book: MinerBook, jobs: bool = True) -> MinerBook:
+    """The book as it is now, for reading: what miner views and a dry-run pick look at. Without `jobs`
+    (a miner's status reads its slots, never the jobs' records) the copy has none: copying them and their
+    order was half the copy's time at 40,000 bookings."""
     return dataclasses.replace(
         book,
         miners=dict(book.miners),
@@ -31,11 +35,11 @@ def readable_copy(book: MinerBook) -> MinerBook:
         started=dict(book.started),
         finished=dict(book.finished),
         reservations=dict(book.reservations),
-        jobs=dict(book.jobs),
+        jobs=dict(book.jobs) if jobs else {},
         jobs_by_slot={slot: set(uuids) for slot, uuids in book.jobs_by_slot.items()},
         incidents={hotkey: list(kept) for hotkey, kept in book.incidents.items()},
         holds=book.holds.copy(),
-        order=book.order.copy(),
+        order=book.order.copy() if jobs else SortedList(),
         changed=set(book.changed),
         full_until=dict(book.full_until),
     )

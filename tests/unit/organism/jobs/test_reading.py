@@ -9,7 +9,7 @@ from contracts.jobs import BlacklistEntry, JobRouted
 from contracts.refusals import RefusalKind
 from organism.jobs import views
 from organism.jobs.reading import dry_run, readable_copy
-from tests.unit.organism.jobs.scenario import BLOCK, NETUID, NOW, job, make_book, reserve, run
+from tests.unit.organism.jobs.scenario import BLOCK, CLASS, NETUID, NOW, job, make_book, reserve, run
 
 HOUR = 3600.0
 
@@ -33,13 +33,22 @@ CHANGES = {
 }
 
 
+@pytest.mark.parametrize("jobs", [True, False], ids=["with jobs", "for miner views"])
 @pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
-def test_a_copy_stays_as_it_was_when_the_book_changes(change):
+def test_a_copy_stays_as_it_was_when_the_book_changes(change, jobs):
     book = booked_book()
-    copy = readable_copy(book)
+    copy = readable_copy(book, jobs)
     before = (status(copy), sorted(copy.miners), copy.holds.held("a", (-14, 708), NOW))
     change(book)
     assert (status(copy), sorted(copy.miners), copy.holds.held("a", (-14, 708), NOW)) == before
+
+
+def test_a_copy_for_miner_views_shows_them_as_the_book_does_without_the_jobs():
+    book = booked_book()
+    copy = readable_copy(book, jobs=False)
+    assert (copy.jobs, list(copy.order)) == ({}, [])
+    assert [status(copy, h) for h in "ab"] == [status(book, h) for h in "ab"]
+    assert status(book).ongoing_jobs == {CLASS: 1}  # the booking the copy counts without its record
 
 
 def test_reading_a_copy_leaves_the_book_as_it_was():
