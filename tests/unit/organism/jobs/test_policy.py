@@ -6,11 +6,14 @@ import pytest
 
 from contracts.chain import ChainReport
 from contracts.jobs import Allowance, BlacklistEntry, Receipt
+from organism.jobs import lifecycle
 from organism.jobs.book import MinerBook
+from organism.jobs.candidate_index import CandidateIndex
 from organism.jobs.filters import MANIFEST_MAX_AGE_S
-from organism.jobs.policy import required_seconds
+from organism.jobs.policy import pick, required_seconds
+from organism.jobs.report import COMPACT_TOP_K
 
-from .scenario import BLOCK, ETH, NOW, job, make_book, refused, reserve, run, selected
+from .scenario import BLOCK, ETH, NETUID, NOW, OWNER, job, make_book, refused, reserve, run, selected
 
 
 def reported(book: MinerBook, age_s: float) -> MinerBook:
@@ -160,3 +163,65 @@ def test_a_pick_does_not_change_the_book():
     before = (dict(book.reservations), dict(book.jobs))
     run(book)
     assert (book.reservations, book.jobs) == before
+
+
+# --- the walk past miners the book knows busy (a class of 40 one-slot miners, the best 25 booked) -----------
+MINERS, BOOKED = 40, 25
+
+
+def busy_class() -> tuple[MinerBook, CandidateIndex]:
+    """m00 ranks first; a booking's hold (40 s) moves no miner in the ranking (100 s between neighbours)."""
+    book = make_book(*({"hotkey": f"m{i:02d}", "initial": 10_000.0, "remaining": 10_000.0 - 100 * i} for i in range(MINERS)))
+    index = CandidateIndex()
+    for n in range(BOOKED):  # each pick walks past the ones before it: the book learns they are full
+        reserve(book, pick(book, job(f"fill-{n}"), BLOCK, NETUID, NOW, index), f"fill-{n}")
+    return book, index
+
+
+def declined_by_a_busy_miner(book: MinerBook, index: CandidateIndex) -> str:
+    book.config = book.config.model_copy(update={"DYNAMIC_DEMOTE_MINERS_WITH_INCIDENTS": False})  # m25 keeps its rank
+    reserve(book, pick(book, job("again"), BLOCK, NETUID, NOW, index), "again")  # on m25
+    lifecycle.release(book, "again", "declined", NOW, OWNER)
+    reserve(book, pick(book, job("fill-m25"), BLOCK, NETUID, NOW, index), "fill-m25")  # m25 busy again
+    reserve(book, pick(book, job("fill-m26"), BLOCK, NETUID, NOW, index), "fill-m26")  # walks past m25: known busy
+    return "again"
+
+
+def collateral_raised_above_busy_ones(book: MinerBook, index: CandidateIndex) -> str:
+    for hotkey in ("m12", "m13"):
+        book.upsert_miner(replace(book.miners[hotkey], collateral_wei=ETH // 10))
+    book.config = book.config.model_copy(update={"DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI": ETH // 2})
+    return "new"
+
+
+def every_miner_booked(book: MinerBook, index: CandidateIndex) -> str:
+    for n in range(BOOKED, MINERS):
+        reserve(book, pick(book, job(f"fill-{n}"), BLOCK, NETUID, NOW, index), f"fill-{n}")
+    return "new"
+
+
+@pytest.mark.parametrize(
+    "case, setup, expected, slot_rejections",
+    [
+        ("a new job", lambda book, index: "new", ("selected", "m25"), {"free_slot": 25}),
+        ("a job a busy miner declined", declined_by_a_busy_miner, ("selected", "m27"), {"free_slot": 26, "not_declined": 1}),
+        ("collateral raised above two busy miners", collateral_raised_above_busy_ones, ("selected", "m25"),
+         {"free_slot": 23, "collateral": 2}),
+        ("every miner booked", every_miner_booked, ("refused", "AllMinersBusy"), {"free_slot": 40}),
+    ],
+)
+def test_a_pick_past_known_busy_miners_counts_them_as_the_reference_walk_does(case, setup, expected, slot_rejections):
+    book, index = busy_class()
+    spec = job(setup(book, index))
+    asked: list[str] = []
+    has_free_slot = book.has_free_slot
+    book.has_free_slot = lambda hotkey, *rest: asked.append(hotkey) or has_free_slot(hotkey, *rest)
+    fast = pick(book, spec, BLOCK, NETUID, NOW, index)
+    asked_by_fast = len(asked)
+    reference = pick(book, spec, BLOCK, NETUID, NOW)  # every filter over every miner
+    for outcome in (fast, reference):
+        assert (selected(outcome) if expected[0] == "selected" else refused(outcome)) == expected[1]
+        counted = {name: outcome.explain.rejected[name] for name in ("not_declined", "collateral", "free_slot")}
+        assert {name: n for name, n in counted.items() if n} == slot_rejections
+    assert fast.explain.walked == reference.explain.walked
+    assert asked_by_fast <= MINERS - BOOKED + COMPACT_TOP_K  # past the report's top, the known-busy were not asked again
