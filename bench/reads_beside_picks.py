@@ -8,7 +8,9 @@ example) and `GET /organism/miners?limit=1000`, one after the other (a
 console refreshing every second). The two alternate for `--rounds` rounds,
 each going first in every other round, so that a busy machine, and whatever
 builds up over the run, slow both alike. It reports the picks' throughput both
-ways and their ratio, and each read's p50/p95, in bench/results/reads_beside_picks.md.
+ways and their ratio (of the means, and the median of each round's own
+ratio, which a slow round on this shared box moves less), and each read's
+p50/p95, in bench/results/reads_beside_picks.md.
 """
 
 import argparse
@@ -97,6 +99,7 @@ def main() -> int:
                 rates[variant].append(picks_beside_reads(cluster, classes, args.seconds, latencies)
                                       if variant == "beside" else picks(cluster, classes, args.seconds))
         alone, beside = statistics.mean(rates["alone"]), statistics.mean(rates["beside"])
+        paired = [b / a for a, b in zip(rates["alone"], rates["beside"], strict=True)]  # a round's two halves
     finally:
         stack.stop()
     lines = [
@@ -106,7 +109,8 @@ def main() -> int:
         "| picks | /s (mean) | each round |", "|---|---|---|",
         *(f"| {label} | {statistics.mean(rates[key]):.0f} | {', '.join(f'{r:.0f}' for r in rates[key])} |"
           for key, label in (("alone", "alone"), ("beside", "with reads beside them"))),
-        f"| ratio | {beside / alone:.3f} | |", "", "| read (once a second each) | n | p50 ms | p95 ms |", "|---|---|---|---|",
+        f"| ratio | {beside / alone:.3f} | |",
+        f"| ratio within each round (median) | {statistics.median(paired):.3f} | {', '.join(f'{r:.2f}' for r in paired)} |", "", "| read (once a second each) | n | p50 ms | p95 ms |", "|---|---|---|---|",
         *(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {p95(values):.1f} |"
           for name, values in latencies.items()),
     ]
