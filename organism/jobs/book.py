@@ -28,6 +28,7 @@ from contracts.dynamic_config import DynamicConfig
 from contracts.jobs import Allowance, BlacklistEntry, Incident, JobEvent, JobState, Manifest, Miner, Receipt
 from organism.jobs.holds import AllowanceHolds
 from organism.jobs.incidents import AUTO_BLACKLIST_SUBJECT, auto_blacklist, recent
+from organism.jobs.receipt_lapses import ReceiptLapses
 from organism.jobs.records import AllowanceDeduction, Reservation, RoutedJob, Writes
 from organism.state import audit
 from organism.state.store import AllowanceHold
@@ -50,10 +51,10 @@ class MinerBook:
     config: DynamicConfig = field(default_factory=DynamicConfig)
     chain: ChainReport | None = None
     arrivals: int = 0
-    # derived, never stored: jobs holding allowance by miner, jobs in routing order, miners whose
-    # ranking facts changed since a candidate index last looked, slots known to be full until a time,
-    # the allowance rows of the block last asked for
+    # derived, never stored: jobs holding allowance by miner, receipts by when they lapse, jobs in routing order, miners
+    # whose ranking facts changed since a candidate index last looked, slots known full until a time, rows of a block
     holds: AllowanceHolds = field(default_factory=AllowanceHolds, compare=False, repr=False)
+    lapses: ReceiptLapses = field(default_factory=ReceiptLapses, compare=False, repr=False)
     order: SortedList = field(default_factory=SortedList, compare=False, repr=False)  # (routed_at, uuid)
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
     full_until: dict[Slot, float] = field(default_factory=dict, compare=False, repr=False)
@@ -61,8 +62,7 @@ class MinerBook:
 
     # --- reading --------------------------------------------------------------------
     def allowance_rows(self, block: int) -> dict[str, Allowance]:
-        """Allowance rows of the cycle that contains `block` (the newest cycle wins on overlap);
-        built once per block and set of rows, not per pick."""
+        """Allowance rows of the cycle that contains `block` (the newest wins on overlap), built once per block, not per pick."""
         if self.rows_of_block is None or self.rows_of_block[0] != block:
             rows: dict[str, Allowance] = {}
             for (start, stop), by_hotkey in sorted(self.allowances.items()):
@@ -212,6 +212,7 @@ class MinerBook:
         self.full_until.pop((receipt.hotkey, receipt.executor_class), None)
         self.jobs_by_slot.setdefault((receipt.hotkey, receipt.executor_class), set()).add(receipt.job_uuid)
         (self.finished if receipt.kind == "finished" else self.started)[receipt.job_uuid] = receipt
+        self.lapses.add(receipt)
 
     def record_receipt(self, receipt: Receipt, current_block: int | None) -> Writes:
         """A started or finished receipt. A start releases the job's reservation (the receipt now
@@ -282,8 +283,7 @@ class MinerBook:
         self.order.add((job.routed_at, job.job_uuid))
         self.jobs_by_slot.setdefault((job.hotkey, job.executor_class), set()).add(job.job_uuid)
         self.full_until.pop((job.hotkey, job.executor_class), None)
-        reservation = self.reservations.get(job.job_uuid)
-        if job.hold_cycle is not None and job.state == JobState.RESERVED.value and reservation is not None:
+        if job.hold_cycle is not None and job.state == JobState.RESERVED.value and (reservation := self.reservations.get(job.job_uuid)):
             self.holds.hold(job.hotkey, job.job_uuid, job.hold_cycle, job.executor_seconds, reservation.expires_at)
             self.changed.add(job.hotkey)
 

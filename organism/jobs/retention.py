@@ -30,11 +30,9 @@ def prune(book: MinerBook, now: float, retention_s: float = RETENTION_S) -> Writ
         job_uuids.intersection_update({u for u in job_uuids if book.holds_slot(u, slot, now)})
     book.holds.lapse_all(now)
     horizon = now - retention_s
-    for receipts in (book.started, book.finished):
-        for job_uuid in [u for u, r in receipts.items() if r.timestamp + r.ttl_s < horizon]:
-            dropped.append(receipts.pop(job_uuid))
-    idle = [j for u, j in book.jobs.items()
-            if j.routed_at < horizon and u not in book.reservations and u not in book.started and u not in book.finished]
+    dropped += book.lapses.take(horizon, book.started, book.finished)
+    idle = [book.jobs[u] for _, u in book.order.irange(maximum=(horizon,))  # routed before the horizon, by index
+            if u not in book.reservations and u not in book.started and u not in book.finished]
     for job in idle:
         book.unbook_job(job)
         dropped.append(job)
