@@ -69,7 +69,7 @@ def main() -> int:
         stack.stop()
     results = idle + loaded
     lines = ["# Acknowledged changes (issue 19)", "",
-             f"Two OrganismManager and two Coordinator replicas (`make run`'s stack), first idle, then with"
+             f"`make run`'s stack (two OrganismManager replicas) with a second Coordinator replica, first idle, then with"
              f" resolves at c=16 (wrk) meanwhile; {args.changes} changes of each kind, one at a time.", "",
              "| change | n | p50 ms | p95 ms | p99 ms | answers naming a late replica |", "|---|---|---|---|---|---|",
              *(f"| {m.name} | {m.requests} | {m.p50_ms:.1f} | {m.p95_ms:.1f} | {m.p99_ms:.1f} | {late} |"
