@@ -8,7 +8,8 @@ copy outside it: picks wait for the copy, never for the read. The copy's
 collections are its own (reading one may change it: allowance holds lapse
 when read); the records in them are shared, so a read may see a job a
 moment newer than its copy (jobs are edited in place), never a collection
-changing under it.
+changing under it. The lapse heap of receipts (`receipt_lapses`) is shared:
+only a prune reads it, and no copy is pruned.
 """
 
 import dataclasses
