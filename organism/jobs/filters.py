@@ -14,7 +14,7 @@ filter name. Adding a filter or a scorer is one function and one line in a
 tuple.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,16 +102,26 @@ def enough_allowance(candidate: Candidate, context: PickContext) -> Rejection | 
     return None
 
 
+def collateral_suffices(collateral: int, minimum: int) -> bool:
+    """The collateral rule: any collateral while no minimum is set, else at least the minimum."""
+    return minimum <= 0 or collateral >= minimum
+
+
 def enough_collateral(candidate: Candidate, context: PickContext) -> Rejection | None:
     minimum = context.book.config.DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI
     collateral = context.book.miners[candidate.hotkey].collateral_wei
-    return Rejection(f"collateral {collateral} < {minimum} wei") if minimum > 0 and collateral < minimum else None
+    return None if collateral_suffices(collateral, minimum) else Rejection(f"collateral {collateral} < {minimum} wei")
+
+
+def declined_by(context: PickContext) -> Sequence[str]:
+    """The miners that declined, failed or timed out on the job before (it was routed here and ended so)."""
+    earlier: RoutedJob | None = context.book.jobs.get(context.job.job_uuid)
+    return earlier.declined_by if earlier is not None else ()
 
 
 def not_declined(candidate: Candidate, context: PickContext) -> Rejection | None:
     """A job routed again after a miner declined, failed or timed out on it goes elsewhere."""
-    earlier: RoutedJob | None = context.book.jobs.get(context.job.job_uuid)
-    if earlier is not None and candidate.hotkey in earlier.declined_by:
+    if candidate.hotkey in declined_by(context):
         return Rejection("declined, failed or timed out on this job before")
     return None
 
@@ -121,6 +131,16 @@ def free_slot(candidate: Candidate, context: PickContext) -> Rejection | None:
     if context.book.has_free_slot(candidate.hotkey, context.job.executor_class, online, context.now):
         return None
     return Rejection(f"all {online} executors busy")
+
+
+def known_busy(context: PickContext) -> Callable[[str], bool]:
+    """Whether the slot filters reject a miner by `free_slot`, judged without running them from what the book
+    already knows: the job not declined by it, its collateral enough, and its slot remembered full (the first
+    check of `MinerBook.has_free_slot`). For the walk past busy miners (`policy._walk`)."""
+    book, now, executor_class = context.book, context.now, context.job.executor_class
+    declined, minimum = declined_by(context), book.config.DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI
+    return lambda hotkey: (book.full_until.get((hotkey, executor_class), 0.0) > now and hotkey not in declined
+                           and collateral_suffices(book.miners[hotkey].collateral_wei, minimum))
 
 
 CANDIDATE_FILTERS: tuple[Filter, ...] = (

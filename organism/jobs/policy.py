@@ -15,7 +15,7 @@ busy slots are told apart.
 """
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from random import Random
 
 from contracts.chain import Cycle
@@ -39,6 +39,7 @@ from organism.jobs.filters import (
     Rejection,
     allowance_suffices,
     blank_explain,
+    known_busy,
     rank_key,
 )
 from organism.jobs.prefilters import PRE_FILTERS, JobContext, required_seconds
@@ -151,25 +152,14 @@ def _enough(ranked: ClassCandidates, job: JobSpec, checked: bool) -> Iterator[Ra
 
 def _walk(order: Iterable[RankKey], manifests: dict[str, Manifest], context: PickContext,
           detailed: int | None) -> Iterator[Candidate | None]:
-    """The candidates in `order`; past the first `detailed`, None for a miner the book already knows busy,
-    judged without building it: on a busy class the best-ranked miners are the full ones, and walking past
-    them one by one through every slot filter was most of a pick's time (README, *Simulating job routing*)."""
-    busy = _known_busy(context)
+    """The candidates in `order`; past the first `detailed`, None for a miner the book already knows busy
+    (`filters.known_busy`), judged without building it: on a busy class the best-ranked miners are the full
+    ones, and walking past them one by one through every slot filter was most of a pick's time (README,
+    *Simulating job routing*)."""
+    busy = known_busy(context)
     for walked, key in enumerate(order):
         hotkey = key[-1]
         yield None if detailed is not None and walked >= detailed and busy(hotkey) else Candidate(manifests[hotkey])
-
-
-def _known_busy(context: PickContext) -> Callable[[str], bool]:
-    """Whether the slot filters reject a miner by `free_slot`, from what the book already knows: its slot
-    full (`MinerBook.full_until`), and the filters before it passing (not declined, collateral enough)."""
-    book, job, now = context.book, context.job, context.now
-    earlier = book.jobs.get(job.job_uuid)
-    declined = earlier.declined_by if earlier is not None else ()
-    minimum, miners = book.config.DYNAMIC_MINIMUM_COLLATERAL_AMOUNT_WEI, book.miners
-    full_until, executor_class = book.full_until, job.executor_class
-    return lambda hotkey: (full_until.get((hotkey, executor_class), 0.0) > now and hotkey not in declined
-                           and (minimum <= 0 or miners[hotkey].collateral_wei >= minimum))
 
 
 def _scores(key: RankKey) -> tuple[float, ...]:
