@@ -103,7 +103,6 @@ export function verdicts(list) {
     : [badge(v.filter, 'bad'), ` ${v.reason ?? ''}`])));
 }
 
-/** A table with a caption, column headers and rows of cells; a clear line when there are no rows. */
 const shownData = new WeakMap();
 
 /** Whether a poll's answer is what `holder` shows already (then nothing is redrawn: no focus or element is lost);
@@ -121,6 +120,7 @@ export function forgetShown(holder) {
   shownData.delete(holder);
 }
 
+/** A table with a caption, column headers and rows of cells; a clear line when there are no rows. */
 export function table(caption, headers, rows, empty = 'Nothing to show.') {
   const head = el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h))));
   const body = el('tbody', {}, rows.length ? rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))
